@@ -1,0 +1,173 @@
+"""Frozen facts about a notebook and the pipeline it describes.
+
+These dataclasses are the contract between the analysis and everything built on
+it (compile, cache, execute, server, magics). They carry no behaviour beyond
+serialisation; the analysis fills them in, the rest only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A cell's role in the pipeline.
+SETUP = "setup"  # untagged code before the first step: every step runs it
+PARAMS = "params"  # `%%params` or a cell tagged `parameters`
+STEP = "step"  # a `%%step NAME` cell
+STEP_BODY = "step-body"  # an untagged code cell after a step: belongs to it
+SKIP = "skip"  # tagged `mlpipe:skip`, or a control cell (`%pipeline`, `%load_ext`)
+IGNORED = "ignored"  # markdown and raw cells
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One notebook cell as read from disk or from an unsaved model."""
+
+    index: int
+    kind: str  # "code" | "markdown" | "raw"
+    source: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """The options of a `%%step` line, validated."""
+
+    after: tuple[str, ...] = ()
+    gpu: int = 0
+    cpu: float | None = None
+    memory: int | None = None  # bytes
+    retries: int = 0
+    timeout: float | None = None  # seconds
+    cache: bool = True
+    outputs: tuple[str, ...] = ()
+
+    def resources(self) -> dict[str, float]:
+        """The Dask worker resources this step asks for (empty: any worker)."""
+        wanted: dict[str, float] = {}
+        if self.gpu:
+            wanted["GPU"] = self.gpu
+        if self.cpu:
+            wanted["CPU"] = self.cpu
+        if self.memory:
+            wanted["MEMORY"] = self.memory
+        return wanted
+
+
+@dataclass(frozen=True)
+class AnalysisError:
+    """One problem that stops the notebook from being a pipeline.
+
+    `cell` is the 0-based cell index; the message says "cell N" 1-based,
+    as a person counts.
+    """
+
+    message: str
+    step: str | None = None
+    cell: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.step is not None:
+            where.append(f"step '{self.step}'")
+        if self.cell is not None:
+            where.append(f"cell {self.cell + 1}")
+        prefix = " ".join(where)
+        if self.step is not None and self.cell is not None:
+            prefix = f"step '{self.step}' (cell {self.cell + 1})"
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": str(self), "step": self.step, "cell": self.cell}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step: its code and the names that flow in and out of it."""
+
+    name: str
+    cell: int  # index of the `%%step` cell
+    cells: tuple[int, ...]  # the `%%step` cell and the untagged cells after it
+    source: str  # the step's code, magic line removed, its cells joined
+    options: StepOptions
+    reads: tuple[str, ...]  # names taken from upstream steps, sorted
+    binds: tuple[str, ...]  # names bound or re-bound at top level, sorted
+    params: tuple[str, ...]  # parameters read, sorted
+    outputs: tuple[str, ...]  # binds that a later step reads, plus --outputs, sorted
+    inputs: tuple[tuple[str, str], ...] = ()  # (name, producer step), sorted by name
+
+    def producers(self) -> dict[str, str]:
+        return dict(self.inputs)
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    vars: tuple[str, ...]  # empty for a pure `--after` edge
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A notebook read as a pipeline. `errors` empty means it can run."""
+
+    steps: tuple[Step, ...]  # notebook order
+    edges: tuple[Edge, ...]
+    params: dict[str, Any]  # name -> literal default, notebook order
+    params_source: str = ""
+    params_cell: int | None = None
+    setup_source: str = ""  # the setup cells' code joined, magics stripped
+    setup_cells: tuple[int, ...] = ()
+    setup_names: frozenset[str] = frozenset()
+    errors: tuple[AnalysisError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()  # topological, ties by notebook order
+    cells: tuple[Cell, ...] = field(default=(), repr=False)
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    def downstream(self, name: str) -> list[str]:
+        """Every step that depends on `name`, directly or not, in `order`."""
+        found = {name}
+        for step_name in self.order:
+            parents = {e.source for e in self.edges if e.target == step_name}
+            if parents & found:
+                found.add(step_name)
+        return [n for n in self.order if n in found and n != name]
+
+    def to_json(self) -> dict[str, Any]:
+        """The DAG json of DESIGN.md, plus `warnings` and `errors`."""
+        return {
+            "steps": [
+                {
+                    "name": s.name,
+                    "cell": s.cell,
+                    "reads": list(s.reads),
+                    "binds": list(s.binds),
+                    "outputs": list(s.outputs),
+                    "params": list(s.params),
+                    "resources": {
+                        "cpu": s.options.cpu,
+                        "gpu": s.options.gpu,
+                        "memory": s.options.memory,
+                    },
+                    "retries": s.options.retries,
+                    "timeout": s.options.timeout,
+                    "cache": s.options.cache,
+                    "after": list(s.options.after),
+                    "cells": list(s.cells),
+                }
+                for s in self.steps
+            ],
+            "edges": [
+                {"from": e.source, "to": e.target, "vars": list(e.vars)} for e in self.edges
+            ],
+            "params": dict(self.params),
+            "order": list(self.order),
+            "warnings": list(self.warnings),
+            "errors": [e.to_json() for e in self.errors],
+        }

@@ -1,0 +1,131 @@
+"""Parse the argument line of `%%step` and `%%params` into frozen options.
+
+Shared by the magics (which turn `StepLineError` into IPython's `UsageError`)
+and the static analysis (which turns it into an `AnalysisError`).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from .model import StepOptions
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 10**3, "kb": 10**3, "kib": 2**10,
+    "m": 10**6, "mb": 10**6, "mib": 2**20,
+    "g": 10**9, "gb": 10**9, "gib": 2**30,
+    "t": 10**12, "tb": 10**12, "tib": 2**40,
+    "p": 10**15, "pb": 10**15, "pib": 2**50,
+}
+
+STEP_USAGE = (
+    "%%step NAME [--after STEP ...] [--gpu N] [--cpu N] [--memory SIZE] "
+    "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...]"
+)
+
+
+class StepLineError(ValueError):
+    """A `%%step` line that cannot be used; the message is one line with the fix."""
+
+
+def parse_size(text: str) -> int:
+    """`8GB` -> 8_000_000_000, `512MiB` -> 536_870_912; a plain number is bytes."""
+    match = _SIZE.match(text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise StepLineError(
+            f"--memory {text!r} is not a size; write it like 512MB, 8GB or 2GiB"
+        )
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _number(option: str, text: str, *, integer: bool, minimum: float) -> float:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        raise StepLineError(f"{option} {text!r} is not {kind}; write e.g. {option} 2") from None
+    if value < minimum:
+        raise StepLineError(f"{option} must be at least {minimum:g}, got {text}")
+    return value
+
+
+def _identifier(option: str, text: str) -> str:
+    if not _IDENT.match(text):
+        raise StepLineError(
+            f"{option} {text!r} is not a Python identifier; use letters, digits and _"
+        )
+    return text
+
+
+def parse_step_line(line: str) -> tuple[str, StepOptions]:
+    """Parse what follows `%%step` into (name, options).
+
+    Raises `StepLineError` with one line naming the option and the fix.
+    """
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError as exc:
+        raise StepLineError(f"cannot split the %%step line ({exc}); usage: {STEP_USAGE}") from None
+    if not words or words[0].startswith("-"):
+        raise StepLineError(f"a step needs a name, as in %%step load; usage: {STEP_USAGE}")
+    name = _identifier("step name", words[0])
+    after: list[str] = []
+    outputs: list[str] = []
+    values: dict[str, object] = {}
+    i = 1
+    while i < len(words):
+        word = words[i]
+        option, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if option == "--no-cache":
+            values["cache"] = False
+            i += 1
+            continue
+        if option in ("--after", "--outputs"):
+            items = [inline] if inline else []
+            i += 1
+            while i < len(words) and not words[i].startswith("--"):
+                items.append(words[i])
+                i += 1
+            if not items:
+                raise StepLineError(f"{option} needs at least one name, as in {option} load")
+            target = after if option == "--after" else outputs
+            for item in items:
+                for part in filter(None, item.split(",")):
+                    target.append(_identifier(option, part))
+            continue
+        if option not in ("--gpu", "--cpu", "--memory", "--retries", "--timeout"):
+            if not word.startswith("-"):
+                raise StepLineError(
+                    f"unexpected {word!r} after the step name; a step has one name"
+                    f" (usage: {STEP_USAGE})"
+                )
+            raise StepLineError(f"unknown option {option}; usage: {STEP_USAGE}")
+        if inline:
+            text = inline
+            i += 1
+        else:
+            if i + 1 >= len(words) or words[i + 1].startswith("--"):
+                raise StepLineError(f"{option} needs a value, as in {option} 2")
+            text = words[i + 1]
+            i += 2
+        if option == "--gpu":
+            values["gpu"] = int(_number(option, text, integer=True, minimum=0))
+        elif option == "--cpu":
+            values["cpu"] = _number(option, text, integer=False, minimum=0)
+        elif option == "--memory":
+            values["memory"] = parse_size(text)
+        elif option == "--retries":
+            values["retries"] = int(_number(option, text, integer=True, minimum=0))
+        else:
+            values["timeout"] = _number(option, text, integer=False, minimum=0.001)
+    if name in after:
+        raise StepLineError(f"--after {name}: a step cannot run after itself")
+    return name, StepOptions(
+        after=tuple(dict.fromkeys(after)),
+        outputs=tuple(dict.fromkeys(outputs)),
+        **values,  # type: ignore[arg-type]
+    )
