@@ -1,0 +1,183 @@
+"""Cron expressions: validation with one-line messages, fire times, a readable description.
+
+Five standard fields (minute hour day-of-month month day-of-week) or one of the
+macros `@hourly @daily @midnight @weekly @monthly @yearly @annually`. Times are the
+machine's local time, as cron uses. croniter computes the fire times; the checks
+here exist so that a mistake is reported as "minute must be 0-59, got 61" rather
+than croniter's "out of range".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+MACROS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()  # symbolic values, the first one worth `low`
+
+
+FIELDS = (
+    Field("minute", 0, 59),
+    Field("hour", 0, 23),
+    Field("day of month", 1, 31),
+    Field("month", 1, 12, MONTHS),
+    Field("day of week", 0, 7, DAYS),
+)
+_ITEM = re.compile(r"^(?P<range>\*|[^/-]+(?:-[^/-]+)?)(?:/(?P<step>[^/]+))?$")
+
+
+class CronError(ValueError):
+    """A cron expression that cannot be used; `detail` says which field and why."""
+
+    def __init__(self, expr: str, detail: str) -> None:
+        super().__init__(f"cron '{expr}': {detail}")
+        self.expr = expr
+        self.detail = detail
+
+
+def normalize(expr: str) -> str:
+    """The five-field form of `expr` (macros expanded); CronError when invalid."""
+    text = " ".join(str(expr).split())
+    fields = MACROS.get(text.lower(), text).split(" ")
+    if len(fields) != 5:
+        raise CronError(
+            expr,
+            f"expected 5 fields (minute hour day-of-month month day-of-week) or a macro "
+            f"like @daily, got {len(fields) if text else 0}",
+        )
+    for field, value in zip(FIELDS, fields):
+        for item in value.split(","):
+            _check_item(expr, field, item)
+    return " ".join(fields)
+
+
+def _check_item(expr: str, field: Field, item: str) -> None:
+    match = _ITEM.match(item)
+    if not match:
+        raise CronError(expr, f"{field.name} '{item}' is not a value, range or step")
+    if match["step"] is not None:
+        step = _number(expr, field, match["step"], what="step")
+        if step < 1:
+            raise CronError(expr, f"{field.name} step must be at least 1, got {step}")
+    if match["range"] == "*":
+        return
+    bounds = [_value(expr, field, part) for part in match["range"].split("-")]
+    if len(bounds) == 2 and bounds[0] > bounds[1]:
+        raise CronError(expr, f"{field.name} range {item} runs backwards")
+
+
+def _value(expr: str, field: Field, text: str) -> int:
+    if field.names and text.lower() in field.names:
+        return field.names.index(text.lower()) + field.low
+    value = _number(expr, field, text, what="value")
+    if not field.low <= value <= field.high:
+        raise CronError(expr, f"{field.name} must be {field.low}-{field.high}, got {value}")
+    return value
+
+
+def _number(expr: str, field: Field, text: str, what: str) -> int:
+    if not text.isdigit():
+        names = f" or a name like {field.names[0]}" if field.names and what == "value" else ""
+        raise CronError(expr, f"{field.name} {what} '{text}' must be a number{names}")
+    return int(text)
+
+
+def next_times(expr: str, after: datetime | None = None, count: int = 3) -> list[datetime]:
+    """The next `count` fire times strictly after `after` (default now), local time."""
+    from croniter import croniter  # 60 ms: only where times are computed
+
+    start = (after or datetime.now()).astimezone()
+    it = croniter(normalize(expr), start)
+    return [it.get_next(datetime) for _ in range(count)]
+
+
+def next_time(expr: str, after: datetime | None = None) -> datetime:
+    return next_times(expr, after, 1)[0]
+
+
+def describe(expr: str) -> str:
+    """A person's reading of common patterns ("every day at 06:00"), else the expression."""
+    minute, hour, dom, month, dow = normalize(expr).split(" ")
+    fallback = f"at times matching '{' '.join(expr.split())}'"
+    if (dom, month) != ("*", "*") and dow != "*":
+        return fallback
+    when = _time_of_day(minute, hour)
+    if when is None:
+        return fallback
+    if (dom, month, dow) == ("*", "*", "*"):
+        return when
+    if not when.startswith("every day at "):
+        return fallback  # "every 5 minutes" on Mondays: rare, keep it exact
+    at = when.removeprefix("every day ")
+    if dow != "*" and (dom, month) == ("*", "*"):
+        days = _days(dow)
+        return f"every {days} {at}" if days else fallback
+    if dom.isdigit() and month == "*":
+        return f"on day {dom} of every month {at}"
+    if dom.isdigit() and month.isdigit():
+        return f"every year on {MONTH_NAMES[int(month) - 1]} {dom} {at}"
+    return fallback
+
+
+def _time_of_day(minute: str, hour: str) -> str | None:
+    if (minute, hour) == ("*", "*"):
+        return "every minute"
+    if minute.startswith("*/") and hour == "*":
+        return f"every {minute[2:]} minutes"
+    if minute.isdigit() and hour == "*":
+        return f"every hour at minute {int(minute)}"
+    if minute.isdigit() and hour.startswith("*/"):
+        return f"every {hour[2:]} hours at minute {int(minute)}"
+    if minute.isdigit() and all(h.isdigit() for h in hour.split(",")):
+        times = [f"{int(h):02d}:{int(minute):02d}" for h in hour.split(",")]
+        return "every day at " + " and ".join(times)
+    return None
+
+
+def _days(dow: str) -> str | None:
+    lowered = dow.lower()
+    if lowered in ("1-5", "mon-fri"):
+        return "weekday"
+    if lowered in ("0,6", "6,0", "sat,sun", "sun,sat"):
+        return "Saturday and Sunday"
+    names = []
+    for item in lowered.split(","):
+        if item.isdigit():
+            names.append(DAY_NAMES[int(item) % 7])
+        elif item in DAYS:
+            names.append(DAY_NAMES[DAYS.index(item)])
+        else:
+            return None
+    return ", ".join(names)
+
+
+def preview(expr: str, after: datetime | None = None, count: int = 3) -> dict[str, object]:
+    """What the UI and `schedule add` show: the normalized form, a description, next times."""
+    return {
+        "cron": normalize(expr),
+        "description": describe(expr),
+        "next": [t.isoformat(timespec="minutes") for t in next_times(expr, after, count)],
+    }

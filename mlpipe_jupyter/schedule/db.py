@@ -1,0 +1,66 @@
+"""The SQLite file the CLI, the scheduler and the Jupyter server share: `<store>/mlpipe.db`.
+
+The run records own the `runs` and `steps` tables (execute/records.py); this package
+owns `pipelines` and `schedules`, created here idempotently on the same file. WAL mode
+and a busy timeout let several processes read and write at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+DB_NAME = "mlpipe.db"
+BUSY_TIMEOUT_S = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pipelines (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created REAL NOT NULL,
+    steps INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    name TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    version INTEGER,
+    cron TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    paused INTEGER NOT NULL DEFAULT 0,
+    next_run REAL,
+    last_fired REAL,
+    last_run_id TEXT,
+    last_error TEXT,
+    created REAL NOT NULL
+);
+"""
+
+
+@contextmanager
+def connect(store_root: Path | str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    """One connection per call; `write=True` takes the write lock up front (BEGIN IMMEDIATE).
+
+    Commits when the block ends normally, rolls back when it raises.
+    """
+    root = Path(store_root)
+    root.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(root / DB_NAME, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

@@ -1,0 +1,119 @@
+"""The scheduler service: fires due schedules, each as a run of a published snapshot.
+
+State lives in SQLite only, so a restarted scheduler carries on where it stopped: a
+schedule that came due while it was down fires once (missed times are not replayed),
+and two schedulers on the same store never fire the same time twice (`claim`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import publish, schedules
+
+#: Starts a run: (snapshot notebook, params, store root) -> run id.
+Starter = Callable[[Path, dict[str, Any], Path], str]
+
+
+@dataclass(frozen=True)
+class Fired:
+    schedule: str
+    pipeline: str
+    version: int | None
+    run_id: str | None
+    error: str | None
+
+    def __str__(self) -> str:
+        what = f"schedule '{self.schedule}' -> pipeline '{self.pipeline}'"
+        if self.version is not None:
+            what += f" v{self.version}"
+        return f"{what}: run {self.run_id}" if self.run_id else f"{what}: failed: {self.error}"
+
+
+def start_async(notebook: Path, params: dict[str, Any], store_root: Path) -> str:
+    """Start a run in the background (service.start_run_async); returns its id at once."""
+    from .. import service
+
+    return service.start_run_async(str(notebook), dict(params), store=str(store_root))
+
+
+def run_blocking(notebook: Path, params: dict[str, Any], store_root: Path) -> str:
+    """Run to the end (service.run); returns the run id."""
+    from .. import service
+
+    record = service.run(str(notebook), dict(params), store=str(store_root))
+    return str(record["run_id"])
+
+
+def run_published(
+    store_root: Path | str,
+    name: str,
+    *,
+    version: int | None = None,
+    params: dict[str, Any] | None = None,
+    start: Starter = start_async,
+) -> tuple[publish.Published, str]:
+    """Run a published pipeline (latest version unless `version`); returns it and the run id."""
+    published = publish.get(store_root, name, version)
+    return published, start(published.notebook, dict(params or {}), Path(store_root))
+
+
+def fire_due(
+    store_root: Path | str, now: float | None = None, start: Starter = start_async
+) -> list[Fired]:
+    """Fire every schedule due at `now` that this process wins the claim for."""
+    now = time.time() if now is None else now
+    fired = []
+    for schedule in schedules.due(store_root, now):
+        if not schedules.claim(store_root, schedule, now):
+            continue  # another scheduler took it
+        fired.append(_fire(store_root, schedule, start))
+    return fired
+
+
+def _fire(store_root: Path | str, schedule: schedules.Schedule, start: Starter) -> Fired:
+    version, run_id, error = schedule.version, None, None
+    try:
+        published, run_id = run_published(
+            store_root,
+            schedule.pipeline,
+            version=schedule.version,
+            params=schedule.params,
+            start=start,
+        )
+        version = published.version
+    except Exception as exc:  # a bad schedule must not stop the others
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    schedules.record_fire(store_root, schedule.name, run_id, error)
+    return Fired(schedule.name, schedule.pipeline, version, run_id, error)
+
+
+def serve(
+    store_root: Path | str,
+    *,
+    interval: float = 30.0,
+    once: bool = False,
+    start: Starter | None = None,
+    log: Callable[[str], None] = print,
+) -> list[Fired]:
+    """Fire due schedules, waking at the next fire time or every `interval` seconds (to see
+    new schedules); with `once`, one pass that waits for its runs to finish (so a test or
+    a system cron job sees their results)."""
+    start = start or (run_blocking if once else start_async)
+    everything: list[Fired] = []
+    while True:
+        for fired in fire_due(store_root, start=start):
+            log(str(fired))
+            everything.append(fired)
+        if once:
+            return everything
+        time.sleep(min(interval, max(_seconds_to_next(store_root), 0.05)))
+
+
+def _seconds_to_next(store_root: Path | str) -> float:
+    pending = [s.next_run for s in schedules.list_schedules(store_root) if not s.paused]
+    pending = [t for t in pending if t is not None]
+    return min(pending) - time.time() if pending else 60.0
