@@ -1,0 +1,230 @@
+"""Cache keys: a Merkle hash over a step's code, setup, parameters and inputs.
+
+A step's key hashes the canonical JSON of its *ingredients*: the normalized
+step code, the normalized setup code, the values of the parameters it reads,
+the artifact keys (content hashes) of the upstream outputs it reads, and the
+names it outputs. Resource options (cpu, gpu, memory, retries, timeout) and
+`--no-cache` never change a result, so they are not ingredients.
+
+The ingredients are kept with each cache entry, so `key_reasons` can say why
+a key differs from the last entry for the same step ("code changed",
+"parameter lr changed", "upstream features changed").
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlpipe_jupyter.analysis.model import Pipeline, Step
+
+#: Bump when the key recipe or the artifact formats change: every key changes.
+KEY_VERSION = 1
+
+_MAGIC_LINE = re.compile(r"^(\s*)([%!].*)$")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the text that gets hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _mask_magics(source: str) -> str:
+    """Turn IPython magic and shell lines into string statements that parse.
+
+    A cell magic (`%%time` on the first line) turns the whole cell into one
+    string: its body is not Python. Line magics and `!cmd` lines become a
+    string literal at the same indentation, so the code around them parses.
+    """
+    if source.lstrip().startswith("%%"):
+        return repr(source.strip())
+    lines = []
+    for line in source.splitlines():
+        match = _MAGIC_LINE.match(line)
+        if match:
+            indent, magic = match.groups()
+            lines.append(f"{indent}{magic.rstrip()!r}")
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _strip_comments(source: str) -> str:
+    """Fallback for code that does not parse: drop comment/blank lines, trailing space."""
+    kept = []
+    for line in source.splitlines():
+        stripped = line.rstrip()
+        if stripped and not stripped.lstrip().startswith("#"):
+            kept.append(stripped)
+    return "\n".join(kept)
+
+
+def normalize_code(source: str) -> str:
+    """The code with comments, blank lines and formatting details removed.
+
+    Parses with `ast` and unparses, so an edit to comments, blank lines,
+    trailing whitespace or redundant parentheses is not a change. Code that
+    does not parse (even after masking magics) falls back to a line filter.
+    """
+    masked = _mask_magics(source)
+    try:
+        return ast.unparse(ast.parse(masked))
+    except (SyntaxError, ValueError):
+        return _strip_comments(source)
+
+
+def json_value(value: Any) -> Any:
+    """A parameter value as stable JSON: itself when it is plain JSON, else its repr."""
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError):
+        return {"repr": repr(value)}
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class KeyIngredients:
+    """What a step's cache key is made of, kept with each cache entry."""
+
+    step: str
+    code: str  # sha256 of the normalized step code
+    setup: str  # sha256 of the normalized setup code
+    params: dict[str, Any] = field(default_factory=dict)  # name -> JSON value
+    inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (producer, key)
+    outputs: tuple[str, ...] = ()
+    version: int = KEY_VERSION
+
+    def key(self) -> str:
+        """sha256 hex of the canonical JSON of the ingredients (not the step name)."""
+        return sha256_text(
+            canonical_json(
+                {
+                    "version": self.version,
+                    "code": self.code,
+                    "setup": self.setup,
+                    "params": self.params,
+                    "inputs": {var: key for var, (_, key) in self.inputs.items()},
+                    "outputs": list(self.outputs),
+                }
+            )
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "code": self.code,
+            "setup": self.setup,
+            "params": dict(self.params),
+            "inputs": {var: {"step": p, "key": k} for var, (p, k) in self.inputs.items()},
+            "outputs": list(self.outputs),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyIngredients:
+        return cls(
+            step=data["step"],
+            code=data["code"],
+            setup=data["setup"],
+            params=dict(data.get("params", {})),
+            inputs={v: (i["step"], i["key"]) for v, i in data.get("inputs", {}).items()},
+            outputs=tuple(data.get("outputs", ())),
+            version=int(data.get("version", KEY_VERSION)),
+        )
+
+
+def key_ingredients(
+    step: Step,
+    pipeline: Pipeline,
+    param_values: dict[str, Any],
+    input_keys: dict[str, str],
+) -> KeyIngredients:
+    """Collect a step's ingredients.
+
+    `param_values` overrides the pipeline's defaults; `input_keys` maps each
+    name the step reads to the artifact key of the upstream output it reads.
+    """
+    params = {}
+    for name in step.params:
+        if name in param_values:
+            params[name] = json_value(param_values[name])
+        elif name in pipeline.params:
+            params[name] = json_value(pipeline.params[name])
+        else:
+            raise ValueError(
+                f"step '{step.name}': parameter '{name}' has no value;"
+                f" pass it with -p {name} VALUE or give it a default in %%params"
+            )
+    producers = step.producers()
+    inputs = {}
+    for var in step.reads:
+        if var not in input_keys:
+            raise ValueError(
+                f"step '{step.name}': no artifact key for input '{var}'"
+                f" (from step '{producers.get(var, '?')}'); key the upstream steps first"
+            )
+        inputs[var] = (producers.get(var, ""), input_keys[var])
+    return KeyIngredients(
+        step=step.name,
+        code=sha256_text(normalize_code(step.source)),
+        setup=sha256_text(normalize_code(pipeline.setup_source)),
+        params=params,
+        inputs=inputs,
+        outputs=tuple(sorted(step.outputs)),
+    )
+
+
+def step_key(
+    step: Step,
+    pipeline: Pipeline,
+    param_values: dict[str, Any],
+    input_keys: dict[str, str],
+) -> str:
+    """The step's cache key: sha256 hex of its ingredients' canonical JSON."""
+    return key_ingredients(step, pipeline, param_values, input_keys).key()
+
+
+def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
+    """Why `new` differs from `old` (the latest entry for the same step), one phrase each."""
+    if old is None:
+        return ["no cache entry"]
+    reasons: list[str] = []
+    if old.version != new.version:
+        reasons.append("cache format changed")
+    if old.code != new.code:
+        reasons.append("code changed")
+    if old.setup != new.setup:
+        reasons.append("setup changed")
+    for name in sorted(set(old.params) | set(new.params)):
+        if old.params.get(name, _MISSING) != new.params.get(name, _MISSING):
+            reasons.append(f"parameter {name} changed")
+    changed_upstream: list[str] = []
+    for var in sorted(set(old.inputs) | set(new.inputs)):
+        before, after = old.inputs.get(var), new.inputs.get(var)
+        if before is None or after is None or before[1] != after[1]:
+            producer = (after or before or ("", ""))[0] or var
+            if producer not in changed_upstream:
+                changed_upstream.append(producer)
+    reasons.extend(f"upstream {producer} changed" for producer in changed_upstream)
+    if old.outputs != new.outputs:
+        reasons.append("outputs changed")
+    if not reasons and old.key() != new.key():
+        reasons.append("key changed")
+    return reasons
+
+
+def explain(old: KeyIngredients | None, new: KeyIngredients) -> str:
+    """`key_reasons` as one line, e.g. "code changed; parameter lr changed"."""
+    return "; ".join(key_reasons(old, new)) or "unchanged"
+
+
+_MISSING = object()

@@ -1,0 +1,346 @@
+"""The content-addressed artifact store and the cache index.
+
+Layout under the store root (default `.mlpipe/` beside the notebook):
+
+    artifacts/ab/<sha256>.<ext>   one file per distinct content, named by its hash
+    cache/<step_key>.json         one CacheEntry per step key
+    runs/<run_id>/<step>.ipynb    executed step notebooks (written by execute/)
+    mlpipe.db                     run records (execute/records.py)
+
+Every file is written to a temporary name on the same filesystem, fsynced and
+moved into place with `os.replace`, so a reader sees either nothing or the whole
+file; two writers of the same key race harmlessly (last writer wins). `lookup`
+trusts an entry only when all its artifacts exist with the recorded size, and
+`get` checks the sha256 before it deserializes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .keys import KeyIngredients
+from .serializers import REGISTRY, UnsavableValue, type_name
+
+__all__ = [
+    "ArtifactRef",
+    "CacheEntry",
+    "CorruptArtifact",
+    "PruneReport",
+    "Store",
+    "UnsavableValue",
+]
+
+log = logging.getLogger(__name__)
+
+STORE_ENV = "MLPIPE_STORE"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TMP_PREFIX = ".tmp-"
+_CHUNK = 1 << 20
+
+
+class CorruptArtifact(Exception):
+    """An artifact file that is missing, truncated or does not match its checksum."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"artifact {path} is {reason}; delete it and re-run the step that made it"
+            " (mlpipe run --no-cache)"
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A stored value: `key` is the sha256 of the stored bytes."""
+
+    key: str
+    format: str
+    size: int
+    type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "format": self.format, "size": self.size, "type": self.type}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArtifactRef:
+        return cls(str(data["key"]), str(data["format"]), int(data["size"]), str(data["type"]))
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """The cached result of one step run: its output refs and displayed outputs."""
+
+    step_key: str
+    step: str
+    outputs: dict[str, ArtifactRef]
+    displays: list[dict[str, Any]] = field(default_factory=list)  # nbformat output dicts
+    created: float = field(default_factory=time.time)
+    duration_s: float = 0.0
+    origin: str = "pipeline"  # "pipeline" | "interactive"
+    ingredients: KeyIngredients | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step_key": self.step_key,
+            "step": self.step,
+            "outputs": {var: ref.to_json() for var, ref in sorted(self.outputs.items())},
+            "displays": list(self.displays),
+            "created": self.created,
+            "duration_s": self.duration_s,
+            "origin": self.origin,
+            "ingredients": self.ingredients.to_json() if self.ingredients else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CacheEntry:
+        ingredients = data.get("ingredients")
+        return cls(
+            step_key=data["step_key"],
+            step=data["step"],
+            outputs={v: ArtifactRef.from_json(r) for v, r in data["outputs"].items()},
+            displays=list(data.get("displays", [])),
+            created=float(data.get("created", 0.0)),
+            duration_s=float(data.get("duration_s", 0.0)),
+            origin=data.get("origin", "pipeline"),
+            ingredients=KeyIngredients.from_json(ingredients) if ingredients else None,
+        )
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    entries_removed: int
+    artifacts_removed: int
+    bytes_freed: int
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temp file in the same directory, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{path.suffix}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Store:
+    """Artifacts and cache entries under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.artifacts_dir = self.root / "artifacts"
+        self.cache_dir = self.root / "cache"
+        self.runs_dir = self.root / "runs"
+        self.db_path = self.root / "mlpipe.db"
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> Store:
+        """The store at `root`, its directories created if missing."""
+        store = cls(Path(root).expanduser())
+        for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return store
+
+    @staticmethod
+    def default_root(notebook_path: str | os.PathLike[str]) -> Path:
+        """`$MLPIPE_STORE` if set, else `.mlpipe` beside the notebook."""
+        env = os.environ.get(STORE_ENV)
+        if env:
+            return Path(env).expanduser()
+        return Path(notebook_path).expanduser().resolve().parent / ".mlpipe"
+
+    def run_notebook_path(self, run_id: str, step: str) -> Path:
+        return self.runs_dir / run_id / f"{step}.ipynb"
+
+    # -- artifacts ----------------------------------------------------------
+
+    def artifact_path(self, ref: ArtifactRef) -> Path:
+        ext = REGISTRY.named(ref.format).ext
+        return self.artifacts_dir / ref.key[:2] / f"{ref.key}.{ext}"
+
+    def put(self, name: str, value: Any) -> ArtifactRef:
+        """Store `value` (the output named `name`); the same bytes are stored once.
+
+        Raises `UnsavableValue` naming `name` and the value's type when no
+        serializer can store it.
+        """
+        kind = type_name(value)
+        candidates = REGISTRY.candidates(value)
+        for position, serializer in enumerate(candidates):
+            tmp = self.artifacts_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+            try:
+                with open(tmp, "wb") as fh:
+                    serializer.dump(value, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except Exception as exc:
+                tmp.unlink(missing_ok=True)
+                if position == len(candidates) - 1:
+                    raise UnsavableValue(name, kind, _short(exc)) from exc
+                log.debug("%s: %s declined %s (%s)", name, serializer.format, kind, exc)
+                continue
+            try:
+                return self._commit_artifact(tmp, serializer.format, kind)
+            finally:
+                tmp.unlink(missing_ok=True)
+        raise UnsavableValue(name, kind, "no serializer accepts it")
+
+    def _commit_artifact(self, tmp: Path, format: str, kind: str) -> ArtifactRef:
+        ref = ArtifactRef(_file_sha256(tmp), format, tmp.stat().st_size, kind)
+        final = self.artifact_path(ref)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if final.stat().st_size == ref.size:
+                os.utime(final)  # fresh mtime: a concurrent prune's grace period covers it
+                return ref
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, final)
+        return ref
+
+    def has(self, ref: ArtifactRef) -> str | None:
+        """None when the artifact's file exists with the right size, else why not."""
+        try:
+            size = self.artifact_path(ref).stat().st_size
+        except FileNotFoundError:
+            return "missing"
+        except KeyError as exc:
+            return str(exc)
+        return None if size == ref.size else f"truncated ({size} of {ref.size} bytes)"
+
+    def get(self, ref: ArtifactRef) -> Any:
+        """Load a stored value, after checking its size and sha256."""
+        path = self.artifact_path(ref)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CorruptArtifact(path, "missing") from None
+        if len(data) != ref.size:
+            raise CorruptArtifact(path, f"truncated ({len(data)} of {ref.size} bytes)")
+        if hashlib.sha256(data).hexdigest() != ref.key:
+            raise CorruptArtifact(path, "corrupt (its sha256 does not match its name)")
+        return REGISTRY.named(ref.format).load(data)
+
+    # -- cache index ---------------------------------------------------------
+
+    def entry_path(self, step_key: str) -> Path:
+        return self.cache_dir / f"{step_key}.json"
+
+    def commit(self, entry: CacheEntry) -> None:
+        """Write the entry atomically; its artifacts must already be stored."""
+        for var, ref in entry.outputs.items():
+            problem = self.has(ref)
+            if problem:
+                raise CorruptArtifact(self.artifact_path(ref), f"{problem} (output '{var}')")
+        atomic_write_json(self.entry_path(entry.step_key), entry.to_json())
+
+    def _read_entry(self, path: Path) -> CacheEntry | None:
+        try:
+            return CacheEntry.from_json(json.loads(path.read_text("utf-8")))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+            return None
+
+    def lookup(self, step_key: str) -> CacheEntry | None:
+        """The entry for `step_key` if it and all its artifacts are there, else None."""
+        entry = self._read_entry(self.entry_path(step_key))
+        if entry is None:
+            log.debug("no cache entry %s", step_key)
+            return None
+        for var, ref in entry.outputs.items():
+            problem = self.has(ref)
+            if problem:
+                log.warning(
+                    "cache entry %s of step '%s' not used: output '%s' artifact %s",
+                    step_key[:12], entry.step, var, problem,
+                )
+                return None
+        return entry
+
+    def entries(self) -> list[CacheEntry]:
+        """Every readable cache entry, oldest first."""
+        found = []
+        for path in self.cache_dir.glob("*.json"):
+            if _HEX64.match(path.stem):
+                entry = self._read_entry(path)
+                if entry is not None:
+                    found.append(entry)
+        return sorted(found, key=lambda e: (e.created, e.step_key))
+
+    def latest_for_step(self, step: str) -> CacheEntry | None:
+        """The newest entry for the step named `step` (to explain a key change)."""
+        mine = [e for e in self.entries() if e.step == step]
+        return mine[-1] if mine else None
+
+    def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0) -> PruneReport:
+        """Remove older entries, then artifacts no entry references.
+
+        Artifacts and temp files younger than `grace_s` stay: a run may have
+        stored them and not yet committed its entry.
+        """
+        entries = self.entries()
+        keep: dict[str, CacheEntry] = {}
+        if keep_latest_per_step:
+            for entry in entries:
+                keep[entry.step] = entry  # oldest first: the last one wins
+        kept_keys = {e.step_key for e in keep.values()}
+        removed = 0
+        for entry in entries:
+            if entry.step_key not in kept_keys:
+                self.entry_path(entry.step_key).unlink(missing_ok=True)
+                removed += 1
+        referenced = {ref.key for e in self.entries() for ref in e.outputs.values()}
+        count, freed = self._remove_unreferenced(referenced, time.time() - grace_s)
+        return PruneReport(removed, count, freed)
+
+    def _remove_unreferenced(self, referenced: set[str], older_than: float) -> tuple[int, int]:
+        count = freed = 0
+        candidates = [*self.artifacts_dir.glob("*/*"), *self.artifacts_dir.glob(f"{_TMP_PREFIX}*")]
+        candidates += list(self.cache_dir.glob(f"{_TMP_PREFIX}*"))
+        for path in candidates:
+            if path.name.split(".")[0] in referenced:
+                continue
+            try:
+                stat = path.stat()
+                if stat.st_mtime >= older_than:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            count += 1
+            freed += stat.st_size
+        return count, freed
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

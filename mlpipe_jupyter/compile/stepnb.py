@@ -1,0 +1,134 @@
+"""Compile one step of a pipeline into a parameterized step notebook.
+
+The notebook (nbformat 4.5, as plain JSON) has, in order:
+
+1. a `parameters`-tagged cell: the defaults of the parameters the step reads
+   and `_mlpipe = {...}` (store, inputs, outputs, result), which papermill
+   overrides at run time;
+2. an injected cell that loads the step's inputs from the artifact store;
+3. the setup cells;
+4. the step's own cells (metadata `mlpipe.role = "step"`, and `mlpipe.cell`,
+   the source notebook's cell index), whose displayed outputs get cached;
+5. an injected cell that saves the step's outputs and writes their refs.
+
+The same pipeline and step always give the same bytes from `dumps_notebook`:
+cell ids are derived from hashes, nothing depends on time or paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlpipe_jupyter.analysis.model import Pipeline, Step
+
+NBFORMAT = 4
+NBFORMAT_MINOR = 5
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+LOAD_SOURCE = (
+    "# mlpipe: load this step's inputs from the artifact store\n"
+    "from mlpipe_jupyter.compile import runtime as _mlpipe_rt\n"
+    "globals().update(_mlpipe_rt.load_inputs(_mlpipe, step={step!r}))"
+)
+SAVE_SOURCE = (
+    "# mlpipe: save this step's outputs to the artifact store\n"
+    "_mlpipe_rt.save_outputs(_mlpipe, globals(), step={step!r})"
+)
+
+
+def _cell_id(step: str, position: int, role: str, source: str) -> str:
+    digest = hashlib.sha256(f"{step}\0{position}\0{role}\0{source}".encode()).hexdigest()
+    return digest[:16]
+
+
+def _code_cell(
+    owner: str, position: int, role: str, source: str, *, tags: tuple[str, ...] = (), **meta: Any
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"mlpipe": {"role": role, **meta}}
+    if tags:
+        metadata["tags"] = list(tags)
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": _cell_id(owner, position, role, source),
+        "metadata": metadata,
+        "outputs": [],
+        "source": source,
+    }
+
+
+def parameters_source(pipeline: Pipeline, step: Step) -> str:
+    """The defaults of the step's parameters, then the `_mlpipe` placeholder."""
+    lines = [f"{name} = {pipeline.params[name]!r}" for name in step.params if name in pipeline.params]
+    config = {"store": "", "inputs": {}, "outputs": list(step.outputs), "result": ""}
+    lines.append(f"_mlpipe = {json.dumps(config, sort_keys=False)}")
+    return "\n".join(lines)
+
+
+def _strip_step_line(source: str) -> str:
+    first, _, rest = source.lstrip("\n").partition("\n")
+    return rest if first.lstrip().startswith("%%step") else source
+
+
+def _step_sources(pipeline: Pipeline, step: Step) -> list[tuple[int, str]]:
+    """(source cell index, code) for each of the step's cells."""
+    by_index = {cell.index: cell for cell in pipeline.cells}
+    if not step.cells or not all(i in by_index for i in step.cells):
+        return [(step.cell, step.source)]
+    return [(i, _strip_step_line(by_index[i].source)) for i in step.cells]
+
+
+def _setup_sources(pipeline: Pipeline) -> list[tuple[int | None, str]]:
+    by_index = {cell.index: cell for cell in pipeline.cells}
+    if pipeline.setup_cells and all(i in by_index for i in pipeline.setup_cells):
+        return [(i, by_index[i].source) for i in pipeline.setup_cells]
+    return [(None, pipeline.setup_source)] if pipeline.setup_source.strip() else []
+
+
+def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
+    """The step notebook for `step_name` as an nbformat-4 JSON dict."""
+    try:
+        step = pipeline.step(step_name)
+    except KeyError:
+        names = ", ".join(s.name for s in pipeline.steps) or "none"
+        raise KeyError(f"no step '{step_name}' in this pipeline (steps: {names})") from None
+    cells = [
+        _code_cell(step.name, 0, "parameters", parameters_source(pipeline, step), tags=("parameters",)),
+        _code_cell(step.name, 1, "load", LOAD_SOURCE.format(step=step.name)),
+    ]
+    for index, source in _setup_sources(pipeline):
+        cells.append(_code_cell(step.name, len(cells), "setup", source, cell=index))
+    for index, source in _step_sources(pipeline, step):
+        cells.append(_code_cell(step.name, len(cells), "step", source, step=step.name, cell=index))
+    cells.append(_code_cell(step.name, len(cells), "save", SAVE_SOURCE.format(step=step.name)))
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": {"name": "python"},
+            "mlpipe": {"step": step.name, "outputs": list(step.outputs), "reads": list(step.reads)},
+        },
+        "nbformat": NBFORMAT,
+        "nbformat_minor": NBFORMAT_MINOR,
+    }
+
+
+def dumps_notebook(nb: dict[str, Any]) -> str:
+    """Notebook JSON text: indent 1, sorted keys, UTF-8 kept, trailing newline."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def step_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of an (executed) step notebook that are the step's own code."""
+    return [c for c in nb.get("cells", []) if c.get("metadata", {}).get("mlpipe", {}).get("role") == "step"]
+
+
+def step_displays(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outputs the step's cells displayed (nbformat output dicts), in order.
+
+    What a cache entry keeps as `displays`, to show again on a cache hit.
+    """
+    return [json.loads(json.dumps(o)) for cell in step_cells(nb) for o in cell.get("outputs", [])]

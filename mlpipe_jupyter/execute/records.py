@@ -1,0 +1,248 @@
+"""Run records in SQLite (`<store>/mlpipe.db`), shared by the CLI, server and scheduler.
+
+WAL journal, a busy timeout, and a fresh connection per call, so several
+processes and threads read and write the same file safely. Writes run in
+`BEGIN IMMEDIATE` transactions. The schema is created idempotently and its
+version kept in the `meta` table.
+
+Times are seconds since the epoch (floats); run ids sort by start time
+(`20261122-093012-ab12cd`, UTC).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+STEP_STATUSES = ("pending", "queued", "running", "succeeded", "cached", "failed", "skipped")
+STEP_FIELDS = (
+    "status", "reason", "worker", "duration_s", "cache_key", "notebook", "error",
+    "attempt", "started", "finished",
+)
+_UNFINISHED = ("pending", "queued", "running")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    notebook TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    started REAL,
+    finished REAL,
+    error TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    reason TEXT,
+    worker TEXT,
+    duration_s REAL,
+    cache_key TEXT,
+    notebook TEXT,
+    error TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
+"""
+
+
+class RunNotFound(LookupError):
+    """No run with this id in the store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run '{run_id}' in this store; list runs with `mlpipe runs`")
+
+
+def new_run_id(now: float | None = None) -> str:
+    """`20261122-093012-ab12cd`: UTC start time, then 6 random hex digits."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+class Records:
+    """The runs and steps tables of one store."""
+
+    def __init__(self, store_root: str | Path) -> None:
+        self.path = Path(store_root) / "mlpipe.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create_schema()
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if write:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            else:
+                yield conn
+        finally:
+            conn.close()
+
+    def _create_schema(self) -> None:
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+        with self._connect(write=True) as conn:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # -- writing -------------------------------------------------------------
+
+    def create_run(
+        self,
+        notebook: str,
+        params: dict[str, Any],
+        steps: Sequence[str],
+        *,
+        run_id: str | None = None,
+        started: float | None = None,
+    ) -> str:
+        """Record a new running run with its steps pending, in pipeline order."""
+        started = time.time() if started is None else started
+        run_id = run_id or new_run_id(started)
+        with self._connect(write=True) as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, notebook, status, params, started)"
+                " VALUES (?, ?, 'running', ?, ?)",
+                (run_id, str(notebook), json.dumps(params, sort_keys=True, default=repr), started),
+            )
+            conn.executemany(
+                "INSERT INTO steps (run_id, name, position) VALUES (?, ?, ?)",
+                [(run_id, name, i) for i, name in enumerate(steps)],
+            )
+        return run_id
+
+    def update_step(self, run_id: str, name: str, **fields: Any) -> None:
+        """Set some of a step's fields (`status`, `reason`, `worker`, `duration_s`, ...)."""
+        unknown = sorted(set(fields) - set(STEP_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown step field(s) {', '.join(unknown)}; use {', '.join(STEP_FIELDS)}")
+        if "status" in fields and fields["status"] not in STEP_STATUSES:
+            raise ValueError(f"step status {fields['status']!r} is not one of {', '.join(STEP_STATUSES)}")
+        if not fields:
+            return
+        columns = ", ".join(f"{column} = ?" for column in fields)
+        with self._connect(write=True) as conn:
+            cursor = conn.execute(
+                f"UPDATE steps SET {columns} WHERE run_id = ? AND name = ?",
+                (*fields.values(), run_id, name),
+            )
+            if cursor.rowcount == 0:
+                self._require_run(conn, run_id)
+                raise ValueError(f"run '{run_id}' has no step '{name}'")
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Close the run; steps still pending, queued or running become skipped."""
+        if status not in RUN_STATUSES[1:]:
+            raise ValueError(f"a run finishes as one of {', '.join(RUN_STATUSES[1:])}, not {status!r}")
+        now = time.time()
+        with self._connect(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = ?, finished = ?, error = ? WHERE run_id = ?",
+                (status, now, error, run_id),
+            )
+            if cursor.rowcount == 0:
+                raise RunNotFound(run_id)
+            conn.execute(
+                "UPDATE steps SET status = 'skipped', reason = COALESCE(reason, ?)"
+                f" WHERE run_id = ? AND status IN ({', '.join('?' * len(_UNFINISHED))})",
+                (f"run {status}", run_id, *_UNFINISHED),
+            )
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Ask a running run to stop; False when it has already finished."""
+        with self._connect(write=True) as conn:
+            status = self._require_run(conn, run_id)
+            if status != "running":
+                return False
+            conn.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+            return True
+
+    # -- reading -------------------------------------------------------------
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT cancel_requested FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return bool(row[0])
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """The run record: run fields and `steps` {name: {...}} in pipeline order."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(run_id)
+            steps = conn.execute(
+                "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+            ).fetchall()
+        return _run_record(row, steps)
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs first, each a full run record."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM runs ORDER BY started DESC, run_id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            ids = [row["run_id"] for row in rows]
+            steps = conn.execute(
+                f"SELECT * FROM steps WHERE run_id IN ({', '.join('?' * len(ids))})"
+                " ORDER BY run_id, position",
+                ids,
+            ).fetchall() if ids else []
+        by_run: dict[str, list[sqlite3.Row]] = {}
+        for step in steps:
+            by_run.setdefault(step["run_id"], []).append(step)
+        return [_run_record(row, by_run.get(row["run_id"], [])) for row in rows]
+
+    @staticmethod
+    def _require_run(conn: sqlite3.Connection, run_id: str) -> str:
+        row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return str(row[0])
+
+
+def _run_record(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any]:
+    return {
+        "run_id": row["run_id"],
+        "notebook": row["notebook"],
+        "status": row["status"],
+        "started": row["started"],
+        "finished": row["finished"],
+        "params": json.loads(row["params"] or "{}"),
+        "error": row["error"],
+        "cancel_requested": bool(row["cancel_requested"]),
+        "steps": {step["name"]: {f: step[f] for f in STEP_FIELDS} for step in steps},
+    }
