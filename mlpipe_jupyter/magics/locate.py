@@ -1,0 +1,56 @@
+"""Which notebook is this kernel running? And the notebook its session implies.
+
+Under Jupyter, ipykernel sets `__session__` (from `JPY_SESSION_NAME`) to the
+notebook's path; VS Code sets `__vsc_ipynb_file__`. Elsewhere (an IPython
+console, papermill) there is none, and `%pipeline` falls back to the cells this
+session ran: setup cells from the input history before the first `%%step`, the
+last `%%params`, and the last run of every `%%step`, in first-run order.
+Untagged cells run after a step are not part of that fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .session import Session
+
+_HINTS = ("__session__", "__vsc_ipynb_file__")
+
+
+def notebook_path(shell: Any, explicit: str | None = None) -> Path | None:
+    """The notebook to analyse: `explicit`, else the kernel's own, else None."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise UsageError(f"%pipeline: no notebook at {explicit!r} (from {os.getcwd()})")
+        return path.resolve()
+    candidates = [shell.user_ns.get(name) for name in _HINTS]
+    candidates.append(os.environ.get("JPY_SESSION_NAME"))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.endswith(".ipynb"):
+            path = Path(candidate).expanduser()
+            if path.is_file():
+                return path.resolve()
+    return None
+
+
+def session_cells(shell: Any, session: Session) -> list[dict[str, Any]]:
+    """The notebook this session implies, as `cells_from_json` input."""
+    history = list(getattr(shell.history_manager, "input_hist_raw", []) or [])
+    first = session.first_step_count or len(history)
+    cells: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for source in history[1:first]:
+        if source.lstrip().startswith("%%") or not source.strip() or source in seen:
+            continue
+        seen.add(source)
+        cells.append({"cell_type": "code", "source": source})
+    if session.params is not None:
+        cells.append({"cell_type": "code", "source": "%%params\n" + session.params.source})
+    for step in session.steps.values():
+        cells.append({"cell_type": "code", "source": f"%%step {step.line}\n{step.source}"})
+    return cells
