@@ -123,6 +123,7 @@ class Pipeline:
     warnings: tuple[str, ...] = ()
     order: tuple[str, ...] = ()  # topological, ties by notebook order
     cells: tuple[Cell, ...] = field(default=(), repr=False)
+    roles: tuple[str, ...] = field(default=(), repr=False)  # per cell: SETUP, STEP, ...
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -1,0 +1,229 @@
+"""Cells -> `Pipeline`: DESIGN.md's dataflow rules 1-5 over per-cell facts.
+
+The only module that imports networkx (lazily: it costs ~0.3 s). Never raises for
+notebook content: every problem becomes an `AnalysisError` in `Pipeline.errors`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import AnalysisError, Cell, Edge, Pipeline, Step
+from .notebook import read_cells
+from .roles import CodePart, Layout, StepBlock, classify, join_sources, parse_params, syntax_error
+from .visitor import CellFacts, cell_facts
+
+
+def analyze_notebook(path: str | Path) -> Pipeline:
+    """`analyze(read_cells(path))`; NotebookError for a missing or invalid file."""
+    return analyze(read_cells(path))
+
+
+def analyze(cells: list[Cell]) -> Pipeline:
+    """The pipeline a notebook describes; problems are collected in `errors`."""
+    layout = classify(list(cells))
+    params, param_errors = parse_params(layout.params)
+    setup_names, setup_errors = _setup_names(layout)
+    flow = _Flow(params=params, setup_names=setup_names)
+    flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
+    for block in layout.steps:
+        flow.add(block)
+    steps = flow.finish()
+    edges = _edges(steps, flow)
+    order = _order(steps, edges, flow.errors)
+    return Pipeline(
+        steps=steps,
+        edges=edges,
+        params=params,
+        params_source=join_sources(layout.params),
+        params_cell=layout.params[0].cell if layout.params else None,
+        setup_source=join_sources(layout.setup),
+        setup_cells=tuple(p.cell for p in layout.setup),
+        setup_names=frozenset(setup_names),
+        errors=tuple(sorted(flow.errors, key=_error_key)),
+        warnings=tuple(flow.warnings),
+        order=order,
+        cells=tuple(cells),
+        roles=layout.roles,
+    )
+
+
+def _error_key(error: AnalysisError) -> tuple[int, str]:
+    return (-1 if error.cell is None else error.cell, error.message)
+
+
+def parse_parts(parts: tuple[CodePart, ...], step: str | None,
+                errors: list[AnalysisError]) -> ast.Module | None:
+    """The parts' code as one module; None (and an error per bad cell) on syntax errors."""
+    body: list[ast.stmt] = []
+    ok = True
+    for part in parts:
+        if part.python is None:
+            continue
+        try:
+            body.extend(ast.parse(part.python).body)
+        except SyntaxError as exc:
+            errors.append(syntax_error(exc, part.cell, step))
+            ok = False
+    return ast.Module(body=body, type_ignores=[]) if ok else None
+
+
+def _setup_names(layout: Layout) -> tuple[set[str], list[AnalysisError]]:
+    errors: list[AnalysisError] = []
+    module = parse_parts(layout.setup, None, errors)
+    if module is None:
+        return set(), errors
+    facts = cell_facts(module)
+    return set(facts.binds), errors
+
+
+@dataclass
+class _Flow:
+    """Rules 1-4, step by step in notebook order."""
+
+    params: dict[str, Any]
+    setup_names: set[str]
+    producers: dict[str, str] = field(default_factory=dict)  # name -> latest binder
+    errors: list[AnalysisError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blocks: list[tuple[StepBlock, dict[str, str], list[str], list[str]]] = field(
+        default_factory=list)
+    names: set[str] = field(default_factory=set)
+    broken: bool = False  # an earlier step could not be parsed: its binds are unknown
+
+    def add(self, block: StepBlock) -> None:
+        where = {"step": block.name, "cell": block.cell}
+        if block.name in self.names:
+            self.errors.append(AnalysisError(
+                f"duplicate step name '{block.name}'; give each %%step a unique name", **where))
+            return
+        self.names.add(block.name)
+        module = parse_parts(block.parts, block.name, self.errors)
+        if module is None:
+            self.broken = True
+            self.blocks.append((block, {}, [], []))
+            return
+        facts = cell_facts(module)
+        inputs, params = self._reads(block, facts)
+        binds = self._binds(block, facts)
+        self.blocks.append((block, inputs, params, binds))
+        for name in binds:
+            self.producers[name] = block.name
+
+    def _reads(self, block: StepBlock, facts: CellFacts) -> tuple[dict[str, str], list[str]]:
+        inputs: dict[str, str] = {}
+        params: list[str] = []
+        for name in facts.reads:
+            if name in self.producers and not _private(name):
+                inputs[name] = self.producers[name]
+            elif name in self.params:
+                params.append(name)
+            elif name in self.setup_names:
+                continue
+            elif name in self.producers:
+                self.errors.append(AnalysisError(
+                    f"reads '{name}', a private name of step '{self.producers[name]}'"
+                    f" (names starting with _ stay in their step); rename it without the _",
+                    step=block.name, cell=block.cell))
+            elif not self.broken:
+                self.errors.append(AnalysisError(
+                    f"name '{name}' is read but nothing before it binds it; define it in"
+                    " an earlier step or in setup", step=block.name, cell=block.cell))
+        for name in facts.deferred:
+            if name in self.producers and not _private(name):
+                inputs[name] = self.producers[name]
+            elif name in self.params and name not in facts.binds:
+                params.append(name)
+        return inputs, params
+
+    def _binds(self, block: StepBlock, facts: CellFacts) -> list[str]:
+        binds = [n for n in facts.binds if not _private(n)]
+        for name in facts.mutates:
+            if _private(name):
+                continue
+            if name in self.setup_names and name not in self.producers \
+                    and name not in facts.binds:
+                if name in facts.assigns_into:
+                    self.warnings.append(
+                        f"step '{block.name}' (cell {block.cell + 1}): assigns into setup name"
+                        f" '{name}'; later steps will not see that change (every step runs"
+                        " setup afresh) — move it into setup or bind a new name")
+                continue
+            binds.append(name)
+        return sorted(set(binds))
+
+    def finish(self) -> tuple[Step, ...]:
+        read_later: set[tuple[str, str]] = set()
+        for _block, inputs, _params, _binds in self.blocks:
+            read_later.update(inputs.items())
+        return tuple(self._step(b, i, p, bs, read_later) for b, i, p, bs in self.blocks)
+
+    def _step(self, block: StepBlock, inputs: dict[str, str], params: list[str],
+              binds: list[str], read_later: set[tuple[str, str]]) -> Step:
+        outputs = {n for n in binds if (n, block.name) in read_later}
+        for name in block.options.outputs:
+            if name in binds:
+                outputs.add(name)
+            elif binds or not self.broken:
+                self.errors.append(AnalysisError(
+                    f"--outputs {name}: the step does not bind '{name}'; assign it in"
+                    " the step or remove it from --outputs", step=block.name, cell=block.cell))
+        return Step(
+            name=block.name,
+            cell=block.cell,
+            cells=tuple(p.cell for p in block.parts),
+            source=block.source,
+            options=block.options,
+            reads=tuple(sorted(inputs)),
+            binds=tuple(binds),
+            params=tuple(sorted(set(params))),
+            outputs=tuple(sorted(outputs)),
+            inputs=tuple(sorted(inputs.items())),
+        )
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _edges(steps: tuple[Step, ...], flow: _Flow) -> tuple[Edge, ...]:
+    position = {s.name: i for i, s in enumerate(steps)}
+    labels: dict[tuple[str, str], set[str]] = {}
+    for step in steps:
+        for var, producer in step.inputs:
+            labels.setdefault((producer, step.name), set()).add(var)
+        for other in step.options.after:
+            if other in position:
+                labels.setdefault((other, step.name), set())
+            else:
+                flow.errors.append(AnalysisError(
+                    f"--after {other}: there is no step named '{other}'; use one of"
+                    f" {', '.join(sorted(position)) or '(no steps)'}",
+                    step=step.name, cell=step.cell))
+    ordered = sorted(labels, key=lambda pair: (position[pair[0]], position[pair[1]]))
+    return tuple(Edge(a, b, tuple(sorted(labels[(a, b)]))) for a, b in ordered)
+
+
+def _order(steps: tuple[Step, ...], edges: tuple[Edge, ...],
+           errors: list[AnalysisError]) -> tuple[str, ...]:
+    """Topological order, ties broken by notebook order; notebook order if cyclic."""
+    import networkx as nx
+
+    position = {s.name: i for i, s in enumerate(steps)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(position)
+    graph.add_edges_from((e.source, e.target) for e in edges)
+    try:
+        return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    except nx.NetworkXUnfeasible:
+        cycle = [a for a, _b in nx.find_cycle(graph)]
+        first = min(cycle, key=position.__getitem__)
+        start = cycle.index(first)
+        names = cycle[start:] + cycle[:start] + [first]
+        errors.append(AnalysisError(
+            f"steps form a cycle: {' -> '.join(names)}; remove an --after that points"
+            " to a later step", step=first, cell=steps[position[first]].cell))
+        return tuple(position)

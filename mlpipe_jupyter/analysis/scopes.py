@@ -1,0 +1,147 @@
+"""Free names of nested scopes: functions, lambdas, classes and comprehensions.
+
+A nested scope is summarised as `ScopeFacts`: the free names it uses while it is
+being created (`now`: a class body, a comprehension), the free names it uses
+only later, when called (`later`: function and lambda bodies), and the names a
+walrus inside a comprehension binds in the enclosing scope (`walrus`).
+The cell visitor (visitor.py) resolves these against the cell's top level.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@dataclass(frozen=True)
+class ScopeFacts:
+    now: tuple[str, ...] = ()
+    later: tuple[str, ...] = ()
+    walrus: tuple[str, ...] = ()
+
+
+def scope_facts(node: ast.AST) -> ScopeFacts:
+    """Summarise a function, lambda, class or comprehension node."""
+    walker = _Walker(in_comprehension=isinstance(node, COMPREHENSIONS))
+    if isinstance(node, FUNCTIONS):
+        walker.parameters(node.args)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        walker.visit_all(body)
+        return ScopeFacts(later=walker.free(walker.loads + walker.now + walker.later))
+    if isinstance(node, ast.ClassDef):
+        walker.visit_all(node.body)
+        return ScopeFacts(now=walker.free(walker.loads + walker.now), later=_unique(walker.later))
+    walker.comprehension(node)
+    return ScopeFacts(
+        now=walker.free(walker.loads + walker.now),
+        later=walker.free(walker.later),
+        walrus=_unique(walker.walrus),
+    )
+
+
+def _unique(names: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+def bound_names(alias: ast.alias) -> str:
+    """`import a.b` binds `a`; `import a.b as c` binds `c`."""
+    return alias.asname or alias.name.split(".")[0]
+
+
+class _Walker:
+    """Collects loads and stores of one scope, order-insensitive like CPython's symtable."""
+
+    def __init__(self, *, in_comprehension: bool) -> None:
+        self.in_comprehension = in_comprehension
+        self.stores: set[str] = set()
+        self.declared: set[str] = set()  # global / nonlocal: never local
+        self.loads: list[str] = []
+        self.now: list[str] = []
+        self.later: list[str] = []
+        self.walrus: list[str] = []
+
+    def free(self, names: list[str]) -> tuple[str, ...]:
+        local = self.stores - self.declared
+        return _unique([n for n in names if n not in local])
+
+    def parameters(self, args: ast.arguments) -> None:
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None:
+                self.stores.add(arg.arg)
+
+    def comprehension(self, node: ast.AST) -> None:
+        generators = node.generators  # type: ignore[attr-defined]
+        for number, generator in enumerate(generators):
+            self.visit(generator.target)
+            if number:  # the first iterable is evaluated in the enclosing scope
+                self.visit(generator.iter)
+            self.visit_all(generator.ifs)
+        if isinstance(node, ast.DictComp):
+            self.visit_all([node.key, node.value])
+        else:
+            self.visit(node.elt)  # type: ignore[attr-defined]
+
+    def visit_all(self, nodes: list) -> None:
+        for node in nodes:
+            self.visit(node)
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.loads.append(node.id)
+            else:
+                self.stores.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            self.declared.update(node.names)
+            self.loads.extend(node.names)
+        elif isinstance(node, ast.NamedExpr):
+            self.visit(node.value)
+            name = node.target.id
+            (self.walrus.append(name) if self.in_comprehension else self.stores.add(name))
+        elif isinstance(node, (*FUNCTIONS, ast.ClassDef, *COMPREHENSIONS)):
+            self.nested(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.stores.update(bound_names(a) for a in node.names if a.name != "*")
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            self.stores.add(node.name)
+            self.generic(node)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            self.stores.add(node.rest)
+            self.generic(node)
+        else:
+            self.generic(node)
+
+    def generic(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    def nested(self, node: ast.AST) -> None:
+        """What a nested scope evaluates here (decorators, defaults, bases, first iterable)."""
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            self.stores.add(node.name)
+            self.visit_all(node.decorator_list)
+        if isinstance(node, FUNCTIONS):
+            self.visit_all([*node.args.defaults, *filter(None, node.args.kw_defaults)])
+            if not isinstance(node, ast.Lambda):
+                self.visit_all(annotations(node))
+        elif isinstance(node, ast.ClassDef):
+            self.visit_all([*node.bases, *(k.value for k in node.keywords)])
+        else:
+            self.visit(node.generators[0].iter)  # type: ignore[attr-defined]
+        facts = scope_facts(node)
+        self.now.extend(facts.now)
+        self.later.extend(facts.later)
+        if facts.walrus:
+            (self.walrus.extend(facts.walrus) if self.in_comprehension
+             else self.stores.update(facts.walrus))
+
+
+def annotations(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    """Annotations evaluated when the `def` runs."""
+    args = node.args
+    every = (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+    found = [a.annotation for a in every if a is not None and a.annotation is not None]
+    return [*found, node.returns] if node.returns is not None else found

@@ -1,0 +1,330 @@
+"""One cell's code -> `CellFacts`: the names it reads, binds and mutates.
+
+Statements are visited in execution order at the cell's top level; nested scopes
+(functions, lambdas, classes, comprehensions) are summarised by scopes.py.
+Conditional code is tracked: a name bound only on some paths (`if`, loop
+bodies, `try`) and read afterwards is a *deferred* read, like the free names of a
+function that the cell binds only later, and like builtins: the graph turns
+them into reads only where an earlier step produces the name.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass
+
+from .scopes import COMPREHENSIONS, FUNCTIONS, annotations, bound_names, scope_facts
+
+IPYTHON_NAMES = frozenset(
+    {"display", "get_ipython", "In", "Out", "exit", "quit", "_", "__", "___",
+     "_i", "_ii", "_iii", "_ih", "_oh", "_dh", "_sh", "__name__", "__doc__",
+     "__builtins__", "__file__"}
+)
+BUILTIN_NAMES = frozenset(dir(builtins))
+_HISTORY = re.compile(r"^_i?\d+$")
+
+
+def is_ambient(name: str) -> bool:
+    """A builtin or an IPython-provided name: available without any step."""
+    return name in BUILTIN_NAMES or name in IPYTHON_NAMES or bool(_HISTORY.match(name))
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """What one piece of code does with names, at its top level.
+
+    reads: used before the code binds them (statement order).
+    binds: bound at top level (first binding order), including `del`.
+    mutates: changed in place: `x[k] = v`, `x.a = v`, `del x[k]`, `x.m(...)`.
+    assigns_into: the subset of `mutates` changed by subscript/attribute
+        assignment or deletion (not by a method call) while not bound here.
+    deferred: read only if an earlier step binds them (function free names the
+        code binds later, names bound on some paths only, builtins).
+    """
+
+    reads: tuple[str, ...] = ()
+    binds: tuple[str, ...] = ()
+    mutates: tuple[str, ...] = ()
+    assigns_into: tuple[str, ...] = ()
+    deferred: tuple[str, ...] = ()
+
+
+def cell_facts(code: str | ast.Module) -> CellFacts:
+    """Facts of `code` (source text or a parsed module); SyntaxError propagates."""
+    tree = ast.parse(code) if isinstance(code, str) else code
+    visitor = _TopLevel()
+    visitor.block(tree.body)
+    return visitor.facts()
+
+
+def root_name(node: ast.AST) -> str | None:
+    """`x` for `x`, `x.a.b`, `x[0].a`, `x.m().n`; None when rooted in anything else."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+class _TopLevel:
+    """Visits top-level statements in order, tracking definitely/maybe bound names."""
+
+    def __init__(self) -> None:
+        self.definite: set[str] = set()
+        self.maybe: set[str] = set()
+        self.reads: dict[str, None] = {}
+        self.binds: dict[str, None] = {}
+        self.mutates: dict[str, None] = {}
+        self.assigns_into: dict[str, None] = {}
+        self.soft: dict[str, None] = {}
+        self.later: dict[str, None] = {}  # function free names not bound before
+
+    def facts(self) -> CellFacts:
+        deferred = dict(self.soft)
+        reads = dict(self.reads)
+        for name in self.later:
+            (deferred if name in self.maybe else reads)[name] = None
+        return CellFacts(
+            reads=tuple(n for n in reads if not is_ambient(n)),
+            binds=tuple(self.binds),
+            mutates=tuple(self.mutates),
+            assigns_into=tuple(self.assigns_into),
+            deferred=tuple(n for n in deferred if n not in reads)
+            + tuple(n for n in reads if is_ambient(n) and n not in deferred),
+        )
+
+    # -- names -----------------------------------------------------------------
+    def load(self, name: str) -> None:
+        if name in self.definite:
+            return
+        if name in self.maybe:
+            self.soft[name] = None
+        else:
+            self.reads[name] = None
+
+    def load_later(self, name: str) -> None:
+        if name not in self.maybe:
+            self.later[name] = None
+
+    def bind(self, name: str) -> None:
+        self.definite.add(name)
+        self.maybe.add(name)
+        self.binds[name] = None
+
+    def mutate(self, node: ast.AST, *, assignment: bool) -> None:
+        name = root_name(node)
+        if name is None:
+            return
+        if assignment and name not in self.maybe:
+            self.assigns_into[name] = None
+        self.mutates[name] = None
+
+    # -- statements --------------------------------------------------------------
+    def block(self, body: list[ast.stmt]) -> None:
+        for statement in body:
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        handler = getattr(self, f"do_{type(node).__name__}", None)
+        if handler is not None:
+            handler(node)
+        else:
+            self.expressions(node)
+
+    def expressions(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                self.statement(child)
+            else:
+                self.expr(child)
+
+    def do_Assign(self, node: ast.Assign) -> None:
+        self.expr(node.value)
+        for target in node.targets:
+            self.store(target)
+
+    def do_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.expr(node.value)
+        self.expr(node.annotation)
+        if node.value is not None or not isinstance(node.target, ast.Name):
+            self.store(node.target)
+
+    def do_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self.load(node.target.id)
+            self.expr(node.value)
+            self.bind(node.target.id)
+        else:
+            self.expr(node.target.value)  # type: ignore[attr-defined]
+            self.expr(node.value)
+            self.mutate(node.target, assignment=True)
+
+    def do_Expr(self, node: ast.Expr) -> None:
+        self.expr(node.value)
+        call = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+            self.mutate(call.func.value, assignment=False)
+
+    def do_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self.delete(target)
+
+    def delete(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.load(target.id)
+            self.bind(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.delete(element)
+        else:
+            self.expr(target)
+            self.mutate(target, assignment=True)
+
+    def do_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name != "*":
+                self.bind(bound_names(alias))
+
+    do_ImportFrom = do_Import
+
+    def do_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for expr in (*node.decorator_list, *node.args.defaults,
+                     *filter(None, node.args.kw_defaults), *annotations(node)):
+            self.expr(expr)
+        for name in scope_facts(node).later:
+            self.load_later(name)
+        self.bind(node.name)
+
+    do_AsyncFunctionDef = do_FunctionDef
+
+    def do_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+            self.expr(expr)
+        self.nested(node)
+        self.bind(node.name)
+
+    def do_If(self, node: ast.If) -> None:
+        self.expr(node.test)
+        self.branches([node.body], [node.orelse])
+
+    def do_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.expr(node.iter)
+        before = set(self.definite)
+        self.store(node.target)
+        self.block(node.body)
+        self.definite = set(before)
+        self.block(node.orelse)
+        self.definite = before
+
+    do_AsyncFor = do_For
+
+    def do_While(self, node: ast.While) -> None:
+        self.expr(node.test)
+        before = set(self.definite)
+        self.block(node.body)
+        self.definite = set(before)
+        self.block(node.orelse)
+        self.definite = before
+
+    def do_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.expr(item.context_expr)
+            if item.optional_vars is not None:
+                self.store(item.optional_vars)
+        self.block(node.body)
+
+    do_AsyncWith = do_With
+
+    def do_Try(self, node: ast.Try) -> None:
+        paths = [[*node.body, *node.orelse]]
+        paths.extend([handler] for handler in node.handlers)  # type: ignore[misc]
+        self.branches(*([p] for p in paths)) if node.handlers else self.block(paths[0])
+        self.block(node.finalbody)
+
+    do_TryStar = do_Try
+
+    def do_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.expr(node.type)
+        if node.name:
+            self.bind(node.name)
+        self.block(node.body)
+
+    def do_Match(self, node: ast.Match) -> None:
+        self.expr(node.subject)
+        before = set(self.definite)
+        for case in node.cases:
+            self.definite = set(before)
+            self.pattern(case.pattern)
+            if case.guard is not None:
+                self.expr(case.guard)
+            self.block(case.body)
+        self.definite = before
+
+    def pattern(self, node: ast.AST) -> None:
+        for child in ast.walk(node):
+            name = getattr(child, "name", None) or getattr(child, "rest", None)
+            if isinstance(name, str):
+                self.bind(name)
+            elif isinstance(child, ast.MatchValue):
+                self.expr(child.value)
+
+    def do_Global(self, node: ast.Global) -> None:
+        return None
+
+    def branches(self, *paths: list[list[ast.stmt]]) -> None:
+        """Run alternative paths; afterwards a name is definite only if every path binds it."""
+        before = set(self.definite)
+        outcomes = []
+        for path in paths:
+            self.definite = set(before)
+            for part in path:
+                self.block(part) if isinstance(part, list) else self.statement(part)
+            outcomes.append(self.definite)
+        self.definite = before | set.intersection(*outcomes)
+
+    # -- expressions ---------------------------------------------------------------
+    def store(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.store(element)
+        elif isinstance(target, ast.Starred):
+            self.store(target.value)
+        else:
+            self.expr(target.value)  # type: ignore[attr-defined]
+            if isinstance(target, ast.Subscript):
+                self.expr(target.slice)
+            self.mutate(target, assignment=True)
+
+    def expr(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.load(node.id)
+        elif isinstance(node, ast.NamedExpr):
+            self.expr(node.value)
+            self.bind(node.target.id)
+        elif isinstance(node, ast.Lambda):
+            for default in (*node.args.defaults, *filter(None, node.args.kw_defaults)):
+                self.expr(default)
+            for name in scope_facts(node).later:
+                self.load_later(name)
+        elif isinstance(node, COMPREHENSIONS):
+            self.expr(node.generators[0].iter)
+            self.nested(node)
+        elif isinstance(node, FUNCTIONS + (ast.ClassDef,)):
+            self.statement(node)  # type: ignore[arg-type]
+        else:
+            for child in ast.iter_child_nodes(node):
+                self.expr(child)
+
+    def nested(self, node: ast.AST) -> None:
+        facts = scope_facts(node)
+        for name in facts.now:
+            self.load(name)
+        for name in facts.later:
+            self.load_later(name)
+        for name in facts.walrus:
+            self.bind(name)
