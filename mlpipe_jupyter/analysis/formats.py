@@ -1,0 +1,115 @@
+"""Render a `Pipeline` as text, JSON, Graphviz dot or Mermaid."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from .model import Pipeline, Step
+
+FORMATS = ("text", "json", "dot", "mermaid")
+
+
+def render(pipeline: Pipeline, fmt: str) -> str:
+    """The pipeline in `fmt` (one of FORMATS), ending in a newline."""
+    renderers: dict[str, Callable[[Pipeline], str]] = {
+        "text": to_text, "json": to_json_text, "dot": to_dot, "mermaid": to_mermaid,
+    }
+    return renderers[fmt](pipeline)
+
+
+def to_json_text(pipeline: Pipeline) -> str:
+    return json.dumps(pipeline.to_json(), indent=2, ensure_ascii=False, default=repr) + "\n"
+
+
+def resources_text(step: Step) -> str:
+    """`gpu=1 cpu=2 memory=8GB`, or '' for a step that runs anywhere."""
+    options = step.options
+    parts = []
+    if options.gpu:
+        parts.append(f"gpu={options.gpu}")
+    if options.cpu:
+        parts.append(f"cpu={options.cpu:g}")
+    if options.memory:
+        parts.append(f"memory={_size(options.memory)}")
+    return " ".join(parts)
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= scale:
+            return f"{count / scale:g}{unit}"
+    return f"{count}B"
+
+
+def to_text(pipeline: Pipeline) -> str:
+    lines = [f"{len(pipeline.steps)} steps, {len(pipeline.edges)} edges"]
+    if pipeline.params:
+        lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in pipeline.params.items()))
+    by_name = {s.name: s for s in pipeline.steps}
+    for number, name in enumerate(pipeline.order, 1):
+        step = by_name[name]
+        lines.append(f"{number}. {name} (cell {step.cell + 1})")
+        for label, values in (("reads", step.reads), ("params", step.params),
+                              ("outputs", step.outputs)):
+            if values:
+                lines.append(f"     {label}: {', '.join(values)}")
+        extra = " ".join(filter(None, [
+            resources_text(step),
+            f"retries={step.options.retries}" if step.options.retries else "",
+            f"timeout={step.options.timeout:g}s" if step.options.timeout else "",
+            "no-cache" if not step.options.cache else "",
+        ]))
+        if extra:
+            lines.append(f"     resources: {extra}")
+    if pipeline.edges:
+        lines.append("edges:")
+        for edge in pipeline.edges:
+            label = ", ".join(edge.vars) if edge.vars else "(--after)"
+            lines.append(f"  {edge.source} -> {edge.target}: {label}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(pipeline: Pipeline) -> str:
+    lines = ["digraph pipeline {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    for step in pipeline.steps:
+        label = step.name + (f"\n{resources_text(step)}" if resources_text(step) else "")
+        style = ', color="#b45309", penwidth=2' if step.options.gpu else ""
+        lines.append(f"  {_dot_quote(step.name)} [label={_dot_quote(label)}{style}];")
+    for edge in pipeline.edges:
+        attrs = f"label={_dot_quote(', '.join(edge.vars))}" if edge.vars else "style=dashed"
+        lines.append(f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)} [{attrs}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_text(text: str) -> str:
+    """Mermaid labels in double quotes; quotes and markup become entity codes."""
+    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
+                       ("|", "#124;")):
+        text = text.replace(char, code)
+    return text
+
+
+def to_mermaid(pipeline: Pipeline) -> str:
+    ids = {step.name: f"s{i}" for i, step in enumerate(pipeline.steps)}
+    lines = ["flowchart LR"]
+    for step in pipeline.steps:
+        resources = resources_text(step)
+        label = _mermaid_text(step.name + (f" · {resources}" if resources else ""))
+        lines.append(f'  {ids[step.name]}["{label}"]')
+    for edge in pipeline.edges:
+        source, target = ids[edge.source], ids[edge.target]
+        if edge.vars:
+            lines.append(f'  {source} -->|"{_mermaid_text(", ".join(edge.vars))}"| {target}')
+        else:
+            lines.append(f"  {source} -.-> {target}")
+    gpu = [ids[s.name] for s in pipeline.steps if s.options.gpu]
+    if gpu:
+        lines.append("  classDef gpu fill:#fde68a,stroke:#b45309,stroke-width:2px")
+        lines.append(f"  class {','.join(gpu)} gpu")
+    return "\n".join(lines) + "\n"
