@@ -87,6 +87,7 @@ class _Flow:
     params: dict[str, Any]
     setup_names: set[str]
     producers: dict[str, str] = field(default_factory=dict)  # name -> latest binder
+    private: dict[str, str] = field(default_factory=dict)  # `_name` -> latest binder
     errors: list[AnalysisError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blocks: list[tuple[StepBlock, dict[str, str], list[str], list[str]]] = field(
@@ -112,20 +113,23 @@ class _Flow:
         self.blocks.append((block, inputs, params, binds))
         for name in binds:
             self.producers[name] = block.name
+        for name in facts.binds:
+            if _private(name):
+                self.private[name] = block.name
 
     def _reads(self, block: StepBlock, facts: CellFacts) -> tuple[dict[str, str], list[str]]:
         inputs: dict[str, str] = {}
         params: list[str] = []
         for name in facts.reads:
-            if name in self.producers and not _private(name):
+            if name in self.producers:
                 inputs[name] = self.producers[name]
             elif name in self.params:
                 params.append(name)
             elif name in self.setup_names:
                 continue
-            elif name in self.producers:
+            elif name in self.private:
                 self.errors.append(AnalysisError(
-                    f"reads '{name}', a private name of step '{self.producers[name]}'"
+                    f"reads '{name}', a private name of step '{self.private[name]}'"
                     f" (names starting with _ stay in their step); rename it without the _",
                     step=block.name, cell=block.cell))
             elif not self.broken:
@@ -133,7 +137,7 @@ class _Flow:
                     f"name '{name}' is read but nothing before it binds it; define it in"
                     " an earlier step or in setup", step=block.name, cell=block.cell))
         for name in facts.deferred:
-            if name in self.producers and not _private(name):
+            if name in self.producers:
                 inputs[name] = self.producers[name]
             elif name in self.params and name not in facts.binds:
                 params.append(name)

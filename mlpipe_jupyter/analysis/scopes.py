@@ -35,8 +35,9 @@ def scope_facts(node: ast.AST) -> ScopeFacts:
         walker.visit_all(node.body)
         return ScopeFacts(now=walker.free(walker.loads + walker.now), later=_unique(walker.later))
     walker.comprehension(node)
+    walrus = set(walker.walrus)  # bound by the comprehension itself, in the enclosing scope
     return ScopeFacts(
-        now=walker.free(walker.loads + walker.now),
+        now=tuple(n for n in walker.free(walker.loads + walker.now) if n not in walrus),
         later=walker.free(walker.later),
         walrus=_unique(walker.walrus),
     )

@@ -1,0 +1,238 @@
+"""Table-driven DAG cases (marimo's style): cells in, edges/reads/params/outputs/errors out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mlpipe_jupyter.analysis import analyze, cells_from_json
+
+
+@dataclass(frozen=True)
+class DagCase:
+    name: str
+    cells: list[Any]  # str (a code cell) or a dict in the REST shape
+    expected_edges: set[tuple[str, str, tuple[str, ...]]] | None = None
+    expected_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expected_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expected_outputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    expected_errors: tuple[str, ...] = ()
+    expected_warnings: tuple[str, ...] = ()
+    expected_order: tuple[str, ...] | None = None
+
+
+def md(text: str) -> dict:
+    return {"cell_type": "markdown", "source": text}
+
+
+def tagged(source: str, *tags: str) -> dict:
+    return {"source": source, "metadata": {"tags": list(tags)}}
+
+
+CASES = [
+    # -- rule 1/2/4: reads, binds, nearest producer -----------------------------
+    DagCase("chain", ["%%step a\nx = 1", "%%step b\ny = x + 1", "%%step c\nz = y"],
+            {("a", "b", ("x",)), ("b", "c", ("y",))},
+            expected_outputs={"a": ("x",), "b": ("y",), "c": ()}),
+    DagCase("fan_in_sorted_labels", ["%%step a\nx = 1\nw = 2", "%%step b\nprint(w, x)"],
+            {("a", "b", ("w", "x"))}, expected_reads={"b": ("w", "x")}),
+    DagCase("nearest_preceding_binder_wins",
+            ["%%step a\nx = 1", "%%step b\nx = 2", "%%step c\nprint(x)"],
+            {("b", "c", ("x",))}, expected_outputs={"a": (), "b": ("x",)}),
+    DagCase("independent_steps_no_edge", ["%%step a\nx = 1", "%%step b\ny = 2"], set()),
+    DagCase("read_then_rebind_in_same_step",
+            ["%%step a\nx = 1", "%%step b\nx = x + 1", "%%step c\nprint(x)"],
+            {("a", "b", ("x",)), ("b", "c", ("x",))}),
+    DagCase("local_binding_before_read_is_not_a_read",
+            ["%%step a\nx = 1", "%%step b\nx = 5\nprint(x)"], set(),
+            expected_reads={"b": ()}),
+    DagCase("conditional_binding", ["%%step a\nx = 1",
+                                    "%%step b\nif flag:\n    x = 2\nprint(x)",
+                                    "%%step c\nx"],
+            {("a", "b", ("x",)), ("b", "c", ("x",))},
+            expected_errors=("name 'flag' is read",)),
+    DagCase("for_target_is_bound", ["%%step a\nfor i in range(3):\n    last = i",
+                                    "%%step b\nprint(i, last)"],
+            {("a", "b", ("i", "last"))}),
+    DagCase("with_and_except_targets", [
+        "%%step a\nwith open('f') as fh:\n    text = 'x'\ntry:\n    pass\nexcept Exception as err:\n    pass",
+        "%%step b\nprint(fh, text)"], {("a", "b", ("fh", "text"))}),
+    DagCase("import_in_step_is_output", ["%%step a\nimport json", "%%step b\njson.dumps(1)"],
+            {("a", "b", ("json",))}),
+    DagCase("def_and_class_bind", ["%%step a\ndef f():\n    return 1\nclass K:\n    pass",
+                                   "%%step b\nk = K()\nv = f()"],
+            {("a", "b", ("K", "f"))}),
+    DagCase("function_free_name_from_upstream",
+            ["%%step a\nscale = 3", "%%step b\ndef f(v):\n    return v * scale"],
+            {("a", "b", ("scale",))}),
+    DagCase("deferred_read_dropped_when_no_upstream",
+            ["%%step a\ndef f():\n    return data\ndata = 5\nr = f()"], set(),
+            expected_reads={"a": ()}),
+    DagCase("deferred_read_kept_when_upstream_binds",
+            ["%%step a\ndata = 1", "%%step b\ndef f():\n    return data\ndata = data2 = 5"],
+            {("a", "b", ("data",))}),
+    DagCase("lambda_free_name", ["%%step a\nk = 2", "%%step b\ng = lambda v: v * k"],
+            {("a", "b", ("k",))}),
+    DagCase("comprehension_targets_not_outputs",
+            ["%%step a\nys = [x for x in range(3)]", "%%step b\nprint(ys)"],
+            {("a", "b", ("ys",))}, expected_outputs={"a": ("ys",)}),
+    DagCase("comprehension_reads_upstream", ["%%step a\nxs = [1]\nk = 2",
+                                             "%%step b\nys = [x * k for x in xs]"],
+            {("a", "b", ("k", "xs"))}),
+    DagCase("walrus_binds", ["%%step a\nif (n := 3) > 1:\n    pass", "%%step b\nprint(n)"],
+            {("a", "b", ("n",))}),
+    DagCase("del_is_a_binding", ["%%step a\nx = 1", "%%step b\ndel x"],
+            {("a", "b", ("x",))}, expected_outputs={"a": ("x",), "b": ()}),
+    DagCase("builtin_shadowed_by_upstream",
+            ["%%step a\ninput = [1, 2]", "%%step b\nprint(len(input))"],
+            {("a", "b", ("input",))}),
+    DagCase("builtins_alone_are_not_reads", ["%%step a\nprint(len([1]), sum([2]))"],
+            set(), expected_reads={"a": ()}),
+    DagCase("ipython_names_are_not_reads", ["%%step a\ndisplay(1)\nget_ipython()\nprint(_)"],
+            set(), expected_reads={"a": ()}),
+    # -- rule 3: mutation ------------------------------------------------------
+    DagCase("subscript_assignment_reads_and_rebinds",
+            ["%%step a\nd = {}", "%%step b\nd['k'] = 1", "%%step c\nprint(d)"],
+            {("a", "b", ("d",)), ("b", "c", ("d",))}),
+    DagCase("attribute_assignment_mutates",
+            ["%%step a\nm = object", "%%step b\nm.coef_ = 1", "%%step c\nm"],
+            {("a", "b", ("m",)), ("b", "c", ("m",))}),
+    DagCase("augmented_assignment", ["%%step a\nn = 1", "%%step b\nn += 1", "%%step c\nn"],
+            {("a", "b", ("n",)), ("b", "c", ("n",))}),
+    DagCase("method_call_statement_mutates",
+            ["%%step a\nitems = []", "%%step b\nitems.append(1)", "%%step c\nprint(items)"],
+            {("a", "b", ("items",)), ("b", "c", ("items",))}),
+    DagCase("method_call_in_expression_is_plain_read",
+            ["%%step a\nitems = [1]", "%%step b\nn = items.count(1)", "%%step c\nprint(items)"],
+            {("a", "b", ("items",)), ("a", "c", ("items",))}),
+    DagCase("chained_method_call_mutates_root",
+            ["%%step a\nm = {}", "%%step b\nm.setdefault('k', []).append(1)", "%%step c\nm"],
+            {("a", "b", ("m",)), ("b", "c", ("m",))}),
+    # -- setup ----------------------------------------------------------------
+    DagCase("setup_names_are_exempt",
+            ["import os\nBASE = 'x'", "%%step a\np = os.path.join(BASE, 'y')"], set(),
+            expected_reads={"a": ()}),
+    DagCase("method_call_on_setup_is_plain_use_no_warning",
+            ["import os", "%%step a\nos.makedirs('d', exist_ok=True)", "%%step b\nos.getcwd()"],
+            set(), expected_outputs={"a": ()}),
+    DagCase("assign_into_setup_name_warns",
+            ["CONFIG = {}", "%%step a\nCONFIG['k'] = 1", "%%step b\nprint(CONFIG)"], set(),
+            expected_warnings=("step 'a' (cell 2): assigns into setup name 'CONFIG'",
+                               "move it into setup or bind a new name")),
+    DagCase("rebinding_setup_name_makes_a_producer",
+            ["CONFIG = {}", "%%step a\nCONFIG = {'k': 1}", "%%step b\nprint(CONFIG)"],
+            {("a", "b", ("CONFIG",))}),
+    DagCase("setup_cells_and_control_cells",
+            ["%load_ext mlpipe_jupyter", "import math", "%pipeline dag",
+             "%%step a\nr = math.pi"], set(), expected_reads={"a": ()}),
+    DagCase("setup_function_is_exempt",
+            ["def helper(v):\n    return v", "%%step a\nx = helper(1)"], set()),
+    # -- params ------------------------------------------------------------------
+    DagCase("params_magic", ["%%params\nlr = 0.1", "%%step a\nm = lr * 2"], set(),
+            expected_params={"a": ("lr",)}, expected_reads={"a": ()}),
+    DagCase("params_tag", [tagged("n = 3\nname = 'x'", "parameters"), "%%step a\nv = n"],
+            set(), expected_params={"a": ("n",)}),
+    DagCase("param_rebound_by_step_is_a_read",
+            ["%%params\nn = 3", "%%step a\nn = n + 1", "%%step b\nprint(n)"],
+            {("a", "b", ("n",))}, expected_params={"a": ("n",), "b": ()}),
+    DagCase("param_read_in_function", ["%%params\nlr = 0.1", "%%step a\ndef f():\n    return lr"],
+            set(), expected_params={"a": ("lr",)}),
+    DagCase("non_literal_param_default",
+            ["%%params\nlr = compute()", "%%step a\nv = lr"], set(),
+            expected_errors=("cell 1: param 'lr': its default `compute()` is not a literal",)),
+    # -- body cells, skip, markdown, magics ---------------------------------------
+    DagCase("body_cell_belongs_to_step_above",
+            ["%%step a\nx = 1", "y = x + 1", md("# text"), "%%step b\nprint(y)"],
+            {("a", "b", ("y",))}),
+    DagCase("skip_tag_leaves_cell_out",
+            ["%%step a\nx = 1", tagged("z = 99", "mlpipe:skip"), "%%step b\nprint(z)"],
+            set(), expected_errors=("step 'b' (cell 3): name 'z' is read but nothing before",)),
+    DagCase("skipped_step_takes_its_body",
+            [tagged("%%step a\nx = 1", "mlpipe:skip"), "y = 2", "%%step b\nprint(y)"], set(),
+            expected_errors=("name 'y' is read",)),
+    DagCase("ipython_line_magics_and_shell",
+            ["%%step a\n!echo hi\n%time x = 1\nfiles = !ls", "%%step b\nprint(x, files)"],
+            {("a", "b", ("files", "x"))}),
+    DagCase("opaque_cell_magic_body",
+            ["%%step a\nx = 1", "%%bash\necho $undefined_name", "%%step b\nprint(x)"],
+            {("a", "b", ("x",))}),
+    DagCase("time_cell_magic_body_is_python",
+            ["%%step a\nx = 1", "%%time\ny = x * 2", "%%step b\nprint(y)"],
+            {("a", "b", ("y",))}),
+    # -- private names ---------------------------------------------------------------
+    DagCase("private_names_stay_local", ["%%step a\n_tmp = 1\nx = _tmp", "%%step b\nprint(x)"],
+            {("a", "b", ("x",))}, expected_outputs={"a": ("x",)}),
+    DagCase("reading_another_steps_private_name",
+            ["%%step a\n_tmp = 1", "%%step b\nprint(_tmp)"], set(),
+            expected_errors=("step 'b' (cell 2): reads '_tmp', a private name of step 'a'",)),
+    # -- --after, --outputs ------------------------------------------------------------
+    DagCase("after_adds_edge", ["%%step a\nprint(1)", "%%step b --after a\nprint(2)"],
+            {("a", "b", ())}),
+    DagCase("after_merges_with_data_edge", ["%%step a\nx = 1", "%%step b --after a\nprint(x)"],
+            {("a", "b", ("x",))}),
+    DagCase("after_changes_order", ["%%step a --after b\nprint(1)", "%%step b\nprint(2)"],
+            {("b", "a", ())}, expected_order=("b", "a")),
+    DagCase("outputs_option_adds_output",
+            ["%%step a --outputs summary\nsummary = 1\nother = 2"], set(),
+            expected_outputs={"a": ("summary",)}),
+    DagCase("outputs_option_unbound_name",
+            ["%%step a --outputs missing\nx = 1"], set(),
+            expected_errors=("step 'a' (cell 1): --outputs missing: the step does not bind",)),
+    # -- errors -------------------------------------------------------------------------
+    DagCase("unbound_name_error", ["%%step a\nprint(df)"], set(),
+            expected_errors=("step 'a' (cell 1): name 'df' is read but nothing before it binds"
+                             " it; define it in an earlier step or in setup",)),
+    DagCase("read_from_later_step_is_error", ["%%step a\nprint(x)", "%%step b\nx = 1"], set(),
+            expected_errors=("step 'a' (cell 1): name 'x' is read",)),
+    DagCase("duplicate_step_names",
+            ["%%step a\nx = 1", "%%step a\ny = 2"], set(),
+            expected_errors=("step 'a' (cell 2): duplicate step name 'a'",)),
+    DagCase("after_unknown_step", ["%%step a --after nope\nx = 1"], set(),
+            expected_errors=("step 'a' (cell 1): --after nope: there is no step named 'nope'",)),
+    DagCase("cycle", ["%%step a --after b\nx = 1", "%%step b\nprint(x)"], None,
+            expected_errors=("steps form a cycle: a -> b -> a",)),
+    DagCase("syntax_error_names_line_and_cell",
+            ["%%step a\nx = 1", "%%step b\ny = (\n", "%%step c\nprint(y)"], None,
+            expected_errors=("step 'b' (cell 2): syntax error at line 2",)),
+    DagCase("syntax_error_in_body_cell_names_body_cell",
+            ["%%step a\nx = 1", "y = = 2"], None,
+            expected_errors=("step 'a' (cell 2): syntax error at line 1",)),
+    DagCase("bad_step_line", ["%%step a --gpus 1\nx = 1"], set(),
+            expected_errors=("cell 1: bad %%step line: unknown option --gpus",)),
+    DagCase("several_errors_collected",
+            ["%%step a\nprint(p)", "%%step a\nprint(q)", "%%step b --after zz\nw = 1"], None,
+            expected_errors=("name 'p' is read", "duplicate step name 'a'", "--after zz")),
+    DagCase("gpu_step_resources", ["%%step a --gpu 1 --memory 2GB\nx = 1", "%%step b\nx"],
+            {("a", "b", ("x",))}),
+    DagCase("order_ties_by_notebook_order",
+            ["%%step c\nx = 1", "%%step b\ny = 1", "%%step a\nprint(x, y)"],
+            {("c", "a", ("x",)), ("b", "a", ("y",))}, expected_order=("c", "b", "a")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_dag_case(case: DagCase) -> None:
+    cells = cells_from_json([c if isinstance(c, dict) else {"source": c} for c in case.cells])
+    pipeline = analyze(cells)
+    errors = [str(e) for e in pipeline.errors]
+    if case.expected_edges is not None:
+        assert {(e.source, e.target, e.vars) for e in pipeline.edges} == case.expected_edges
+    for step, reads in case.expected_reads.items():
+        assert pipeline.step(step).reads == reads
+    for step, params in case.expected_params.items():
+        assert pipeline.step(step).params == params
+    for step, outputs in case.expected_outputs.items():
+        assert pipeline.step(step).outputs == outputs
+    if case.expected_order is not None:
+        assert pipeline.order == case.expected_order
+    for wanted in case.expected_errors:
+        assert any(wanted in e for e in errors), (wanted, errors)
+    if not case.expected_errors:
+        assert errors == []
+    for wanted in case.expected_warnings:
+        assert any(wanted in w for w in pipeline.warnings), (wanted, pipeline.warnings)
+    if not case.expected_warnings:
+        assert pipeline.warnings == ()
+

@@ -1,0 +1,220 @@
+"""One snippet, a few asserts: what `cell_facts` sees in a cell's code."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlpipe_jupyter.analysis.ipysyntax import python_source
+from mlpipe_jupyter.analysis.visitor import cell_facts, root_name
+
+
+def facts(code: str):
+    return cell_facts(code)
+
+
+def test_read_before_bind_in_statement_order():
+    f = facts("x = y + 1\nz = x * w")
+    assert f.reads == ("y", "w")
+    assert f.binds == ("x", "z")
+
+
+def test_self_update_reads_then_binds():
+    f = facts("x = x + 1")
+    assert f.reads == ("x",)
+    assert f.binds == ("x",)
+
+
+def test_builtins_and_ipython_names_are_not_reads():
+    f = facts("print(len(data)); display(data); get_ipython(); _ + _i3")
+    assert f.reads == ("data",)
+    assert "print" in f.deferred and "display" in f.deferred
+
+
+def test_import_binds_top_package():
+    f = facts("import os.path\nimport numpy as np\nfrom a.b import c as d, e")
+    assert f.binds == ("os", "np", "d", "e")
+    assert f.reads == ()
+
+
+def test_function_free_names_are_reads():
+    f = facts("def f(a, b=default):\n    return a + b + glob\n")
+    assert f.reads == ("default", "glob")
+    assert f.binds == ("f",)
+
+
+def test_function_locals_params_and_nested_closures():
+    f = facts("def f(a):\n    t = a\n    def g():\n        return t + outer\n    return g\n")
+    assert f.reads == ("outer",)
+
+
+def test_function_free_name_bound_later_is_deferred():
+    f = facts("def f():\n    return data\ndata = 5\nf()")
+    assert f.reads == ()
+    assert "data" in f.deferred
+    assert f.binds == ("f", "data")
+
+
+def test_function_free_name_bound_before_is_local():
+    f = facts("data = 1\ndef f():\n    return data")
+    assert f.reads == ()
+    assert "data" not in f.deferred
+
+
+def test_global_declared_name_in_function_is_free():
+    f = facts("def bump():\n    global counter\n    counter += 1")
+    assert f.reads == ("counter",)
+    assert f.binds == ("bump",)
+
+
+def test_lambda_params_are_local_and_body_free():
+    f = facts("g = lambda a, k=kd: a + scale")
+    assert f.reads == ("kd", "scale")
+    assert f.binds == ("g",)
+
+
+def test_comprehension_targets_are_not_bound():
+    f = facts("ys = [x * k for x in xs if x > lim]")
+    assert f.reads == ("xs", "lim", "k")  # evaluation order: the filter runs first
+    assert f.binds == ("ys",)
+
+
+def test_nested_comprehension_and_dict_comprehension():
+    f = facts("m = {k: [v * w for w in ws] for k, v in items}")
+    assert f.reads == ("items", "ws")
+    assert f.binds == ("m",)
+
+
+def test_walrus_in_comprehension_binds_enclosing_scope():
+    f = facts("hits = [y for x in xs if (y := f(x))]\nprint(y)")
+    assert "y" in f.binds
+    assert "y" not in f.reads
+
+
+def test_walrus_at_top_level_binds():
+    f = facts("if (n := len(items)) > 3:\n    big = n")
+    assert f.reads == ("items",)
+    assert f.binds == ("n", "big")
+
+
+def test_class_body_reads_now_methods_read_later():
+    f = facts("class M(Base):\n    size = width\n    def go(self):\n        return self.size + later\n")
+    assert f.reads == ("Base", "width", "later")
+    assert f.binds == ("M",)
+
+
+def test_class_attribute_not_visible_as_top_level_binding():
+    f = facts("class C:\n    inner = 1\nx = inner")
+    assert "inner" in f.reads
+    assert "inner" not in f.binds
+
+
+def test_bindings_inside_if_for_while_with_try():
+    code = (
+        "if c:\n    a = 1\nfor i in r:\n    b = i\nwhile w:\n    d = 1\n"
+        "with open(p) as fh:\n    e = fh.read()\ntry:\n    g = 1\nexcept E as err:\n    g = 2\n"
+    )
+    f = facts(code)
+    assert set(f.binds) >= {"a", "i", "b", "d", "fh", "e", "g", "err"}
+    assert f.reads == ("c", "r", "w", "p", "E")
+
+
+def test_name_bound_on_one_branch_then_read_is_deferred():
+    f = facts("if flag:\n    x = 1\nprint(x)")
+    assert "x" in f.deferred
+    assert "x" not in f.reads
+
+
+def test_name_bound_on_both_branches_is_definite():
+    f = facts("if flag:\n    x = 1\nelse:\n    x = 2\nprint(x)")
+    assert "x" not in f.deferred
+    assert f.reads == ("flag",)
+
+
+def test_try_except_import_fallback_is_definite():
+    f = facts("try:\n    import ujson as js\nexcept ImportError:\n    js = None\njs")
+    assert "js" not in f.deferred and "js" not in f.reads
+
+
+def test_del_binds_and_reads():
+    f = facts("del old")
+    assert f.reads == ("old",)
+    assert f.binds == ("old",)
+
+
+def test_subscript_and_attribute_assignment_mutate():
+    f = facts("df['a'] = 1\nm.coef_ = w\ndel cache['k']")
+    assert f.mutates == ("df", "m", "cache")
+    assert f.assigns_into == ("df", "m", "cache")
+    assert f.reads == ("df", "w", "m", "cache")
+
+
+def test_augmented_assignment_reads_and_binds():
+    f = facts("total += step\nitems[0] += 1")
+    assert f.reads == ("total", "step", "items")
+    assert "total" in f.binds
+    assert f.mutates == ("items",)
+
+
+def test_method_call_statement_mutates_but_not_as_assignment():
+    f = facts("items.append(1)\nmodel.fit(X)")
+    assert f.mutates == ("items", "model")
+    assert f.assigns_into == ()
+
+
+def test_chained_method_calls_mutate_the_root():
+    f = facts("x.a.m()\ny.m().n()\nz[0].append(1)")
+    assert f.mutates == ("x", "y", "z")
+
+
+def test_method_call_inside_expression_is_not_a_mutation():
+    f = facts("n = items.count(1)\nprint(items.pop())")
+    assert f.mutates == ()
+
+
+def test_mutation_of_a_locally_bound_name_is_not_assigns_into():
+    f = facts("d = {}\nd['k'] = 1")
+    assert f.assigns_into == ()
+    assert f.mutates == ("d",)
+
+
+def test_annotation_without_value_binds_nothing():
+    f = facts("x: int\ny: float = 1.0")
+    assert f.binds == ("y",)
+
+
+def test_match_statement_captures():
+    f = facts("match cmd:\n    case [op, arg]:\n        r = op\n    case {'k': v, **rest}:\n        r = v\n")
+    assert f.reads == ("cmd",)
+    assert {"op", "arg", "v", "rest", "r"} <= set(f.binds)
+
+
+def test_root_name():
+    import ast
+
+    assert root_name(ast.parse("a.b[0].c()", mode="eval").body) == "a"
+    assert root_name(ast.parse("f()(x).y", mode="eval").body) == "f"
+    assert root_name(ast.parse("(1).real", mode="eval").body) is None
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("%time y = f(x)", "y = f(x)"),
+        ("files = !ls\nn = len(files)", "files = None\nn = len(files)"),
+        ("!pip install x\nz = 1", "pass\nz = 1"),
+        ("for i in r:\n    %timeit f(i)", "for i in r:\n    pass"),
+        ("df?\n", "pass\n"),
+        ("%%time\nz = w", "\nz = w"),
+        ("%%capture out\nprint(1)", "out = None\nprint(1)"),
+        ("%%bash\necho hi", None),
+        ("%matplotlib inline \\\n  more", "pass\n"),
+    ],
+)
+def test_ipython_syntax_becomes_python(code, expected):
+    assert python_source(code) == expected
+
+
+def test_ipython_syntax_facts():
+    f = facts(python_source("%time y = f(x)\nfiles = !ls {d}"))
+    assert f.reads == ("f", "x")
+    assert f.binds == ("y", "files")
