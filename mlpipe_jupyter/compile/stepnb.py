@@ -126,9 +126,21 @@ def step_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in nb.get("cells", []) if c.get("metadata", {}).get("mlpipe", {}).get("role") == "step"]
 
 
+def _joined(output: dict[str, Any]) -> dict[str, Any]:
+    """An output with multi-line strings joined, as `nbformat.reads` gives them."""
+    output = json.loads(json.dumps(output))
+    if isinstance(output.get("text"), list):
+        output["text"] = "".join(output["text"])
+    for mime, value in output.get("data", {}).items():
+        if isinstance(value, list) and not mime.endswith("json"):
+            output["data"][mime] = "".join(value)
+    return output
+
+
 def step_displays(nb: dict[str, Any]) -> list[dict[str, Any]]:
     """The outputs the step's cells displayed (nbformat output dicts), in order.
 
     What a cache entry keeps as `displays`, to show again on a cache hit.
+    Multi-line strings are joined, as `nbformat.reads` gives them.
     """
-    return [json.loads(json.dumps(o)) for cell in step_cells(nb) for o in cell.get("outputs", [])]
+    return [_joined(o) for cell in step_cells(nb) for o in cell.get("outputs", [])]

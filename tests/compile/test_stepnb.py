@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlpipe_jupyter.compile.stepnb import compile_step, dumps_notebook, step_cells, step_displays
+
+from conftest import make_pipeline
+
+
+def roles(nb: dict) -> list[str]:
+    return [c["metadata"]["mlpipe"]["role"] for c in nb["cells"]]
+
+
+def test_same_pipeline_compiles_to_the_same_bytes(pipeline) -> None:
+    first = dumps_notebook(compile_step(pipeline, "train"))
+    second = dumps_notebook(compile_step(make_pipeline(), "train"))
+    assert first == second and first.endswith("}\n")
+    assert dumps_notebook(compile_step(pipeline, "load")) != first
+
+
+def test_cells_in_the_documented_order(pipeline) -> None:
+    nb = compile_step(pipeline, "train")
+    assert roles(nb) == ["parameters", "load", "setup", "step", "step", "save"]
+    assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert (nb["nbformat"], nb["nbformat_minor"]) == (4, 5)
+    ids = [c["id"] for c in nb["cells"]]
+    assert len(set(ids)) == len(ids)
+
+
+def test_parameters_cell_has_only_the_params_the_step_reads(pipeline) -> None:
+    source = compile_step(pipeline, "train")["cells"][0]["source"]
+    lines = source.splitlines()
+    assert lines[0] == "lr = 0.5" and "epochs" not in source
+    namespace: dict = {}
+    exec(source, namespace)
+    assert namespace["_mlpipe"] == {"store": "", "inputs": {}, "outputs": ["w"], "result": ""}
+
+
+def test_step_cells_drop_the_magic_line_and_keep_the_source_cell_index(pipeline) -> None:
+    cells = step_cells(compile_step(pipeline, "train"))
+    assert [c["metadata"]["mlpipe"]["cell"] for c in cells] == [4, 5]
+    assert cells[0]["source"].startswith("w = x * lr")
+    assert "%%step" not in cells[0]["source"]
+
+
+def test_unknown_step_names_the_steps(pipeline) -> None:
+    with pytest.raises(KeyError, match="no step 'nope' in this pipeline \\(steps: load, train\\)"):
+        compile_step(pipeline, "nope")
+
+
+def test_dumps_keeps_unicode_and_sorts_keys(pipeline) -> None:
+    text = dumps_notebook({"b": "é", "a": [1]})
+    assert text == '{\n "a": [\n  1\n ],\n "b": "é"\n}\n'
+    assert json.loads(dumps_notebook(compile_step(pipeline, "load")))["cells"]
+
+
+def test_step_displays_are_the_outputs_of_step_cells_only() -> None:
+    stream = {"output_type": "stream", "name": "stdout", "text": "hi\n"}
+    nb = {"cells": [
+        {"metadata": {"mlpipe": {"role": "setup"}}, "outputs": [stream]},
+        {"metadata": {"mlpipe": {"role": "step", "cell": 4}}, "outputs": [stream]},
+    ]}
+    assert step_displays(nb) == [stream]
+
+
+def test_step_displays_join_multiline_strings_like_nbformat() -> None:
+    shown = {"output_type": "display_data", "metadata": {},
+             "data": {"text/plain": ["a\n", "b"], "application/json": ["x"]}}
+    nb = {"cells": [{"metadata": {"mlpipe": {"role": "step"}}, "outputs": [shown]}]}
+    assert step_displays(nb)[0]["data"] == {"text/plain": "a\nb", "application/json": ["x"]}
