@@ -20,7 +20,7 @@ from .params import ParamsError, literal_params
 from .session import RecordedParams, RecordedStep, session_for
 
 PIPELINE_USAGE = (
-    "%pipeline dag [NOTEBOOK] [--format svg|text|json|mermaid]"
+    "%pipeline dag [NOTEBOOK] [--format svg|text|json|dot|mermaid]"
     " | %pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR]"
     " [--gpu-workers N] [--no-cache]"
 )

@@ -1,10 +1,10 @@
-"""`%pipeline dag [NOTEBOOK] [--format svg|text|json|mermaid]`."""
+"""`%pipeline dag [NOTEBOOK] [--format svg|text|json|dot|mermaid]`."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.display import SVG, display
 
 from ..analysis.model import Pipeline
@@ -13,7 +13,7 @@ from .locate import notebook_path, session_cells
 from .session import session_for
 from .svg import render_svg
 
-FORMATS = ("svg", "text", "json", "mermaid")
+FORMATS = ("svg", "text", "json", "dot", "mermaid")
 
 
 def load_pipeline(shell: Any, explicit: str | None) -> tuple[Pipeline, str]:
@@ -22,7 +22,11 @@ def load_pipeline(shell: Any, explicit: str | None) -> tuple[Pipeline, str]:
 
     path = notebook_path(shell, explicit)
     if path is not None:
-        return analysis.analyze(analysis.read_cells(path)), path.name
+        try:
+            cells = analysis.read_cells(path)
+        except analysis.NotebookError as exc:
+            raise UsageError(f"%pipeline: {exc}") from None
+        return analysis.analyze(cells), path.name
     cells = analysis.cells_from_json(session_cells(shell, session_for(shell)))
     return analysis.analyze(cells), "this session's %%step cells"
 
@@ -36,16 +40,16 @@ def pipeline_dag(shell: Any, line: str) -> None:
     pipeline, origin = load_pipeline(shell, args.notebook)
     if args.format == "svg":
         display(SVG(render_svg(pipeline, title=origin)))
-    elif args.format == "json":
-        print(json.dumps(pipeline.to_json(), indent=2))
-    elif args.format == "mermaid":
-        text = _formats().to_mermaid(pipeline)
-        display({"text/markdown": f"```mermaid\n{text}\n```", "text/plain": text}, raw=True)
-    else:
-        print(_formats().to_text(pipeline))
-
-
-def _formats() -> Any:
+        return
     from ..analysis import formats
 
-    return formats
+    text = formats.render(pipeline, args.format).rstrip("\n")
+    if args.format == "mermaid":  # JupyterLab draws mermaid blocks in Markdown
+        display({"text/markdown": f"```mermaid\n{text}\n```", "text/plain": text}, raw=True)
+    else:
+        print(text)
+    if args.format != "json":
+        for problem in [f"error: {e}" for e in pipeline.errors]:
+            print(problem)
+        for warning in pipeline.warnings:
+            print(f"warning: {warning}")

@@ -1,0 +1,88 @@
+"""`%pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR] [--gpu-workers N] [--no-cache]`.
+
+Runs the saved notebook as a pipeline through `service.run`, showing one
+progress row per step. The source notebook is never written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .args import parse, parser
+from .locate import notebook_path
+from .progress import progress_view
+
+
+class RunResult(dict):  # type: ignore[type-arg]
+    """The run record of DESIGN.md, shown as one summary line."""
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for step in self.get("steps", {}).values():
+            counts[step.get("status", "?")] = counts.get(step.get("status", "?"), 0) + 1
+        parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+        return f"mlpipe run {self.get('run_id', '?')}: {self.get('status', '?')} ({parts})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+
+def param_value(text: str) -> Any:
+    """papermill's `-p` rule: True/False/None, int, float, else the string."""
+    special = {"True": True, "False": False, "None": None}
+    if text in special:
+        return special[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parser() -> Any:
+    p = parser("%pipeline run")
+    p.add_argument("notebook", nargs="?")
+    p.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"))
+    p.add_argument("--scheduler")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--gpu-workers", type=int)
+    p.add_argument("--store")
+    p.add_argument("--no-cache", action="store_true")
+    return p
+
+
+def pipeline_run(shell: Any, line: str) -> RunResult:
+    """Run this notebook (its saved version) as a pipeline, with a progress view."""
+    args = parse(_parser(), line)
+    path = notebook_path(shell, args.notebook)
+    if path is None:
+        raise UsageError(
+            "%pipeline run: cannot tell which notebook this kernel runs;"
+            " save it and pass its path, as in %pipeline run my_notebook.ipynb"
+        )
+    from .. import analysis, service
+
+    pipeline = analysis.analyze(analysis.read_cells(path))
+    if pipeline.errors:
+        more = f" (and {len(pipeline.errors) - 1} more)" if len(pipeline.errors) > 1 else ""
+        raise UsageError(f"%pipeline run: {path.name}: {pipeline.errors[0]}{more}")
+    names = list(pipeline.order) or [step.name for step in pipeline.steps]
+    view = progress_view(names)
+    record = RunResult(service.run(
+        str(path),
+        {name: param_value(value) for name, value in args.parameters},
+        store=args.store,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        gpu_workers=args.gpu_workers,
+        no_cache=args.no_cache,
+        on_event=view,
+    ))
+    for name, step in record.get("steps", {}).items():  # the record is the final word
+        view({**step, "event": "step", "step": name})
+    view({"event": "run", "status": record.get("status"), "run_id": record.get("run_id")})
+    return record
