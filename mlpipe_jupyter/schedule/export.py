@@ -40,7 +40,7 @@ to `output/`. Parameters: {params}.
 
 def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = False) -> Path:
     """Write the export of `notebook_path` to `out_dir`; returns the folder."""
-    from ..analysis import read_cells, analyze
+    from ..analysis import NotebookError, analyze, read_cells
 
     source = Path(notebook_path)
     if not source.is_file():
@@ -48,7 +48,10 @@ def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = Fals
     out = Path(out_dir).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise Conflict(f"output folder '{out_dir}' is not empty; pass --force to replace it")
-    pipeline = analyze(read_cells(source))
+    try:
+        pipeline = analyze(read_cells(source))
+    except NotebookError as exc:
+        raise BadInput(str(exc)) from None
     if pipeline.errors:
         problems = "; ".join(str(e) for e in pipeline.errors)
         raise BadInput(f"notebook '{source.name}' is not a valid pipeline: {problems}")

@@ -122,23 +122,15 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
 
 
 def _read_and_analyze(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ..analysis import analyze, cells_from_json
+    from ..analysis import NotebookError, analyze, cells_from_json
 
     try:
         notebook = json.loads(source.read_text(encoding="utf-8"))
+        pipeline = analyze(cells_from_json(notebook["cells"], where=f"notebook '{source}'"))
     except FileNotFoundError:
         raise NotFound(f"notebook '{source}' not found") from None
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"notebook '{source}' cannot be read as JSON: {exc}") from None
-    cells = [
-        {
-            "source": cell.get("source", ""),
-            "tags": cell.get("metadata", {}).get("tags", []),
-            "cell_type": cell.get("cell_type", "code"),
-        }
-        for cell in notebook.get("cells", [])
-    ]
-    pipeline = analyze(cells_from_json(cells))
+    except (OSError, ValueError, KeyError, TypeError, NotebookError) as exc:
+        raise BadInput(f"notebook '{source}' cannot be read: {exc}") from None
     if pipeline.errors:
         problems = "; ".join(str(e) for e in pipeline.errors)
         raise BadInput(f"notebook '{source.name}' is not a valid pipeline: {problems}")

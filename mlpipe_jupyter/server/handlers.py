@@ -1,0 +1,186 @@
+"""REST handlers under `<base_url>/mlpipe/api/`: each translates HTTP to one service call.
+
+Every handler is an authenticated, authorized jupyter_server APIHandler; the service
+call runs on a thread pool (the event loop stays free), and any error it raises becomes
+a JSON answer through errors.to_http_error. docs/openapi.yaml documents the routes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from ..schedule.errors import BadInput, NotFound
+from .errors import to_http_error
+
+API_PREFIX = "mlpipe/api"
+SEGMENT = r"([^/]+)"
+
+
+class MlpipeHandler(APIHandler):
+    auth_resource = "mlpipe"
+
+    @property
+    def service(self) -> Any:
+        return self.settings["mlpipe_service"]
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise to_http_error(BadInput(f"request body is not valid JSON: {exc}")) from None
+
+    async def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Run a service method off the event loop; its errors become JSON answers."""
+        try:
+            return await IOLoop.current().run_in_executor(None, functools.partial(method, *args))
+        except Exception as exc:
+            error = to_http_error(exc)
+            if error.status_code >= 500:
+                self.log.error("mlpipe: %s failed", method.__name__, exc_info=exc)
+            raise error from exc
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        if status == 204:
+            self.finish(set_content_type="application/json")
+        else:
+            self.finish(json.dumps(data))
+
+
+class DagHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.reply(await self.call(self.service.dag, self.json_body()))
+
+
+class RunsHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        limit = self.get_query_argument("limit", "")
+        if limit and not limit.isdigit():
+            raise to_http_error(BadInput(f"limit must be a positive integer, got {limit!r}"))
+        self.reply(await self.call(self.service.list_runs, int(limit) if limit else None))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.reply(await self.call(self.service.start_run, self.json_body()), status=202)
+
+
+class RunHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(self.service.get_run, run_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        self.reply(await self.call(self.service.cancel_run, run_id), status=202)
+
+
+class StepNotebookHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, step: str) -> None:
+        self.reply(await self.call(self.service.step_notebook, run_id, step))
+
+
+class PipelinesHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.service.list_pipelines))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        published, created = await self.call(self.service.publish, self.json_body())
+        self.reply(published, status=201 if created else 200)
+
+
+class PipelineRunsHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.reply(await self.call(self.service.run_pipeline, name, self.json_body()), 202)
+
+
+class SchedulesHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.service.list_schedules))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self.reply(await self.call(self.service.add_schedule, self.json_body()), status=201)
+
+
+class ScheduleHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def patch(self, name: str) -> None:
+        self.reply(await self.call(self.service.update_schedule, name, self.json_body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.call(self.service.remove_schedule, name)
+        self.reply(None, status=204)
+
+
+class CronHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        expr = self.get_query_argument("cron", "")
+        self.reply(await self.call(self.service.cron_preview, expr))
+
+
+class StatusHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.service.status))
+
+
+class NotFoundHandler(MlpipeHandler):
+    """Unknown routes under the prefix answer JSON too, never tornado's HTML page."""
+
+    @web.authenticated
+    def get(self) -> None:
+        method, path = self.request.method, self.request.path
+        raise to_http_error(NotFound(f"no such mlpipe API route: {method} {path}"))
+
+    post = put = patch = delete = get
+
+
+ROUTES: list[tuple[str, type[MlpipeHandler]]] = [
+    ("dag", DagHandler),
+    ("runs", RunsHandler),
+    (f"runs/{SEGMENT}", RunHandler),
+    (f"runs/{SEGMENT}/steps/{SEGMENT}/notebook", StepNotebookHandler),
+    ("pipelines", PipelinesHandler),
+    (f"pipelines/{SEGMENT}/runs", PipelineRunsHandler),
+    ("schedules", SchedulesHandler),
+    (f"schedules/{SEGMENT}", ScheduleHandler),
+    ("cron", CronHandler),
+    ("status", StatusHandler),
+    (".*", NotFoundHandler),
+]
+
+
+def handlers(base_url: str) -> list[tuple[str, type[MlpipeHandler]]]:
+    return [(url_path_join(base_url, API_PREFIX, route) + "/?$", h) for route, h in ROUTES]

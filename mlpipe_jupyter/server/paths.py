@@ -1,0 +1,46 @@
+"""Paths from requests, resolved inside the server root.
+
+A request names a notebook the way the contents API does: relative to the root, with
+`/` separators. Symlinks are resolved before the check, so a link that points out of the
+root is refused like `../secret.ipynb` is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..schedule.errors import BadInput, NotFound
+
+
+def resolve_inside(root: Path | str, path: object, *, what: str = "path") -> Path:
+    """The absolute, symlink-free path of `path` under `root`; BadInput if it leaves root."""
+    if not isinstance(path, str) or not path.strip():
+        raise BadInput(f"{what} must be a non-empty string relative to the server root")
+    root_real = Path(os.path.realpath(root))
+    candidate = Path(path) if os.path.isabs(path) else root_real / path.lstrip("/")
+    real = Path(os.path.realpath(candidate))
+    if real != root_real and root_real not in real.parents:
+        raise BadInput(f"{what} '{path}' is outside the server root; use a path inside it")
+    return real
+
+
+def resolve_notebook(root: Path | str, path: object) -> Path:
+    """An existing `.ipynb` file under `root`."""
+    real = resolve_inside(root, path, what="path")
+    if real.suffix != ".ipynb":
+        raise BadInput(f"path '{path}' is not a notebook (.ipynb)")
+    if not real.is_file():
+        raise NotFound(f"notebook '{path}' not found under the server root")
+    return real
+
+
+def relative_to_root(root: Path | str, path: Path | str | None) -> str | None:
+    """`path` as the contents API names it, or None when it is outside `root`."""
+    if not path:
+        return None
+    root_real = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(path))
+    if root_real not in real.parents:
+        return None
+    return real.relative_to(root_real).as_posix()
