@@ -1,0 +1,199 @@
+/**
+ * Render a laid-out DAG as SVG elements. Step and variable names are always
+ * set as text (`textContent`), never parsed as markup.
+ */
+import { IGraphLayout, INodeBox, IEdgePath, pathData } from '../layout';
+import { stateLabel } from '../state';
+import { INodeState, IStepInfo } from '../types';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+export interface INodeView {
+  step: IStepInfo;
+  state: INodeState;
+  selected: boolean;
+}
+
+export interface IGraphRenderOptions {
+  onNodeClick?: (name: string) => void;
+}
+
+/** Make an SVG element with attributes (values are strings, never markup). */
+export function svgEl<K extends keyof SVGElementTagNameMap>(
+  doc: Document,
+  tag: K,
+  attrs: Record<string, string | number> = {}
+): SVGElementTagNameMap[K] {
+  const el = doc.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    el.setAttribute(key, String(value));
+  }
+  return el;
+}
+
+/** Fill `root` (an SVG `<g>`) with the edges, then the nodes, of `layout`. */
+export function renderGraph(
+  root: SVGGElement,
+  layout: IGraphLayout,
+  views: Map<string, INodeView>,
+  options: IGraphRenderOptions = {}
+): void {
+  const doc = root.ownerDocument;
+  root.replaceChildren();
+  const edges = svgEl(doc, 'g', { class: 'mlpipe-edges' });
+  const nodes = svgEl(doc, 'g', { class: 'mlpipe-nodes' });
+  layout.edges.forEach(edge => edges.appendChild(renderEdge(doc, edge)));
+  for (const box of layout.nodes) {
+    const view = views.get(box.id);
+    if (view) {
+      nodes.appendChild(renderNode(doc, box, view, options));
+    }
+  }
+  root.append(edges, nodes);
+}
+
+export function renderEdge(doc: Document, edge: IEdgePath): SVGGElement {
+  const g = svgEl(doc, 'g', { class: 'mlpipe-edge' });
+  g.dataset.from = edge.from;
+  g.dataset.to = edge.to;
+  g.appendChild(
+    svgEl(doc, 'path', { d: pathData(edge.points), 'marker-end': 'url(#mlpipe-arrow)' })
+  );
+  if (edge.label) {
+    const label = svgEl(doc, 'text', {
+      class: 'mlpipe-edge-label',
+      x: edge.labelPos.x,
+      y: edge.labelPos.y + 4,
+      'text-anchor': 'middle'
+    });
+    label.textContent = edge.label;
+    g.appendChild(label);
+  }
+  return g;
+}
+
+export function renderNode(
+  doc: Document,
+  box: INodeBox,
+  view: INodeView,
+  options: IGraphRenderOptions = {}
+): SVGGElement {
+  const { step, state } = view;
+  const classes = ['mlpipe-node', `mlpipe-state-${state.state}`];
+  if (view.selected) {
+    classes.push('mlpipe-selected');
+  }
+  const g = svgEl(doc, 'g', {
+    class: classes.join(' '),
+    transform: `translate(${box.x},${box.y})`,
+    role: 'button',
+    tabindex: 0
+  });
+  g.dataset.step = step.name;
+  g.dataset.state = state.state;
+  const title = svgEl(doc, 'title');
+  title.textContent = tooltip(step, state);
+  g.appendChild(title);
+  g.appendChild(svgEl(doc, 'rect', { width: box.width, height: box.height, rx: 6, ry: 6 }));
+  g.appendChild(
+    svgEl(doc, 'rect', { class: 'mlpipe-node-bar', width: 5, height: box.height, rx: 2 })
+  );
+  g.appendChild(text(doc, 'mlpipe-node-name', 12, 19, truncate(step.name, 18)));
+  g.appendChild(text(doc, 'mlpipe-node-resources', 12, 33, resourcesLabel(step)));
+  g.appendChild(text(doc, 'mlpipe-node-state', 12, 47, stateLabel(state)));
+  if ((step.resources?.gpu ?? 0) > 0) {
+    g.appendChild(gpuBadge(doc, box.width, step.resources.gpu ?? 1));
+  }
+  if (options.onNodeClick) {
+    const click = () => options.onNodeClick!(step.name);
+    g.addEventListener('click', click);
+    g.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        click();
+      }
+    });
+  }
+  return g;
+}
+
+function gpuBadge(doc: Document, width: number, gpus: number): SVGGElement {
+  const badge = svgEl(doc, 'g', {
+    class: 'mlpipe-gpu-badge',
+    transform: `translate(${width - 44},5)`
+  });
+  badge.appendChild(svgEl(doc, 'rect', { width: 38, height: 15, rx: 7, ry: 7 }));
+  badge.appendChild(text(doc, '', 19, 11.5, gpus > 1 ? `GPU×${gpus}` : 'GPU', 'middle'));
+  return badge;
+}
+
+function text(
+  doc: Document,
+  cls: string,
+  x: number,
+  y: number,
+  content: string,
+  anchor = 'start'
+): SVGTextElement {
+  const el = svgEl(doc, 'text', { x, y, 'text-anchor': anchor });
+  if (cls) {
+    el.setAttribute('class', cls);
+  }
+  el.textContent = content;
+  return el;
+}
+
+/** "2 cpu · 8 GB", or "any worker" when the step asks for nothing. */
+export function resourcesLabel(step: IStepInfo): string {
+  const r = step.resources ?? { cpu: null, gpu: null, memory: null };
+  const parts: string[] = [];
+  if (r.cpu) {
+    parts.push(`${r.cpu} cpu`);
+  }
+  if (r.memory) {
+    parts.push(formatMemory(r.memory));
+  }
+  if (step.retries) {
+    parts.push(`${step.retries} retries`);
+  }
+  return parts.length ? parts.join(' · ') : 'any worker';
+}
+
+export function formatMemory(memory: number | string): string {
+  if (typeof memory === 'string') {
+    return memory;
+  }
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = memory;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function tooltip(step: IStepInfo, state: INodeState): string {
+  const lines = [`${step.name}: ${stateLabel(state)}`];
+  if (state.reason) {
+    lines.push(state.reason);
+  }
+  if (step.reads.length) {
+    lines.push(`reads: ${step.reads.join(', ')}`);
+  }
+  if (step.outputs.length) {
+    lines.push(`outputs: ${step.outputs.join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function truncate(value: string, max: number): string {
+  return value.length > max ? value.slice(0, max - 1) + '…' : value;
+}
+
+/** Edge label: its variables, shortened when there are many. */
+export function edgeLabel(vars: string[]): string {
+  if (vars.length <= 2) {
+    return vars.join(', ');
+  }
+  return `${vars.slice(0, 2).join(', ')} +${vars.length - 2}`;
+}

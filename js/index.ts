@@ -1,0 +1,127 @@
+/**
+ * mlpipe-jupyter: the pipeline sidebar plugin for JupyterLab 4.
+ */
+import {
+  ILabShell,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { requestAPI } from './api';
+import { PipelineModel } from './model';
+import { notebookSource, selectCell, stepNotebookPath } from './notebookSource';
+import { CommandIDs, IPipelineTracker, PLUGIN_ID } from './tokens';
+import { RequestFn } from './types';
+import { PipelineSidebar } from './widgets/sidebar';
+
+export * from './tokens';
+
+const pipelineIcon = new LabIcon({
+  name: 'mlpipe-jupyter:pipeline',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
+    '<g class="jp-icon3" fill="#616161"><rect x="1" y="9" width="6" height="6" rx="1"/>' +
+    '<rect x="17" y="3" width="6" height="6" rx="1"/><rect x="17" y="15" width="6" height="6" rx="1"/>' +
+    '<path d="M7 11.2h4.2V6.8H17v1.4h-4.4v3h-.1v1.6h.1v3H17v1.4h-5.8v-4.4H7z"/></g></svg>'
+});
+
+const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
+  id: PLUGIN_ID,
+  description: 'A sidebar with the live pipeline DAG of the active notebook.',
+  autoStart: true,
+  requires: [INotebookTracker, IDocumentManager],
+  optional: [ILabShell, ISettingRegistry, ICommandPalette],
+  provides: IPipelineTracker,
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    docManager: IDocumentManager,
+    labShell: ILabShell | null,
+    settings: ISettingRegistry | null,
+    palette: ICommandPalette | null
+  ): IPipelineTracker => {
+    const model = new PipelineModel({ request: requestAPI as RequestFn });
+    const sidebar = createSidebar(model, tracker, docManager);
+    app.shell.add(sidebar, 'right', { rank: 600 });
+    const follow = (panel: NotebookPanel | null) =>
+      model.setSource(panel ? notebookSource(panel) : null);
+    tracker.currentChanged.connect((_, panel) => follow(panel));
+    void app.restored.then(() => follow(tracker.currentWidget));
+    addCommands(app, model, sidebar, labShell, palette);
+    if (settings) {
+      void settings.load(PLUGIN_ID).then(loaded => {
+        const apply = () => applySettings(model, loaded.composite);
+        loaded.changed.connect(apply);
+        apply();
+      });
+    }
+    return { model };
+  }
+};
+
+function createSidebar(
+  model: PipelineModel,
+  tracker: INotebookTracker,
+  docManager: IDocumentManager
+): PipelineSidebar {
+  const sidebar = new PipelineSidebar({
+    model,
+    onSelectCell: cell => {
+      const panel = tracker.currentWidget;
+      if (panel) {
+        void selectCell(panel, cell);
+      }
+    },
+    onOpenNotebook: path => {
+      const source = tracker.currentWidget?.context.path ?? '';
+      docManager.openOrReveal(stepNotebookPath(path, source));
+    }
+  });
+  sidebar.title.icon = pipelineIcon;
+  sidebar.title.caption = 'Pipeline (mlpipe)';
+  return sidebar;
+}
+
+function addCommands(
+  app: JupyterFrontEnd,
+  model: PipelineModel,
+  sidebar: PipelineSidebar,
+  labShell: ILabShell | null,
+  palette: ICommandPalette | null
+): void {
+  app.commands.addCommand(CommandIDs.show, {
+    label: 'Show pipeline',
+    caption: 'Show the pipeline DAG of the active notebook',
+    execute: () => (labShell ? labShell.activateById(sidebar.id) : app.shell.activateById(sidebar.id))
+  });
+  app.commands.addCommand(CommandIDs.run, {
+    label: 'Run pipeline',
+    caption: 'Save the active notebook and run it as a pipeline',
+    isEnabled: () => !!model.dag && !model.dag.errors.length && !model.running,
+    execute: async () => {
+      app.shell.activateById(sidebar.id);
+      await model.startRun();
+    }
+  });
+  app.commands.addCommand(CommandIDs.cancel, {
+    label: 'Cancel pipeline run',
+    isEnabled: () => model.running,
+    execute: () => model.cancel()
+  });
+  model.changed.connect(() => app.commands.notifyCommandChanged());
+  for (const command of [CommandIDs.show, CommandIDs.run, CommandIDs.cancel]) {
+    palette?.addItem({ command, category: 'Pipeline' });
+  }
+}
+
+function applySettings(model: PipelineModel, composite: Record<string, any>): void {
+  model.pollIntervalMs = Math.max(200, Number(composite.pollInterval ?? 1000));
+  model.schedulerAddress = String(composite.daskSchedulerAddress ?? '');
+  model.dashboardOverride = String(composite.dashboardUrl ?? '');
+}
+
+export default plugin;

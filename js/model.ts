@@ -1,0 +1,333 @@
+/**
+ * PipelineModel: the DAG of the active notebook and the state of its runs.
+ *
+ * It re-analyses the unsaved cells (`POST dag`) shortly after every change,
+ * polls the run it follows (`GET runs/ID`), and says so through `changed`.
+ * It knows nothing of JupyterLab widgets: a notebook is an `INotebookSource`.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+import { deriveNodeState, ITrackedRun, signaturesOf, stepSignature, TERMINAL } from './state';
+import { ICellPayload, IDag, INodeState, IRunRecord, RequestFn } from './types';
+
+/** The notebook the model follows, seen through what the model needs. */
+export interface INotebookSource {
+  readonly path: string;
+  /** The current, possibly unsaved, cells. */
+  cells(): ICellPayload[];
+  /** Emitted on any content change. */
+  readonly changed: ISignal<any, any>;
+  /** Write the notebook to disk (a run reads the saved file). */
+  save?(): Promise<void>;
+}
+
+export interface IPipelineModelOptions {
+  request: RequestFn;
+  debounceMs?: number;
+  pollIntervalMs?: number;
+  now?: () => number;
+}
+
+export class PipelineModel implements IDisposable {
+  constructor(options: IPipelineModelOptions) {
+    this._request = options.request;
+    this._debounceMs = options.debounceMs ?? 300;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this._now = options.now ?? (() => Date.now());
+  }
+
+  /** Emitted when the DAG, a run, the history or an error changes. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  get source(): INotebookSource | null {
+    return this._source;
+  }
+  get dag(): IDag | null {
+    return this._dag;
+  }
+  /** A request that failed (server down, bad answer): one line, or null. */
+  get requestError(): string | null {
+    return this._requestError;
+  }
+  /** The run the nodes show, for the current notebook. */
+  get run(): IRunRecord | null {
+    return this._tracked()?.run ?? null;
+  }
+  get running(): boolean {
+    return this.run?.status === 'running';
+  }
+  get history(): IRunRecord[] {
+    return this._history;
+  }
+  get dashboardUrl(): string | null {
+    return this.dashboardOverride || this._dashboardLink;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  pollIntervalMs: number;
+  /** Sent with `POST runs` as `scheduler` when set (a Dask scheduler address). */
+  schedulerAddress = '';
+  /** A dashboard link from the settings, preferred to the server's. */
+  dashboardOverride = '';
+
+  /** Follow another notebook (or none). */
+  setSource(source: INotebookSource | null): void {
+    if (source === this._source) {
+      return;
+    }
+    this._source?.changed.disconnect(this.scheduleAnalysis, this);
+    this._source = source;
+    this._dag = null;
+    this._cells = [];
+    this._history = [];
+    this._requestError = null;
+    this._stopPolling();
+    source?.changed.connect(this.scheduleAnalysis, this);
+    this._changed.emit();
+    if (source) {
+      void this.refresh();
+    }
+  }
+
+  /** Re-analyse after `debounceMs` without a further change. */
+  scheduleAnalysis(): void {
+    clearTimeout(this._debounce);
+    this._debounce = setTimeout(() => void this.analyze(), this._debounceMs);
+  }
+
+  /** Analyse the current cells now; answers to older requests are dropped. */
+  async analyze(): Promise<void> {
+    clearTimeout(this._debounce);
+    const source = this._source;
+    if (!source) {
+      return;
+    }
+    const cells = source.cells();
+    const seq = ++this._seq;
+    try {
+      const dag = await this._request<IDag>('dag', post({ path: source.path, cells }));
+      if (seq === this._seq && source === this._source) {
+        this._dag = normalizeDag(dag);
+        this._cells = cells;
+        this._requestError = null;
+        this._changed.emit();
+      }
+    } catch (error) {
+      if (seq === this._seq && source === this._source) {
+        this._fail('analysis', error);
+      }
+    }
+  }
+
+  /** Re-analyse, reload the run history and the dashboard link. */
+  async refresh(): Promise<void> {
+    await Promise.all([this.analyze(), this.loadHistory(), this._loadStatus()]);
+  }
+
+  /** Save the notebook and start a run; returns its id. */
+  async startRun(params: Record<string, unknown> = {}): Promise<string | null> {
+    const source = this._source;
+    if (!source || this.running) {
+      return null;
+    }
+    try {
+      await source.save?.();
+      await this.analyze();
+      const body: Record<string, unknown> = { path: source.path, params };
+      if (this.schedulerAddress) {
+        body.scheduler = this.schedulerAddress;
+      }
+      const { run_id } = await this._request<{ run_id: string }>('runs', post(body));
+      const run: IRunRecord = { run_id, status: 'running', notebook: source.path, steps: {} };
+      this._track(source.path, run, signaturesOf(this._dag?.steps ?? [], this._cells));
+      this._changed.emit();
+      this._schedulePoll(0);
+      return run_id;
+    } catch (error) {
+      this._fail('run', error);
+      return null;
+    }
+  }
+
+  /** Ask the server to cancel the followed run. */
+  async cancel(): Promise<void> {
+    const run = this.run;
+    if (!run || !this.running) {
+      return;
+    }
+    try {
+      await this._request(`runs/${encodeURIComponent(run.run_id)}`, { method: 'DELETE' });
+      await this._poll();
+    } catch (error) {
+      this._fail('cancel', error);
+    }
+  }
+
+  /** Show a past run's states (from the history list). */
+  async showRun(runId: string): Promise<void> {
+    const source = this._source;
+    if (!source) {
+      return;
+    }
+    try {
+      const run = await this._request<IRunRecord>(`runs/${encodeURIComponent(runId)}`);
+      this._track(source.path, run, signaturesOf(this._dag?.steps ?? [], this._cells));
+      this._changed.emit();
+      if (run.status === 'running') {
+        this._schedulePoll(0);
+      }
+    } catch (error) {
+      this._fail('run record', error);
+    }
+  }
+
+  async loadHistory(): Promise<void> {
+    const source = this._source;
+    if (!source) {
+      return;
+    }
+    try {
+      const answer = await this._request<IRunRecord[] | { runs: IRunRecord[] }>('runs');
+      const runs = Array.isArray(answer) ? answer : (answer?.runs ?? []);
+      if (source === this._source) {
+        this._history = runs
+          .filter(r => sameNotebook(r.notebook, source.path))
+          .sort((a, b) => (b.started ?? 0) - (a.started ?? 0))
+          .slice(0, 10);
+        this._changed.emit();
+      }
+    } catch {
+      // The history is a convenience: a failure here must not hide the DAG.
+    }
+  }
+
+  /** What the node of step `name` shows now. */
+  nodeState(name: string): INodeState {
+    const step = this._dag?.steps.find(s => s.name === name);
+    if (!step) {
+      return { state: 'never', reason: '', seconds: null, notebook: null };
+    }
+    const signature = stepSignature(step, this._cells);
+    return deriveNodeState(step, signature, this._tracked(), this._now());
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    clearTimeout(this._debounce);
+    this._stopPolling();
+    this._source?.changed.disconnect(this.scheduleAnalysis, this);
+    Signal.clearData(this);
+  }
+
+  private _tracked(): ITrackedRun | null {
+    return (this._source && this._runs.get(this._source.path)) ?? null;
+  }
+
+  private _track(path: string, run: IRunRecord, signatures: Map<string, string>): void {
+    this._runs.set(path, { run, signatures, firstSeenRunning: new Map() });
+  }
+
+  private _schedulePoll(delay: number): void {
+    this._stopPolling();
+    this._pollTimer = setTimeout(() => void this._poll(), delay);
+  }
+
+  private _stopPolling(): void {
+    clearTimeout(this._pollTimer);
+    this._pollTimer = undefined;
+  }
+
+  private async _poll(): Promise<void> {
+    const tracked = this._tracked();
+    if (!tracked || this._disposed) {
+      return;
+    }
+    try {
+      const id = encodeURIComponent(tracked.run.run_id);
+      tracked.run = await this._request<IRunRecord>(`runs/${id}`);
+      this._changed.emit();
+    } catch (error) {
+      this._fail('run status', error);
+    }
+    if (this._tracked() !== tracked) {
+      return;
+    }
+    if (TERMINAL.has(tracked.run.status)) {
+      this._stopPolling();
+      await Promise.all([this.loadHistory(), this.analyze()]);
+    } else {
+      this._schedulePoll(this.pollIntervalMs);
+    }
+  }
+
+  private async _loadStatus(): Promise<void> {
+    try {
+      const status = await this._request<{ dashboard_link?: string }>('status');
+      this._dashboardLink = status?.dashboard_link || null;
+      this._changed.emit();
+    } catch {
+      this._dashboardLink = null;
+    }
+  }
+
+  private _fail(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this._requestError = `mlpipe ${what} failed: ${message}`;
+    this._changed.emit();
+  }
+
+  private _request: RequestFn;
+  private _debounceMs: number;
+  private _now: () => number;
+  private _source: INotebookSource | null = null;
+  private _dag: IDag | null = null;
+  private _cells: ICellPayload[] = [];
+  private _seq = 0;
+  private _debounce: ReturnType<typeof setTimeout> | undefined;
+  private _pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private _runs = new Map<string, ITrackedRun>();
+  private _history: IRunRecord[] = [];
+  private _dashboardLink: string | null = null;
+  private _requestError: string | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+}
+
+function post(body: unknown): { method: string; body: string } {
+  return { method: 'POST', body: JSON.stringify(body) };
+}
+
+/** Fill the optional fields an older or partial server may leave out. */
+export function normalizeDag(dag: Partial<IDag>): IDag {
+  return {
+    steps: (dag.steps ?? []).map(s => ({
+      ...s,
+      reads: s.reads ?? [],
+      binds: s.binds ?? [],
+      outputs: s.outputs ?? [],
+      params: s.params ?? [],
+      after: s.after ?? [],
+      cells: s.cells ?? [s.cell],
+      resources: s.resources ?? { cpu: null, gpu: null, memory: null }
+    })),
+    edges: dag.edges ?? [],
+    params: dag.params ?? {},
+    order: dag.order ?? [],
+    warnings: dag.warnings ?? [],
+    errors: dag.errors ?? []
+  };
+}
+
+/** A run's `notebook` may be the server-relative path or an absolute one. */
+function sameNotebook(recorded: string | null | undefined, path: string): boolean {
+  if (!recorded) {
+    return true;
+  }
+  return recorded === path || recorded.endsWith('/' + path);
+}

@@ -1,0 +1,112 @@
+/**
+ * The JSON shapes of the mlpipe REST API (DESIGN.md, "Jupyter server extension"),
+ * and the display state the sidebar derives from them.
+ */
+
+/** One cell of an (unsaved) notebook, as sent to `POST dag`. */
+export interface ICellPayload {
+  source: string;
+  tags: string[];
+  cell_type?: string;
+}
+
+export interface IResources {
+  cpu: number | null;
+  gpu: number | null;
+  memory: number | string | null;
+}
+
+/** Per-step cache state, when the server's DAG response carries it. */
+export interface ICacheState {
+  state: 'cached' | 'stale' | 'never';
+  reason?: string;
+}
+
+export interface IStepInfo {
+  name: string;
+  cell: number;
+  reads: string[];
+  binds: string[];
+  outputs: string[];
+  params: string[];
+  resources: IResources;
+  retries: number;
+  timeout: number | null;
+  /** `false` for `--no-cache`; an object when the server reports the cache state. */
+  cache: boolean | ICacheState;
+  after: string[];
+  cells: number[];
+}
+
+export interface IEdgeInfo {
+  from: string;
+  to: string;
+  vars: string[];
+}
+
+export interface IAnalysisError {
+  message: string;
+  step: string | null;
+  cell: number | null;
+}
+
+export interface IDag {
+  steps: IStepInfo[];
+  edges: IEdgeInfo[];
+  params: Record<string, unknown>;
+  order: string[];
+  warnings: string[];
+  errors: IAnalysisError[];
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export type StepRunStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'cached'
+  | 'failed'
+  | 'skipped';
+
+export interface IStepRun {
+  status: StepRunStatus;
+  reason?: string | null;
+  worker?: string | null;
+  duration_s?: number | null;
+  cache_key?: string | null;
+  notebook?: string | null;
+  error?: string | null;
+  /** Epoch seconds, when the server reports it. */
+  started?: number | null;
+}
+
+export interface IRunRecord {
+  run_id: string;
+  status: RunStatus;
+  notebook?: string | null;
+  started?: number | null;
+  finished?: number | null;
+  params?: Record<string, unknown>;
+  steps: Record<string, IStepRun>;
+}
+
+/** What a node shows: the latest run's state, else the cache state. */
+export type DisplayState = 'never' | 'stale' | StepRunStatus;
+
+export interface INodeState {
+  state: DisplayState;
+  /** Why it ran, was reused, is stale or failed: shown as a tooltip. */
+  reason: string;
+  /** Seconds running so far, or the step's duration when done. */
+  seconds: number | null;
+  /** The executed step notebook, when the run kept one. */
+  notebook: string | null;
+}
+
+/** The one request function's shape, so the model can be tested with a fake. */
+export type RequestFn = <T>(
+  endPoint: string,
+  init?: { method?: string; body?: string }
+) => Promise<T>;

@@ -1,0 +1,53 @@
+/** The sidebar's toolbar: run, cancel, refresh, and the Dask dashboard link. */
+import { Widget } from '@lumino/widgets';
+
+export interface IToolbarOptions {
+  onRun: () => void;
+  onCancel: () => void;
+  onRefresh: () => void;
+}
+
+export interface IToolbarState {
+  canRun: boolean;
+  running: boolean;
+  dashboardUrl: string | null;
+}
+
+export class PipelineToolbar extends Widget {
+  constructor(options: IToolbarOptions) {
+    super();
+    this.addClass('mlpipe-toolbar');
+    this._run = button('mlpipe-run', 'Run', 'Save the notebook and run it as a pipeline', options.onRun);
+    this._cancel = button('mlpipe-cancel', 'Cancel', 'Cancel the running pipeline', options.onCancel);
+    const refresh = button('mlpipe-refresh', 'Refresh', 'Analyse the notebook again', options.onRefresh);
+    this._dashboard = document.createElement('a');
+    this._dashboard.className = 'mlpipe-dashboard-link';
+    this._dashboard.textContent = 'Dask dashboard';
+    this._dashboard.target = '_blank';
+    this._dashboard.rel = 'noopener noreferrer';
+    this.node.append(this._run, this._cancel, refresh, this._dashboard);
+    this.setState({ canRun: false, running: false, dashboardUrl: null });
+  }
+
+  setState(state: IToolbarState): void {
+    this._run.disabled = !state.canRun || state.running;
+    this._cancel.disabled = !state.running;
+    this._dashboard.hidden = !state.dashboardUrl;
+    if (state.dashboardUrl) {
+      this._dashboard.href = state.dashboardUrl;
+    }
+  }
+
+  private _run: HTMLButtonElement;
+  private _cancel: HTMLButtonElement;
+  private _dashboard: HTMLAnchorElement;
+}
+
+function button(cls: string, label: string, title: string, onClick: () => void): HTMLButtonElement {
+  const el = document.createElement('button');
+  el.className = `jp-Button mlpipe-button ${cls}`;
+  el.textContent = label;
+  el.title = title;
+  el.addEventListener('click', () => onClick());
+  return el;
+}
