@@ -1,0 +1,192 @@
+"""`mlpipe publish | pipelines | export | schedule ... | scheduler`: a few lines each over
+mlpipe_jupyter.schedule. Errors of that package print as one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from . import EXIT_OK, CliError
+
+
+def register(subparsers: Any) -> None:
+    publish = subparsers.add_parser("publish", help="publish a notebook as a versioned pipeline")
+    publish.add_argument("notebook")
+    publish.add_argument("--name", help="pipeline name (default: the notebook's name)")
+    _common(publish)
+    publish.set_defaults(func=_guard(cmd_publish))
+
+    pipelines = subparsers.add_parser("pipelines", help="list published pipelines")
+    _common(pipelines)
+    pipelines.set_defaults(func=_guard(cmd_pipelines))
+
+    export = subparsers.add_parser("export", help="write step notebooks + a papermill runner")
+    export.add_argument("notebook")
+    export.add_argument("-o", "--output", required=True, metavar="DIR")
+    export.add_argument("--force", action="store_true", help="replace a non-empty DIR")
+    export.set_defaults(func=_guard(cmd_export))
+
+    schedule = subparsers.add_parser("schedule", help="cron schedules of published pipelines")
+    actions = schedule.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="run a published pipeline on a cron schedule")
+    add.add_argument("name", help="schedule name (also the pipeline's, unless --pipeline)")
+    add.add_argument("--cron", required=True, metavar="EXPR", help="e.g. '0 6 * * *' or @daily")
+    add.add_argument("--pipeline", help="published pipeline to run (default: NAME)")
+    add.add_argument("--version", type=int, help="pin a version (default: the latest)")
+    add.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"))  # fmt: skip
+    _common(add)
+    add.set_defaults(func=_guard(cmd_schedule_add))
+    listing = actions.add_parser("list", help="list schedules with their next run")
+    _common(listing)
+    listing.set_defaults(func=_guard(cmd_schedule_list))
+    for action, helptext in (("pause", "stop firing"), ("resume", "fire again from now"),
+                             ("remove", "delete the schedule")):  # fmt: skip
+        parser = actions.add_parser(action, help=helptext)
+        parser.add_argument("name")
+        _common(parser)
+        parser.set_defaults(func=_guard(cmd_schedule_change), action=action)
+
+    service = subparsers.add_parser("scheduler", help="the service that fires due schedules")
+    service.add_argument("--once", action="store_true", help="one pass, wait for its runs, exit")
+    service.add_argument("--interval", type=float, default=30.0, metavar="S",
+                         help="longest sleep between checks (default 30)")  # fmt: skip
+    _common(service)
+    service.set_defaults(func=_guard(cmd_scheduler))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="store folder (default: $MLPIPE_STORE, else ./.mlpipe)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The schedule package's errors (and a bad cron) become one line and exit 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from ..schedule.cron import CronError
+        from ..schedule.errors import MlpipeError
+
+        try:
+            return command(args)
+        except CronError as exc:
+            raise CliError(f"--cron '{exc.expr}': {exc.detail}") from None
+        except MlpipeError as exc:
+            raise CliError(str(exc)) from None
+
+    run.__name__ = command.__name__
+    return run
+
+
+def store_root(args: argparse.Namespace, notebook: str | None = None) -> Path:
+    if args.store:
+        return Path(args.store)
+    if notebook is not None:
+        from ..cache.store import Store
+
+        return Store.default_root(notebook)
+    return Path(os.environ.get("MLPIPE_STORE") or ".mlpipe")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from ..schedule import publish
+
+    name = args.name or Path(args.notebook).stem
+    published, created = publish.publish(args.notebook, name, store_root(args, args.notebook))
+    if args.json:
+        _print_json({**published.to_json(), "created": created})
+    else:
+        verb = "published" if created else "unchanged since"
+        print(f"{verb} {published.name} v{published.version} ({published.steps} steps) "
+              f"at {published.path}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_pipelines(args: argparse.Namespace) -> int:
+    from ..schedule import publish
+
+    rows = publish.list_pipelines(store_root(args))
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no published pipelines (mlpipe publish NB --name NAME)")
+    for row in rows:
+        print(f"{row['name']:<24} v{row['version']:<4} {row['steps']} steps  "
+              f"{row['versions']} version(s)  from {row['source']}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..schedule.export import export
+
+    out = export(args.notebook, args.output, force=args.force)
+    print(f"exported to {out}: run it with `python {out / 'run_pipeline.py'}`")
+    return EXIT_OK
+
+
+def cmd_schedule_add(args: argparse.Namespace) -> int:
+    from ..schedule import cron, schedules
+    from ..schedule._export_runner import parse_value
+
+    params = {key: parse_value(value) for key, value in args.parameters}
+    schedule = schedules.add(store_root(args), args.name, args.cron, pipeline=args.pipeline,
+                             params=params, version=args.version)  # fmt: skip
+    if args.json:
+        _print_json(schedule.to_json())
+        return EXIT_OK
+    shown = cron.preview(schedule.cron)
+    print(f"schedule {schedule.name}: pipeline {schedule.pipeline}, {shown['description']}")
+    print("next runs: " + ", ".join(shown["next"]))
+    return EXIT_OK
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> int:
+    from ..schedule import schedules
+
+    rows = [s.to_json() for s in schedules.list_schedules(store_root(args))]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no schedules (mlpipe schedule add NAME --cron EXPR)")
+    for row in rows:
+        state = "paused" if row["paused"] else f"next {row['next_run']}"
+        last = f", last run {row['last_run_id']}" if row["last_run_id"] else ""
+        error = f", last error: {row['last_error']}" if row["last_error"] else ""
+        print(f"{row['name']:<20} {row['pipeline']:<20} {row['cron']:<15} "
+              f"{row['description']}; {state}{last}{error}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_schedule_change(args: argparse.Namespace) -> int:
+    from ..schedule import schedules
+
+    store = store_root(args)
+    if args.action == "remove":
+        schedules.remove(store, args.name)
+        print(f"removed schedule {args.name}")
+        return EXIT_OK
+    schedule = schedules.set_paused(store, args.name, paused=args.action == "pause")
+    state = "paused" if schedule.paused else f"resumed, next run {schedule.to_json()['next_run']}"
+    print(f"schedule {schedule.name} {state}")
+    return EXIT_OK
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from ..schedule.scheduler import serve
+
+    store = store_root(args)
+    if not args.once:
+        print(f"mlpipe scheduler: watching {store} (Ctrl-C to stop)", file=sys.stderr)
+    fired = serve(store, interval=args.interval, once=args.once,
+                  log=lambda line: print(line, flush=True))  # fmt: skip
+    return EXIT_OK if all(f.error is None for f in fired) else 1
