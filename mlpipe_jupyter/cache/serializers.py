@@ -42,7 +42,9 @@ class UnsavableValue(TypeError):
                 " or convert it to plain data"
             )
         where = f"step '{step}': " if step else ""
-        super().__init__(f"{where}output '{var}' of type {type_name} cannot be saved: {reason}; {fix}")
+        super().__init__(
+            f"{where}output '{var}' of type {type_name} cannot be saved: {reason}; {fix}"
+        )
 
 
 _ITERATOR_TYPES = {"generator", "map", "filter", "zip", "enumerate", "itertools.count"}

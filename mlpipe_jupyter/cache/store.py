@@ -301,6 +301,11 @@ class Store:
         mine = [e for e in self.entries() if e.step == step]
         return mine[-1] if mine else None
 
+    def usage(self) -> tuple[int, int]:
+        """(number of artifact files, their total bytes), for `mlpipe cache ls`."""
+        sizes = [p.stat().st_size for p in self.artifacts_dir.glob("*/*") if p.is_file()]
+        return len(sizes), sum(sizes)
+
     def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0) -> PruneReport:
         """Remove older entries, then artifacts no entry references.
 

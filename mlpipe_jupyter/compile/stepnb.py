@@ -21,6 +21,8 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from mlpipe_jupyter.analysis.ipysyntax import strip_control_lines
+
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Pipeline, Step
 
@@ -62,7 +64,8 @@ def _code_cell(
 
 def parameters_source(pipeline: Pipeline, step: Step) -> str:
     """The defaults of the step's parameters, then the `_mlpipe` placeholder."""
-    lines = [f"{name} = {pipeline.params[name]!r}" for name in step.params if name in pipeline.params]
+    lines = [f"{name} = {pipeline.params[name]!r}" for name in step.params
+             if name in pipeline.params]
     config = {"store": "", "inputs": {}, "outputs": list(step.outputs), "result": ""}
     lines.append(f"_mlpipe = {json.dumps(config, sort_keys=False)}")
     return "\n".join(lines)
@@ -78,13 +81,13 @@ def _step_sources(pipeline: Pipeline, step: Step) -> list[tuple[int, str]]:
     by_index = {cell.index: cell for cell in pipeline.cells}
     if not step.cells or not all(i in by_index for i in step.cells):
         return [(step.cell, step.source)]
-    return [(i, _strip_step_line(by_index[i].source)) for i in step.cells]
+    return [(i, strip_control_lines(_strip_step_line(by_index[i].source))) for i in step.cells]
 
 
 def _setup_sources(pipeline: Pipeline) -> list[tuple[int | None, str]]:
     by_index = {cell.index: cell for cell in pipeline.cells}
     if pipeline.setup_cells and all(i in by_index for i in pipeline.setup_cells):
-        return [(i, by_index[i].source) for i in pipeline.setup_cells]
+        return [(i, strip_control_lines(by_index[i].source)) for i in pipeline.setup_cells]
     return [(None, pipeline.setup_source)] if pipeline.setup_source.strip() else []
 
 
@@ -96,7 +99,9 @@ def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
         names = ", ".join(s.name for s in pipeline.steps) or "none"
         raise KeyError(f"no step '{step_name}' in this pipeline (steps: {names})") from None
     cells = [
-        _code_cell(step.name, 0, "parameters", parameters_source(pipeline, step), tags=("parameters",)),
+        _code_cell(
+            step.name, 0, "parameters", parameters_source(pipeline, step), tags=("parameters",)
+        ),
         _code_cell(step.name, 1, "load", LOAD_SOURCE.format(step=step.name)),
     ]
     for index, source in _setup_sources(pipeline):
@@ -123,7 +128,10 @@ def dumps_notebook(nb: dict[str, Any]) -> str:
 
 def step_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
     """The cells of an (executed) step notebook that are the step's own code."""
-    return [c for c in nb.get("cells", []) if c.get("metadata", {}).get("mlpipe", {}).get("role") == "step"]
+    return [
+        cell for cell in nb.get("cells", [])
+        if cell.get("metadata", {}).get("mlpipe", {}).get("role") == "step"
+    ]
 
 
 def _joined(output: dict[str, Any]) -> dict[str, Any]:

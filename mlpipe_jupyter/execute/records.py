@@ -145,9 +145,13 @@ class Records:
         """Set some of a step's fields (`status`, `reason`, `worker`, `duration_s`, ...)."""
         unknown = sorted(set(fields) - set(STEP_FIELDS))
         if unknown:
-            raise ValueError(f"unknown step field(s) {', '.join(unknown)}; use {', '.join(STEP_FIELDS)}")
+            raise ValueError(
+                f"unknown step field(s) {', '.join(unknown)}; use {', '.join(STEP_FIELDS)}"
+            )
         if "status" in fields and fields["status"] not in STEP_STATUSES:
-            raise ValueError(f"step status {fields['status']!r} is not one of {', '.join(STEP_STATUSES)}")
+            raise ValueError(
+                f"step status {fields['status']!r} is not one of {', '.join(STEP_STATUSES)}"
+            )
         if not fields:
             return
         columns = ", ".join(f"{column} = ?" for column in fields)
@@ -163,7 +167,9 @@ class Records:
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
         """Close the run; steps still pending, queued or running become skipped."""
         if status not in RUN_STATUSES[1:]:
-            raise ValueError(f"a run finishes as one of {', '.join(RUN_STATUSES[1:])}, not {status!r}")
+            raise ValueError(
+                f"a run finishes as one of {', '.join(RUN_STATUSES[1:])}, not {status!r}"
+            )
         now = time.time()
         with self._connect(write=True) as conn:
             cursor = conn.execute(
@@ -216,11 +222,9 @@ class Records:
                 "SELECT * FROM runs ORDER BY started DESC, run_id DESC LIMIT ?", (limit,)
             ).fetchall()
             ids = [row["run_id"] for row in rows]
-            steps = conn.execute(
-                f"SELECT * FROM steps WHERE run_id IN ({', '.join('?' * len(ids))})"
-                " ORDER BY run_id, position",
-                ids,
-            ).fetchall() if ids else []
+            marks = ", ".join("?" * len(ids))
+            query = f"SELECT * FROM steps WHERE run_id IN ({marks}) ORDER BY run_id, position"
+            steps = conn.execute(query, ids).fetchall() if ids else []
         by_run: dict[str, list[sqlite3.Row]] = {}
         for step in steps:
             by_run.setdefault(step["run_id"], []).append(step)

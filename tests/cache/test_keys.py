@@ -12,7 +12,7 @@ from mlpipe_jupyter.cache.keys import (
     step_key,
 )
 
-from conftest import make_pipeline
+from keyed_pipeline import make_pipeline
 
 UPSTREAM = {"df": "a" * 64}
 
@@ -114,4 +114,5 @@ def test_ingredients_round_trip_through_json(pipeline) -> None:
 
     original = ingredients(pipeline, params={"lr": [1, 2]})
     again = KeyIngredients.from_json(original.to_json())
-    assert again == original and again.key() == original.key() == train_key(pipeline, {"lr": [1, 2]})
+    assert again == original
+    assert again.key() == original.key() == train_key(pipeline, {"lr": [1, 2]})

@@ -6,7 +6,7 @@ import pytest
 
 from mlpipe_jupyter.compile.stepnb import compile_step, dumps_notebook, step_cells, step_displays
 
-from conftest import make_pipeline
+from stepnb_pipeline import make_pipeline
 
 
 def roles(nb: dict) -> list[str]:
@@ -71,3 +71,21 @@ def test_step_displays_join_multiline_strings_like_nbformat() -> None:
              "data": {"text/plain": ["a\n", "b"], "application/json": ["x"]}}
     nb = {"cells": [{"metadata": {"mlpipe": {"role": "step"}}, "outputs": [shown]}]}
     assert step_displays(nb)[0]["data"] == {"text/plain": "a\nb", "application/json": ["x"]}
+
+
+def test_a_pipeline_from_the_analysis_compiles_without_control_lines() -> None:
+    from mlpipe_jupyter.analysis import analyze, cells_from_json
+
+    pipeline = analyze(cells_from_json([
+        {"source": "import math\n%load_ext mlpipe_jupyter", "cell_type": "code"},
+        {"source": "%%params\nlr = 0.1", "cell_type": "code"},
+        {"source": "%%step load\nx = [1, 2]", "cell_type": "code"},
+        {"source": "len(x)\n%pipeline dag", "cell_type": "code"},
+        {"source": "%%step train --gpu 1\nw = sum(x) * lr", "cell_type": "code"},
+    ]))
+    assert not pipeline.errors
+    nb = compile_step(pipeline, "load")
+    sources = {c["metadata"]["mlpipe"]["role"]: c["source"] for c in nb["cells"]}
+    assert "%load_ext" not in sources["setup"] and "import math" in sources["setup"]
+    assert [c["source"] for c in step_cells(nb)] == ["x = [1, 2]", "len(x)"]
+    assert compile_step(pipeline, "train")["cells"][0]["source"].startswith("lr = 0.1\n")

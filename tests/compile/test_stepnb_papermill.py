@@ -10,7 +10,7 @@ import pytest
 from mlpipe_jupyter.cache.store import ArtifactRef, Store
 from mlpipe_jupyter.compile.stepnb import compile_step, dumps_notebook, step_displays
 
-from conftest import make_pipeline
+from stepnb_pipeline import make_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -89,7 +89,8 @@ def test_schema_is_idempotent_and_versioned_in_wal_mode(records) -> None:
     Records(records.path.parent)
     with sqlite3.connect(records.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+        version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    assert version == ("1",)
 
 
 def _worker(root: str, name: str, count: int) -> None:

@@ -51,7 +51,8 @@ def test_corrupt_input_names_the_var(store, tmp_path) -> None:
     ref = store.put("x", np.arange(100))
     store.artifact_path(ref).write_bytes(b"short")
     cfg = config(store, tmp_path, inputs={"x": ref.to_json()})
-    with pytest.raises(StepInputError, match="^step 'train': input 'x' cannot be loaded: .*truncated"):
+    expected = "^step 'train': input 'x' cannot be loaded: .*truncated"
+    with pytest.raises(StepInputError, match=expected):
         load_inputs(cfg)
     with pytest.raises(StepInputError, match="input 'y' cannot be loaded: bad artifact ref"):
         load_inputs(config(store, tmp_path, inputs={"y": {"key": "k"}}))
