@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .keys import KeyIngredients
+from .keys import KeyIngredients, explain
 from .serializers import REGISTRY, UnsavableValue, type_name
 
 __all__ = [
@@ -253,13 +253,21 @@ class Store:
     def entry_path(self, step_key: str) -> Path:
         return self.cache_dir / f"{step_key}.json"
 
+    def _latest_path(self, step: str) -> Path:
+        return self.cache_dir / "latest" / f"{step}.json"
+
     def commit(self, entry: CacheEntry) -> None:
-        """Write the entry atomically; its artifacts must already be stored."""
+        """Write the entry atomically; its artifacts must already be stored.
+
+        Also points `cache/latest/<step>.json` at it, so `latest_for_step`
+        reads one small file instead of scanning the index.
+        """
         for var, ref in entry.outputs.items():
             problem = self.has(ref)
             if problem:
                 raise CorruptArtifact(self.artifact_path(ref), f"{problem} (output '{var}')")
         atomic_write_json(self.entry_path(entry.step_key), entry.to_json())
+        atomic_write_json(self._latest_path(entry.step), {"step_key": entry.step_key})
 
     def _read_entry(self, path: Path) -> CacheEntry | None:
         try:
@@ -275,6 +283,9 @@ class Store:
         entry = self._read_entry(self.entry_path(step_key))
         if entry is None:
             log.debug("no cache entry %s", step_key)
+            return None
+        if entry.step_key != step_key:
+            log.warning("ignoring cache entry %s: it names key %s", step_key, entry.step_key)
             return None
         for var, ref in entry.outputs.items():
             problem = self.has(ref)
@@ -298,8 +309,28 @@ class Store:
 
     def latest_for_step(self, step: str) -> CacheEntry | None:
         """The newest entry for the step named `step` (to explain a key change)."""
+        try:
+            pointer = json.loads(self._latest_path(step).read_text("utf-8"))
+            entry = self._read_entry(self.entry_path(str(pointer["step_key"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            entry = None
+        if entry is not None and entry.step == step:
+            return entry
         mine = [e for e in self.entries() if e.step == step]
         return mine[-1] if mine else None
+
+    def miss_reason(self, ingredients: KeyIngredients) -> str:
+        """Why a step with these ingredients must run, in a few words.
+
+        "no cache entry", "code changed; parameter lr changed", or "cached
+        output missing or corrupt" when the entry is there but unusable.
+        """
+        if self.entry_path(ingredients.key()).exists():
+            return "cached output missing or corrupt"
+        latest = self.latest_for_step(ingredients.step)
+        if latest is not None and latest.ingredients is None:
+            return "inputs changed"
+        return explain(latest.ingredients if latest else None, ingredients)
 
     def usage(self) -> tuple[int, int]:
         """(number of artifact files, their total bytes), for `mlpipe cache ls`."""
@@ -329,8 +360,11 @@ class Store:
 
     def _remove_unreferenced(self, referenced: set[str], older_than: float) -> tuple[int, int]:
         count = freed = 0
-        candidates = [*self.artifacts_dir.glob("*/*"), *self.artifacts_dir.glob(f"{_TMP_PREFIX}*")]
-        candidates += list(self.cache_dir.glob(f"{_TMP_PREFIX}*"))
+        tmp = f"{_TMP_PREFIX}*"
+        candidates = [
+            *self.artifacts_dir.glob("*/*"), *self.artifacts_dir.glob(tmp),
+            *self.cache_dir.glob(tmp), *self.cache_dir.glob(f"*/{tmp}"),
+        ]
         for path in candidates:
             if path.name.split(".")[0] in referenced:
                 continue

@@ -29,6 +29,7 @@ STEP_FIELDS = (
     "attempt", "started", "finished",
 )
 _UNFINISHED = ("pending", "queued", "running")
+_READY: set[Path] = set()  # databases whose schema this process has checked
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,7 +83,9 @@ class Records:
     def __init__(self, store_root: str | Path) -> None:
         self.path = Path(store_root) / "mlpipe.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        if self.path.resolve() not in _READY:
+            self._create_schema()
+            _READY.add(self.path.resolve())
 
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -107,6 +110,16 @@ class Records:
     def _create_schema(self) -> None:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
+            found = conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone() if _has_table(conn, "meta") else None
+        if found is not None:
+            if int(found[0]) > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"run records {self.path} were written by a newer mlpipe-jupyter"
+                    f" (schema {found[0]} > {SCHEMA_VERSION}); upgrade mlpipe-jupyter"
+                )
+            return
         with self._connect(write=True) as conn:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
@@ -236,6 +249,11 @@ class Records:
         if row is None:
             raise RunNotFound(run_id)
         return str(row[0])
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(query, (name,)).fetchone() is not None
 
 
 def _run_record(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any]:

@@ -115,3 +115,15 @@ def test_two_processes_share_the_records(tmp_path) -> None:
     runs = Records(root).list_runs(limit=100)
     assert len(runs) == 40 and {r["status"] for r in runs} == {"succeeded"}
     assert sorted({r["steps"]["a"]["worker"] for r in runs}) == ["cli", "server"]
+
+
+def test_a_newer_schema_is_refused_with_the_fix(records) -> None:
+    from mlpipe_jupyter.execute import records as module
+
+    conn = sqlite3.connect(records.path)
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    module._READY.clear()
+    with pytest.raises(RuntimeError, match="newer mlpipe-jupyter .*upgrade"):
+        Records(records.path.parent)
