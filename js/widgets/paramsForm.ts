@@ -1,5 +1,6 @@
 /** A small form for the notebook's `%%params` values, sent with a run. */
 import { Widget } from '@lumino/widgets';
+import { parseValue } from '../components/params';
 
 export class ParamsForm extends Widget {
   constructor() {
@@ -56,18 +57,4 @@ export class ParamsForm extends Widget {
   }
 
   private _key = '';
-}
-
-/** `0.1` -> 0.1, `true` -> true, `"a"` -> "a", `abc` -> "abc". */
-export function parseValue(text: string): unknown {
-  const trimmed = text.trim();
-  const pythonic: Record<string, unknown> = { True: true, False: false, None: null };
-  if (trimmed in pythonic) {
-    return pythonic[trimmed];
-  }
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    return text;
-  }
 }
