@@ -29,7 +29,7 @@ _SERIES_META = b"mlpipe.series"
 class UnsavableValue(TypeError):
     """An output value no serializer can store; names the variable and its type."""
 
-    def __init__(self, var: str, type_name: str, reason: str, *, step: str | None = None) -> None:
+    def __init__(self, var: str, type_name: str, reason: str, step: str | None = None) -> None:
         self.var = var
         self.type_name = type_name
         self.reason = reason
@@ -45,6 +45,9 @@ class UnsavableValue(TypeError):
         super().__init__(
             f"{where}output '{var}' of type {type_name} cannot be saved: {reason}; {fix}"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across processes (Dask, kernels)
+        return (type(self), (self.var, self.type_name, self.reason, self.step))
 
 
 _ITERATOR_TYPES = {"generator", "map", "filter", "zip", "enumerate", "itertools.count"}

@@ -54,9 +54,12 @@ class CorruptArtifact(Exception):
         self.path = path
         self.reason = reason
         super().__init__(
-            f"artifact {path} is {reason}; delete it and re-run the step that made it"
-            " (mlpipe run --no-cache)"
+            f"artifact {path} is {reason}; re-run the step that made it"
+            " (its cache entry is no longer used)"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.reason))
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,8 @@ class Store:
     # -- artifacts ----------------------------------------------------------
 
     def artifact_path(self, ref: ArtifactRef) -> Path:
+        if not _HEX64.match(ref.key):
+            raise ValueError(f"artifact key {ref.key!r} is not a sha256 hex digest")
         ext = REGISTRY.named(ref.format).ext
         return self.artifacts_dir / ref.key[:2] / f"{ref.key}.{ext}"
 
@@ -231,7 +236,7 @@ class Store:
             size = self.artifact_path(ref).stat().st_size
         except FileNotFoundError:
             return "missing"
-        except KeyError as exc:
+        except (KeyError, ValueError) as exc:
             return str(exc)
         return None if size == ref.size else f"truncated ({size} of {ref.size} bytes)"
 
@@ -242,10 +247,14 @@ class Store:
             data = path.read_bytes()
         except FileNotFoundError:
             raise CorruptArtifact(path, "missing") from None
+        problem = None
         if len(data) != ref.size:
-            raise CorruptArtifact(path, f"truncated ({len(data)} of {ref.size} bytes)")
-        if hashlib.sha256(data).hexdigest() != ref.key:
-            raise CorruptArtifact(path, "corrupt (its sha256 does not match its name)")
+            problem = f"truncated ({len(data)} of {ref.size} bytes)"
+        elif hashlib.sha256(data).hexdigest() != ref.key:
+            problem = "corrupt (its sha256 does not match its name)"
+        if problem:
+            path.unlink(missing_ok=True)  # so the next put of this content rewrites it
+            raise CorruptArtifact(path, f"{problem} and was removed")
         return REGISTRY.named(ref.format).load(data)
 
     # -- cache index ---------------------------------------------------------

@@ -35,6 +35,10 @@ class StepInputError(RuntimeError):
             f"step '{step}': input '{var}' cannot be loaded: {reason};"
             " re-run the step that produces it (mlpipe run --no-cache)"
         )
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.var, self.reason))
 
 
 class MissingOutput(RuntimeError):
@@ -47,6 +51,9 @@ class MissingOutput(RuntimeError):
             f"step '{step}' should bind '{var}' but did not;"
             f" assign {var} in the step or drop it from --outputs"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.var))
 
 
 def _step_name(cfg: dict[str, Any], step: str | None) -> str:
@@ -85,6 +92,6 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
             try:
                 refs[var] = store.put(var, namespace[var]).to_json()
             except UnsavableValue as exc:
-                raise UnsavableValue(exc.var, exc.type_name, exc.reason, step=name) from None
+                raise UnsavableValue(exc.var, exc.type_name, exc.reason, name) from None
     if cfg.get("result"):
         atomic_write_json(Path(cfg["result"]), refs)

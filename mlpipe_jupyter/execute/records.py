@@ -70,6 +70,12 @@ class RunNotFound(LookupError):
         self.run_id = run_id
         super().__init__(f"no run '{run_id}' in this store; list runs with `mlpipe runs`")
 
+    def __str__(self) -> str:  # LookupError would show the repr of the message
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.run_id,))
+
 
 def new_run_id(now: float | None = None) -> str:
     """`20261122-093012-ab12cd`: UTC start time, then 6 random hex digits."""

@@ -55,13 +55,17 @@ def test_truncated_artifact_is_refused_by_lookup_and_get(store, caplog) -> None:
 
 
 def test_same_size_corruption_is_caught_by_the_checksum(store) -> None:
-    ref = cached(store).outputs["model"]
+    entry = cached(store)
+    ref = entry.outputs["model"]
     path = store.artifact_path(ref)
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(CorruptArtifact, match="sha256 does not match"):
+    with pytest.raises(CorruptArtifact, match="sha256 does not match its name\\) and was removed"):
         store.get(ref)
+    assert not path.exists() and store.lookup(entry.step_key) is None
+    assert store.put("model", np.arange(10)) == ref  # the next run writes it again
+    assert store.lookup(entry.step_key) == entry
 
 
 def test_missing_artifact_makes_the_entry_unusable(store) -> None:
