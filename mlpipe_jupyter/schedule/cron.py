@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from .errors import BadInput
+
 MACROS = {
     "@hourly": "0 * * * *",
     "@daily": "0 0 * * *",
@@ -49,7 +51,7 @@ FIELDS = (
 _ITEM = re.compile(r"^(?P<range>\*|[^/-]+(?:-[^/-]+)?)(?:/(?P<step>[^/]+))?$")
 
 
-class CronError(ValueError):
+class CronError(BadInput):
     """A cron expression that cannot be used; `detail` says which field and why."""
 
     def __init__(self, expr: str, detail: str) -> None:
