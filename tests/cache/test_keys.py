@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlpipe_jupyter.analysis.model import StepOptions
 from mlpipe_jupyter.cache.keys import (
@@ -116,3 +118,31 @@ def test_ingredients_round_trip_through_json(pipeline) -> None:
     again = KeyIngredients.from_json(original.to_json())
     assert again == original
     assert again.key() == original.key() == train_key(pipeline, {"lr": [1, 2]})
+
+
+LINES = ["import os", "x = 1", "def f(a):", "    return a + x", "y = f(2)", "if y:", "    z = [y]"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(LINES)), st.sampled_from(
+    ["", "# note", "   ", "# TODO: tune"])), max_size=8))
+def test_inserting_comments_and_blank_lines_never_changes_the_code(inserts) -> None:
+    lines = list(LINES)
+    for position, extra in sorted(inserts, reverse=True):
+        lines.insert(position, extra)
+    assert normalize_code("\n".join(lines)) == normalize_code("\n".join(LINES))
+
+
+def test_errors_survive_pickling() -> None:
+    import pickle
+    from pathlib import Path
+
+    from mlpipe_jupyter.cache.serializers import UnsavableValue
+    from mlpipe_jupyter.cache.store import CorruptArtifact
+    from mlpipe_jupyter.compile.runtime import MissingOutput, StepInputError
+    from mlpipe_jupyter.execute.records import RunNotFound
+
+    for error in (UnsavableValue("g", "generator", "no", "s"), CorruptArtifact(Path("/a"), "x"),
+                  StepInputError("s", "v", "r"), MissingOutput("s", "v"), RunNotFound("r")):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and str(again) == str(error)
