@@ -33,9 +33,9 @@ system-deps:
 
 ## demo: install, then run the example pipeline on the embedded LocalCluster
 demo: install
-	cd notebooks && ../$(BIN)/mlpipe dag churn.ipynb --format text
-	cd notebooks && ../$(BIN)/mlpipe run churn.ipynb --gpu-workers 1
-	cd notebooks && ../$(BIN)/mlpipe run churn.ipynb --gpu-workers 1
+	cd notebooks && ../$(BIN)/mlpipe dag breast_cancer.ipynb --format text
+	cd notebooks && ../$(BIN)/mlpipe run breast_cancer.ipynb --gpu-workers 1
+	cd notebooks && ../$(BIN)/mlpipe run breast_cancer.ipynb --gpu-workers 1
 
 ## test: install and run every test (Python, JS unit, browser end to end)
 test: install system-deps test-py test-js test-ui
