@@ -16,7 +16,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 def ip() -> Any:
     start_ipython()  # once per process: IPython's test-friendly global shell
     shell = InteractiveShell.instance()
-    shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
+    if "mlpipe_jupyter" in shell.extension_manager.loaded:
+        shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
     shell.reset(new_session=True)
     shell.run_cell("%load_ext mlpipe_jupyter", store_history=True)
     yield shell
