@@ -41,7 +41,8 @@ class CellFacts:
     assigns_into: the subset of `mutates` changed by subscript/attribute
         assignment or deletion (not by a method call) while not bound here.
     deferred: read only if an earlier step binds them (function free names the
-        code binds later, names bound on some paths only, builtins).
+        code binds later, names bound on some paths only or read after such a
+        binding, builtins).
     """
 
     reads: tuple[str, ...] = ()
@@ -81,6 +82,8 @@ class _TopLevel:
 
     def facts(self) -> CellFacts:
         deferred = dict(self.soft)
+        # bound on some paths only: where no path binds it, the upstream value flows through
+        deferred.update((n, None) for n in self.binds if n not in self.definite)
         reads = dict(self.reads)
         for name in self.later:
             (deferred if name in self.maybe else reads)[name] = None

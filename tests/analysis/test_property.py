@@ -1,0 +1,153 @@
+"""Property: running the inferred DAG in any topological order, each step in a fresh
+namespace (setup + params + only its producers' outputs, deep-copied), gives every step
+the same values as running the notebook top to bottom (DESIGN: "notebook order is the
+truth")."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlpipe_jupyter.analysis import Pipeline, analyze, cells_from_json
+
+POOL = ("a", "b", "c", "d")
+SETUP = 'S = {"s": 2}\nL = [1, 2, 3]'
+PARAMS = "%%params\nP = 3\nQ = 5"
+KINDS = ("assign", "subscript", "augsub", "method", "append", "augname", "cond", "func",
+         "private", "assert", "loop", "comprehension", "rebind")
+
+
+class _Builder:
+    """Draws one valid notebook: every read is of a name bound earlier in notebook order."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+        self.bound: set[str] = set()
+
+    def draw(self, strategy):
+        return self.data.draw(strategy)
+
+    def expr(self) -> str:
+        terms = ["S['s']", "len(L)", "P", "Q", "1"] + [f'{v}["n"]' for v in sorted(self.bound)]
+        chosen = self.draw(st.lists(st.sampled_from(terms), min_size=1, max_size=3))
+        return " + ".join(chosen)
+
+    def target(self) -> str:
+        return self.draw(st.sampled_from(POOL))
+
+    def existing(self) -> str | None:
+        return self.draw(st.sampled_from(sorted(self.bound))) if self.bound else None
+
+    def statement(self, number: int) -> list[str]:
+        kind = self.draw(st.sampled_from(KINDS))
+        v = self.existing()
+        if kind in ("assign", "rebind") or v is None:
+            t = self.target()
+            line = f't = {{"n": {self.expr()}}}'.replace("t =", f"{t} =", 1)
+            self.bound.add(t)
+            return [line]
+        if kind == "subscript":
+            return [f'{v}["n"] = {self.expr()}']
+        if kind == "augsub":
+            return [f'{v}["n"] += {self.expr()}']
+        if kind == "method":
+            return [f"{v}.update(n={self.expr()})"]
+        if kind == "append":
+            return [f'{v}.setdefault("items", []).append({self.expr()})']
+        if kind == "augname":
+            return [f'{v} |= {{"m": {self.expr()}}}']
+        if kind == "cond":
+            test = self.draw(st.sampled_from(["P > 2", "Q > 100"]))
+            return [f"if {test}:", f'    {v} = {{"n": {self.expr()}}}']
+        if kind == "loop":
+            return ["for _k in range(2):", f'    {v}["n"] += _k + 1']
+        if kind == "comprehension":
+            t = self.target()
+            line = f'{t} = {{"n": sum(x * 2 for x in [{self.expr()}, {self.expr()}])}}'
+            self.bound.add(t)
+            return [line]
+        if kind == "private":
+            t, value = self.target(), self.expr()
+            self.bound.add(t)
+            return [f"_t{number} = {value}", f'{t} = {{"n": _t{number} * 2}}']
+        if kind == "assert":
+            return [f"assert {self.expr()} > -10**9"]
+        # func: a free name the step may bind only after the def (a deferred read)
+        w, t = self.target(), self.target()
+        lines = [f"def _g{number}():", f'    return {w}["n"] + 1']
+        if w not in self.bound or self.draw(st.booleans()):
+            lines.append(f'{w} = {{"n": {self.expr()}}}')
+            self.bound.add(w)
+        lines.append(f'{t} = {{"n": _g{number}()}}')
+        self.bound.add(t)
+        return lines
+
+    def step_cells(self, index: int) -> list[dict]:
+        statements = [self.statement(index * 10 + k)
+                      for k in range(self.draw(st.integers(1, 4)))]
+        split = self.draw(st.integers(1, len(statements)))
+        head = [f"%%step s{index}"] + [ln for s in statements[:split] for ln in s]
+        cells = [{"source": "\n".join(head)}]
+        if split < len(statements):
+            if self.draw(st.booleans()):
+                cells.append({"source": "notes", "cell_type": "markdown"})
+            cells.append({"source": "\n".join(ln for s in statements[split:] for ln in s)})
+        return cells
+
+
+def top_to_bottom(pipeline: Pipeline) -> dict[str, tuple[dict, dict]]:
+    namespace: dict = {}
+    exec(pipeline.setup_source, namespace)
+    namespace.update(copy.deepcopy(pipeline.params))
+    seen = {}
+    for step in pipeline.steps:
+        before = copy.deepcopy({v: namespace[v] for v in step.reads})
+        exec(step.source, namespace)
+        seen[step.name] = (before, copy.deepcopy({v: namespace[v] for v in step.binds}))
+    return seen
+
+
+def as_pipeline(pipeline: Pipeline, order: list[str]) -> dict[str, tuple[dict, dict]]:
+    outputs: dict[str, dict] = {}
+    seen = {}
+    for name in order:
+        step = pipeline.step(name)
+        namespace: dict = {}
+        exec(pipeline.setup_source, namespace)
+        namespace.update(copy.deepcopy(pipeline.params))
+        for var, producer in step.inputs:
+            namespace[var] = copy.deepcopy(outputs[producer][var])
+        before = copy.deepcopy({v: namespace[v] for v in step.reads})
+        exec(step.source, namespace)
+        seen[name] = (before, copy.deepcopy({v: namespace[v] for v in step.binds}))
+        outputs[name] = {v: copy.deepcopy(namespace[v]) for v in step.outputs}
+    return seen
+
+
+def random_order(pipeline: Pipeline, rng: random.Random) -> list[str]:
+    """A random linear extension of the DAG."""
+    parents = {s.name: {e.source for e in pipeline.edges if e.target == s.name}
+               for s in pipeline.steps}
+    done: list[str] = []
+    while len(done) < len(parents):
+        ready = sorted(n for n, ps in parents.items() if n not in done and ps <= set(done))
+        done.append(rng.choice(ready))
+    return done
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_topological_order_matches_top_to_bottom(data: st.DataObject) -> None:
+    builder = _Builder(data)
+    raw = [{"source": SETUP}, {"source": PARAMS}]
+    for index in range(data.draw(st.integers(1, 6))):
+        raw.extend(builder.step_cells(index))
+    pipeline = analyze(cells_from_json(raw))
+    assert pipeline.errors == ()
+    expected = top_to_bottom(pipeline)
+    rng = random.Random(data.draw(st.integers(0, 2**32)))
+    for order in [list(pipeline.order)] + [random_order(pipeline, rng) for _ in range(3)]:
+        assert as_pipeline(pipeline, order) == expected, order
