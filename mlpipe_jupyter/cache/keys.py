@@ -91,6 +91,27 @@ def json_value(value: Any) -> Any:
     return json.loads(text)
 
 
+def setup_params(pipeline: Pipeline) -> tuple[str, ...]:
+    """The parameters the setup code reads (every step runs setup, so every step needs them)."""
+    if not pipeline.params or not pipeline.setup_source.strip():
+        return ()
+    from mlpipe_jupyter.analysis.ipysyntax import python_source
+    from mlpipe_jupyter.analysis.visitor import cell_facts
+
+    code = python_source(pipeline.setup_source)
+    try:
+        facts = cell_facts(code) if code is not None else None
+    except SyntaxError:
+        return ()
+    used = set(facts.reads) | set(facts.deferred) if facts else set()
+    return tuple(name for name in pipeline.params if name in used)
+
+
+def step_params(step: Step, pipeline: Pipeline) -> tuple[str, ...]:
+    """The parameters a step's notebook needs: its own and the setup's, sorted."""
+    return tuple(sorted(set(step.params) | set(setup_params(pipeline))))
+
+
 @dataclass(frozen=True)
 class KeyIngredients:
     """What a step's cache key is made of, kept with each cache entry."""
@@ -154,7 +175,7 @@ def key_ingredients(
     name the step reads to the artifact key of the upstream output it reads.
     """
     params = {}
-    for name in step.params:
+    for name in step_params(step, pipeline):
         if name in param_values:
             params[name] = json_value(param_values[name])
         elif name in pipeline.params:

@@ -11,6 +11,7 @@ from mlpipe_jupyter.cache.keys import (
     key_ingredients,
     key_reasons,
     normalize_code,
+    step_params,
     step_key,
 )
 
@@ -146,3 +147,12 @@ def test_errors_survive_pickling() -> None:
                   StepInputError("s", "v", "r"), MissingOutput("s", "v"), RunNotFound("r")):
         again = pickle.loads(pickle.dumps(error))
         assert type(again) is type(error) and str(again) == str(error)
+
+
+def test_parameters_read_by_setup_count_for_every_step() -> None:
+    reading = make_pipeline(setup="import math\nSEED = seed * 2", params={"lr": 0.1, "seed": 1})
+    load = reading.step("load")
+    assert step_params(load, reading) == ("seed",)
+    assert step_params(reading.step("train"), reading) == ("lr", "seed")
+    assert step_key(load, reading, {"seed": 2}, {}) != step_key(load, reading, {}, {})
+    assert step_params(load, make_pipeline(params={"lr": 0.1, "seed": 1})) == ()

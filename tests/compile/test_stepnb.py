@@ -89,3 +89,15 @@ def test_a_pipeline_from_the_analysis_compiles_without_control_lines() -> None:
     assert "%load_ext" not in sources["setup"] and "import math" in sources["setup"]
     assert [c["source"] for c in step_cells(nb)] == ["x = [1, 2]", "len(x)"]
     assert compile_step(pipeline, "train")["cells"][0]["source"].startswith("lr = 0.1\n")
+
+
+def test_parameters_the_setup_reads_are_in_every_step_notebook() -> None:
+    from mlpipe_jupyter.analysis import analyze, cells_from_json
+
+    pipeline = analyze(cells_from_json([
+        {"source": "%%params\nseed = 7\nlr = 0.1", "cell_type": "code"},
+        {"source": "import random\nrandom.seed(seed)", "cell_type": "code"},
+        {"source": "%%step load\nx = random.random()", "cell_type": "code"},
+    ]))
+    assert not pipeline.errors, pipeline.errors
+    assert compile_step(pipeline, "load")["cells"][0]["source"].startswith("seed = 7\n_mlpipe = ")
