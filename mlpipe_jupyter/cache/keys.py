@@ -82,12 +82,35 @@ def normalize_code(source: str) -> str:
         return _strip_comments(source)
 
 
+def literal_repr(value: Any) -> str:
+    """`repr` that does not depend on the process: set items come out sorted.
+
+    `repr({"b", "a"})` changes with PYTHONHASHSEED; a parameters cell and a
+    cache key must not.
+    """
+    kind = type(value)
+    if kind in (set, frozenset):
+        body = ", ".join(sorted(literal_repr(item) for item in value))
+        if kind is set:
+            return f"{{{body}}}" if body else "set()"
+        return f"frozenset({{{body}}})" if body else "frozenset()"
+    if kind is dict:
+        pairs = (f"{literal_repr(k)}: {literal_repr(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    if kind is list:
+        return "[" + ", ".join(literal_repr(item) for item in value) + "]"
+    if kind is tuple:
+        items = [literal_repr(item) for item in value]
+        return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
+    return repr(value)
+
+
 def json_value(value: Any) -> Any:
-    """A parameter value as stable JSON: itself when it is plain JSON, else its repr."""
+    """A parameter value as stable JSON: itself when it is plain JSON, else its literal repr."""
     try:
         text = canonical_json(value)
     except (TypeError, ValueError):
-        return {"repr": repr(value)}
+        return {"repr": literal_repr(value)}
     return json.loads(text)
 
 

@@ -22,7 +22,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mlpipe_jupyter.analysis.ipysyntax import strip_control_lines
-from mlpipe_jupyter.cache.keys import step_params
+from mlpipe_jupyter.cache.keys import literal_repr, step_params
 
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Pipeline, Step
@@ -65,7 +65,7 @@ def _code_cell(
 
 def parameters_source(pipeline: Pipeline, step: Step) -> str:
     """The defaults of the step's parameters, then the `_mlpipe` placeholder."""
-    lines = [f"{name} = {pipeline.params[name]!r}" for name in step_params(step, pipeline)
+    lines = [f"{name} = {literal_repr(pipeline.params[name])}" for name in step_params(step, pipeline)
              if name in pipeline.params]
     config = {"store": "", "inputs": {}, "outputs": list(step.outputs), "result": ""}
     lines.append(f"_mlpipe = {json.dumps(config, sort_keys=False)}")

@@ -156,3 +156,15 @@ def test_parameters_read_by_setup_count_for_every_step() -> None:
     assert step_params(reading.step("train"), reading) == ("lr", "seed")
     assert step_key(load, reading, {"seed": 2}, {}) != step_key(load, reading, {}, {})
     assert step_params(load, make_pipeline(params={"lr": 0.1, "seed": 1})) == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"b", "a", "c"}, frozenset({3, 1}), set(), frozenset(), {"k": {2, 1}}, [(1,), ()], 1.5],
+)
+def test_literal_repr_is_sorted_for_sets_and_evaluates_back(value) -> None:
+    from mlpipe_jupyter.cache.keys import literal_repr
+
+    text = literal_repr(value)
+    assert eval(text) == value
+    assert literal_repr({"c", "a", "b"}) == "{'a', 'b', 'c'}"

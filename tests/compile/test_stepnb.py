@@ -101,3 +101,36 @@ def test_parameters_the_setup_reads_are_in_every_step_notebook() -> None:
     ]))
     assert not pipeline.errors, pipeline.errors
     assert compile_step(pipeline, "load")["cells"][0]["source"].startswith("seed = 7\n_mlpipe = ")
+
+
+def test_bytes_and_keys_do_not_depend_on_the_process(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(json.dumps({"cells": [
+        {"cell_type": "code", "source": "import math\nfrom os import path", "metadata": {}},
+        {"cell_type": "code", "source": "%%params\nlr = 0.1\nnames = {'a', 'b', 'c'}",
+         "metadata": {}},
+        {"cell_type": "code", "source": "%%step load\nx = sorted(names)\ny = {1, 2}",
+         "metadata": {}},
+        {"cell_type": "code", "source": "%%step fit\nm = (x, y, lr)", "metadata": {}},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    code = (
+        "import sys, hashlib; from mlpipe_jupyter.analysis import analyze_notebook;"
+        "from mlpipe_jupyter.compile.stepnb import compile_step, dumps_notebook;"
+        "from mlpipe_jupyter.cache.keys import step_key;"
+        "p = analyze_notebook(sys.argv[1]); assert not p.errors, p.errors;"
+        "print(hashlib.sha256(''.join(dumps_notebook(compile_step(p, s.name))"
+        " for s in p.steps).encode()).hexdigest(),"
+        " step_key(p.step('fit'), p, {}, {'x': 'a' * 64, 'y': 'b' * 64}))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(notebook)], capture_output=True, text=True,
+            check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
