@@ -194,7 +194,7 @@ export class PipelineModel implements IDisposable {
       const runs = Array.isArray(answer) ? answer : (answer?.runs ?? []);
       if (source === this._source) {
         this._history = runs
-          .filter(r => sameNotebook(r.notebook, source.path))
+          .filter(r => sameNotebook(r.path || r.notebook, source.path))
           .sort((a, b) => (b.started ?? 0) - (a.started ?? 0))
           .slice(0, 10);
         this._changed.emit();

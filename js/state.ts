@@ -54,7 +54,7 @@ function runState(
     state: record.status,
     reason: record.error || record.reason || '',
     seconds: seconds(step.name, record, tracked, nowMs),
-    notebook: record.notebook ?? null
+    notebook: record.path || record.notebook || null
   };
 }
 

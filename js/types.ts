@@ -77,6 +77,8 @@ export interface IStepRun {
   duration_s?: number | null;
   cache_key?: string | null;
   notebook?: string | null;
+  /** `notebook` relative to the server root, as the server extension adds it. */
+  path?: string | null;
   error?: string | null;
   /** Epoch seconds, when the server reports it. */
   started?: number | null;
@@ -86,6 +88,8 @@ export interface IRunRecord {
   run_id: string;
   status: RunStatus;
   notebook?: string | null;
+  /** `notebook` relative to the server root. */
+  path?: string | null;
   started?: number | null;
   finished?: number | null;
   params?: Record<string, unknown>;

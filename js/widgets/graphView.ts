@@ -22,7 +22,7 @@ export class GraphView extends Widget {
     fit.className = 'jp-Button mlpipe-fit';
     fit.textContent = 'Fit';
     fit.title = 'Fit the whole graph (wheel: zoom, drag: pan)';
-    fit.addEventListener('click', () => this.fit());
+    fit.addEventListener('click', () => this.fit(Infinity));
     this.node.append(this._svg, fit);
     this._detach = attachPanZoom(this._svg, () => this._box, box => {
       this._userMoved = true;
@@ -46,8 +46,11 @@ export class GraphView extends Widget {
     renderGraph(this._root, this._graph!, views, { onNodeClick: this._onNodeClick });
   }
 
-  /** Show the whole graph, at most at natural size, anchored top-left. */
-  fit(): void {
+  /**
+   * Show as much of the graph as fits, anchored top-left: never above natural
+   * size, nor below 1/`maxShrink` of it (text stays readable; pan for the rest).
+   */
+  fit(maxShrink = 1.6): void {
     const layout = this._graph;
     if (!layout) {
       return;
@@ -55,7 +58,8 @@ export class GraphView extends Widget {
     const rect = this._svg.getBoundingClientRect();
     const width = rect.width || layout.width;
     const height = rect.height || layout.height;
-    const scale = Math.max(layout.width / width, layout.height / height, 1);
+    const needed = Math.max(layout.width / width, layout.height / height, 1);
+    const scale = Math.min(needed, maxShrink);
     this._userMoved = false;
     this._setBox({ x: 0, y: 0, width: width * scale, height: height * scale });
   }

@@ -1,0 +1,186 @@
+"""End to end: the pipeline sidebar in a real JupyterLab, driven by Debian's chromium.
+
+A module-scoped `jupyter lab` serves a temporary copy of notebooks/; each test runs one
+scenario of sidebar.e2e.mjs (playwright-core, no browser download) and checks its exit
+code and PASS lines. Screenshots land in tests/ui/test-results/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.integration]
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "test-results"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCRIPT = HERE / "sidebar.e2e.mjs"
+RUN_NOTEBOOK = "fanout.ipynb"  # CPU only: runs on the default LocalCluster
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _mlpipe_dag(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "dag", str(path), "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def _prerequisites() -> None:
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (make system-deps)")
+    if not (REPO / "node_modules" / "playwright-core").is_dir():
+        missing.append("node_modules/playwright-core (jlpm install)")
+    if not (REPO / "labextension" / "static" / "style.js").exists():
+        missing.append("labextension/static (jlpm build)")
+    if missing:
+        pytest.fail("browser tests need: " + ", ".join(missing))
+
+
+def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"jupyter lab did not answer {url} in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    _prerequisites()
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".mlpipe", ".ipynb_checkpoints"))
+    for folder in ("run", "failure"):
+        (root / folder).mkdir()
+        shutil.copy(REPO / "notebooks" / RUN_NOTEBOOK, root / folder / RUN_NOTEBOOK)
+    config = base / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"mlpipe_jupyter": True}}})
+    )
+    # The freshly built labextension/, whether or not `make install` linked it.
+    extensions = base / "labextensions"
+    extensions.mkdir()
+    (extensions / "mlpipe-jupyter").symlink_to(REPO / "labextension")
+    # No "get notified about Jupyter news?" toast over the screenshots.
+    news = base / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    token, port = secrets.token_hex(16), _free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+    }
+    log = base / "lab.log"
+    command = [
+        sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
+        f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--ContentsManager.allow_hidden=True",
+        f"--LabApp.extra_labextensions_path={extensions}",
+    ]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for(f"{url}api/status?token={token}", proc, log)
+        yield {"url": url, "token": token, "root": root, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _scenario(lab: dict[str, Any], name: str, notebook: str, **extra: Any) -> list[str]:
+    """Run one scenario; return its PASS lines, or fail with its output."""
+    config = {"url": lab["url"], "token": lab["token"], "notebook": notebook,
+              "outDir": str(RESULTS / name), **extra}  # fmt: skip
+    done = subprocess.run(
+        ["node", str(SCRIPT), name], cwd=HERE, capture_output=True, text=True, timeout=280,
+        env={**os.environ, "MLPIPE_UI": json.dumps(config)},
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    print(output)
+    if done.returncode != 0:
+        tail = lab["log"].read_text()[-2500:]
+        pytest.fail(f"scenario {name} failed:\n{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
+    return [line for line in output.splitlines() if line.startswith("PASS ")]
+
+
+def _new_dependency(dag: dict[str, Any]) -> dict[str, Any]:
+    """An edit that adds an edge: a later step reading a name an earlier one binds."""
+    steps = dag["steps"]
+    edges = {(e["from"], e["to"]) for e in dag["edges"]}
+    for j, reader in enumerate(steps):
+        for i in range(j):
+            producer = steps[i]
+            for name in producer["binds"]:
+                rebound = any(name in s["binds"] for s in steps[i + 1 : j + 1])
+                if (producer["name"], reader["name"]) not in edges and not rebound:
+                    return {"from": producer["name"], "to": reader["name"], "var": name,
+                            "cell": reader["cell"]}  # fmt: skip
+    raise AssertionError("no edit adds a dependency to this DAG")
+
+
+def test_sidebar_draws_the_dag_and_follows_edits(lab: dict[str, Any]) -> None:
+    dag = _mlpipe_dag(lab["root"] / "breast_cancer.ipynb")
+    assert len(dag["steps"]) >= 3 and dag["edges"]
+    passed = _scenario(lab, "static", "breast_cancer.ipynb", dag=dag, edit=_new_dependency(dag))
+    assert len(passed) == 3, passed
+
+
+def test_analysis_error_is_one_line_that_selects_its_cell(lab: dict[str, Any]) -> None:
+    notebook = lab["root"] / "fixtures" / "cycle.ipynb"
+    error = _mlpipe_dag(notebook)["errors"][0]
+    cell = json.loads(notebook.read_text())["cells"][error["cell"]]
+    source = "".join(cell["source"])
+    error.update(cellStart=source.splitlines()[0])
+    passed = _scenario(lab, "errors", "fixtures/cycle.ipynb", error=error)
+    assert len(passed) == 2, passed
+
+
+def test_run_from_the_panel_then_everything_cached(lab: dict[str, Any]) -> None:
+    dag = _mlpipe_dag(lab["root"] / "run" / RUN_NOTEBOOK)
+    passed = _scenario(lab, "run", f"run/{RUN_NOTEBOOK}", dag=dag)
+    assert len(passed) == 3, passed
+
+
+def test_broken_step_fails_and_opens_its_notebook(lab: dict[str, Any]) -> None:
+    dag = _mlpipe_dag(lab["root"] / "failure" / RUN_NOTEBOOK)
+    first_reader = next(e["to"] for e in dag["edges"] if e["from"] == dag["order"][0])
+    downstream = sorted({e["to"] for e in dag["edges"] if e["from"] == first_reader})
+    broken = {"step": first_reader, "downstream": downstream}
+    passed = _scenario(lab, "failure", f"failure/{RUN_NOTEBOOK}", dag=dag, broken=broken)
+    assert len(passed) == 2, passed
