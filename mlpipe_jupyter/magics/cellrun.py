@@ -32,7 +32,8 @@ def run_body(shell: Any, body: str, *, first_line: int = 2) -> Any:
     exec(shell.compile(tree, filename, "exec"), shell.user_global_ns, namespace)  # noqa: S102
     if last is None:
         return None
-    return eval(shell.compile(last, filename, "eval"), shell.user_global_ns, namespace)  # noqa: S307
+    code = shell.compile(last, filename, "eval")
+    return eval(code, shell.user_global_ns, namespace)  # noqa: S307
 
 
 def cell_number(shell: Any) -> int:

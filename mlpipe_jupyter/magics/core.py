@@ -65,7 +65,8 @@ class PipelineMagics(Magics):
         __tracebackhide__ = True  # noqa: F841
         if line.strip():
             raise UsageError(
-                f"%%params takes no arguments, got {line.strip()!r}; put `name = value` lines in the cell"
+                f"%%params takes no arguments, got {line.strip()!r};"
+                " put `name = value` lines in the cell"
             )
         try:
             defaults = literal_params(cell)

@@ -62,7 +62,7 @@ def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, s
 
 
 def open_store(shell: Any) -> Any:
-    """The store to use, or None: `$MLPIPE_STORE`, else an existing `.mlpipe` beside the notebook."""
+    """`$MLPIPE_STORE`, else an existing `.mlpipe` beside the notebook, else None."""
     from ..cache.store import STORE_ENV, Store
 
     if os.environ.get(STORE_ENV):

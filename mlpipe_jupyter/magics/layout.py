@@ -103,17 +103,17 @@ def route_edges(pipeline: Pipeline, boxes: dict[str, Box]) -> tuple[list[Route],
         x2, y2 = dst.x, in_port[id(edge)]
         if id(edge) not in lane_y:
             bend = (x2 - x1) / 2
-            path = f"M {x1:.1f} {y1:.1f} C {x1 + bend:.1f} {y1:.1f} {x2 - bend:.1f} {y2:.1f} {x2:.1f} {y2:.1f}"
+            path = _d("M", (x1, y1), "C", (x1 + bend, y1), (x2 - bend, y2), (x2, y2))
             routes.append(Route(edge, path, (x1 + x2) / 2, (y1 + y2) / 2))
             continue
         ly = lane_y[id(edge)]
         if dst.layer <= src.layer:  # back edge: leave and enter from below
             x1, y1, x2, y2 = src.x + src.w / 2, src.y + src.h, dst.x + dst.w / 2, dst.y + dst.h
-            path = f"M {x1:.1f} {y1:.1f} L {x1:.1f} {ly:.1f} L {x2:.1f} {ly:.1f} L {x2:.1f} {y2:.1f}"
+            path = _d("M", (x1, y1), "L", (x1, ly), "L", (x2, ly), "L", (x2, y2))
         else:
-            path = (
-                f"M {x1:.1f} {y1:.1f} C {x1 + 30:.1f} {y1:.1f} {x1 + 10:.1f} {ly:.1f} {x1 + 40:.1f} {ly:.1f}"
-                f" L {x2 - 40:.1f} {ly:.1f} C {x2 - 10:.1f} {ly:.1f} {x2 - 30:.1f} {y2:.1f} {x2:.1f} {y2:.1f}"
+            path = _d(
+                "M", (x1, y1), "C", (x1 + 30, y1), (x1 + 10, ly), (x1 + 40, ly),
+                "L", (x2 - 40, ly), "C", (x2 - 10, ly), (x2 - 30, y2), (x2, y2),
             )
         routes.append(Route(edge, path, (x1 + x2) / 2, ly))
     return routes, max([bottom, *lane_y.values()])
@@ -139,6 +139,11 @@ def _ports(
         for i, edge in enumerate(group):
             ports[id(edge)] = box.y + box.h * (i + 1) / (len(group) + 1)
     return ports
+
+
+def _d(*parts: str | tuple[float, float]) -> str:
+    """SVG path data from commands and points: `_d("M", (0, 1))` -> "M 0.0 1.0"."""
+    return " ".join(p if isinstance(p, str) else f"{p[0]:.1f} {p[1]:.1f}" for p in parts)
 
 
 def _ordered_names(pipeline: Pipeline) -> list[str]:

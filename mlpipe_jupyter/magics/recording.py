@@ -44,14 +44,16 @@ def recording(shell: Any) -> Iterator[list[dict[str, Any]]]:
     def publish(data: dict[str, Any], metadata: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         if not kwargs.get("update"):
             outputs.append(
-                {"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})}
+                {"output_type": "display_data", "data": dict(data),
+                 "metadata": dict(metadata or {})}
             )
         return original(data, metadata, **kwargs)
 
     streams = sys.stdout, sys.stderr
     shadowed = vars(publisher).get("publish")
     publisher.publish = publish
-    sys.stdout, sys.stderr = _Tee("stdout", streams[0], outputs), _Tee("stderr", streams[1], outputs)
+    sys.stdout = _Tee("stdout", streams[0], outputs)
+    sys.stderr = _Tee("stderr", streams[1], outputs)
     try:
         yield outputs
     finally:
