@@ -7,7 +7,11 @@ notebook content: every problem becomes an `AnalysisError` in `Pipeline.errors`.
 from __future__ import annotations
 
 import ast
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,25 @@ def analyze_notebook(path: str | Path) -> Pipeline:
 
 def analyze(cells: list[Cell]) -> Pipeline:
     """The pipeline a notebook describes; problems are collected in `errors`."""
-    layout = classify(list(cells))
+    with _gc_paused():
+        return _analyze(list(cells))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Analysis makes many short-lived, acyclic objects (AST nodes); the cyclic GC's
+    passes over a big heap (a Jupyter server's) would cost more than the analysis."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze(cells: list[Cell]) -> Pipeline:
+    layout = classify(cells)
     params, param_errors = parse_params(layout.params)
     setup_names, setup_errors = _setup_names(layout)
     flow = _Flow(params=params, setup_names=setup_names)
@@ -55,29 +77,39 @@ def _error_key(error: AnalysisError) -> tuple[int, str]:
     return (-1 if error.cell is None else error.cell, error.message)
 
 
-def parse_parts(parts: tuple[CodePart, ...], step: str | None,
-                errors: list[AnalysisError]) -> ast.Module | None:
-    """The parts' code as one module; None (and an error per bad cell) on syntax errors."""
+def block_facts(parts: tuple[CodePart, ...], step: str | None,
+                errors: list[AnalysisError]) -> CellFacts | None:
+    """Facts of the parts' code run one after another; None (and an error per bad
+    cell) on syntax errors."""
+    result = _facts_of(tuple(p.python for p in parts))
+    if isinstance(result, CellFacts):
+        return result
+    for position, line, message in result:
+        errors.append(syntax_error(line, message, parts[position].cell, step))
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _facts_of(pythons: tuple[str | None, ...]) -> CellFacts | tuple[tuple[int, int, str], ...]:
+    """Memoised by code: re-analysing an edited notebook re-parses only what changed."""
     body: list[ast.stmt] = []
-    ok = True
-    for part in parts:
-        if part.python is None:
+    problems: list[tuple[int, int, str]] = []
+    for position, python in enumerate(pythons):
+        if python is None:
             continue
         try:
-            body.extend(ast.parse(part.python).body)
+            body.extend(ast.parse(python).body)
         except SyntaxError as exc:
-            errors.append(syntax_error(exc, part.cell, step))
-            ok = False
-    return ast.Module(body=body, type_ignores=[]) if ok else None
+            problems.append((position, exc.lineno or 1, exc.msg))
+    if problems:
+        return tuple(problems)
+    return cell_facts(ast.Module(body=body, type_ignores=[]))
 
 
 def _setup_names(layout: Layout) -> tuple[set[str], list[AnalysisError]]:
     errors: list[AnalysisError] = []
-    module = parse_parts(layout.setup, None, errors)
-    if module is None:
-        return set(), errors
-    facts = cell_facts(module)
-    return set(facts.binds), errors
+    facts = block_facts(layout.setup, None, errors)
+    return (set(facts.binds) if facts else set()), errors
 
 
 @dataclass
@@ -102,12 +134,11 @@ class _Flow:
                 f"duplicate step name '{block.name}'; give each %%step a unique name", **where))
             return
         self.names.add(block.name)
-        module = parse_parts(block.parts, block.name, self.errors)
-        if module is None:
+        facts = block_facts(block.parts, block.name, self.errors)
+        if facts is None:
             self.broken = True
             self.blocks.append((block, {}, [], []))
             return
-        facts = cell_facts(module)
         inputs, params = self._reads(block, facts)
         binds = self._binds(block, facts)
         self.blocks.append((block, inputs, params, binds))

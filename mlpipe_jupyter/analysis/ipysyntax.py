@@ -9,6 +9,7 @@ cover what notebooks contain (`%line magics`, `!shell`, `x = !ls`, `obj?`,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 #: Cell magics whose body is ordinary Python that runs in the user namespace.
@@ -75,6 +76,7 @@ def _capture_target(magic: CellMagic) -> str:
     return f"{words[-1]} = None" if words and words[-1].isidentifier() else ""
 
 
+@lru_cache(maxsize=8192)
 def python_source(source: str) -> str | None:
     """Plain Python with the same lines as `source`; None for an opaque cell magic.
 

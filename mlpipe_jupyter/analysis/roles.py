@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .ipysyntax import cell_magic, is_control_cell, python_source, strip_control_lines
@@ -108,7 +109,7 @@ def _start_step(cell: Cell, steps: list, errors: list[AnalysisError]) -> list[Co
     magic = cell_magic(cell.source)
     assert magic is not None
     try:
-        name, options = parse_step_line(magic.args)
+        name, options = _parse_step_line(magic.args)
     except StepLineError as exc:
         errors.append(AnalysisError(f"bad %%step line: {exc}", cell=cell.index))
         return None
@@ -119,6 +120,9 @@ def _start_step(cell: Cell, steps: list, errors: list[AnalysisError]) -> list[Co
     part = CodePart(cell.index, runs, python_source("\n".join(python_lines)))
     steps.append((name, cell.index, options, [part]))
     return steps[-1][3]
+
+
+_parse_step_line = lru_cache(maxsize=8192)(parse_step_line)
 
 
 def _part(cell: Cell, source: str) -> CodePart:
@@ -143,7 +147,7 @@ def parse_params(parts: tuple[CodePart, ...]) -> tuple[dict[str, Any], list[Anal
         try:
             tree = ast.parse(part.python or "")
         except SyntaxError as exc:
-            errors.append(syntax_error(exc, part.cell, None))
+            errors.append(syntax_error(exc.lineno or 1, exc.msg, part.cell, None))
             continue
         for statement in tree.body:
             _param(statement, part.cell, values, errors)
@@ -171,8 +175,7 @@ def _param(statement: ast.stmt, cell: int, values: dict[str, Any],
             " the rest in a step", cell=cell))
 
 
-def syntax_error(exc: SyntaxError, cell: int, step: str | None) -> AnalysisError:
+def syntax_error(line: int, message: str, cell: int, step: str | None) -> AnalysisError:
     """One line naming the cell line (1-based, as Jupyter shows with line numbers)."""
-    return AnalysisError(
-        f"syntax error at line {exc.lineno}: {exc.msg}; fix the code", step=step, cell=cell
-    )
+    return AnalysisError(f"syntax error at line {line}: {message}; fix the code",
+                         step=step, cell=cell)

@@ -303,9 +303,26 @@ class _TopLevel:
             self.mutate(target, assignment=True)
 
     def expr(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                self.load(node.id)
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                self.load(node.id)  # type: ignore[attr-defined]
+        elif kind is ast.Constant:
+            return
+        elif kind is ast.Attribute:
+            self.expr(node.value)  # type: ignore[attr-defined]
+        elif kind is ast.Call:  # the common shapes without ast.iter_child_nodes (hot path)
+            self.expr(node.func)  # type: ignore[attr-defined]
+            for argument in node.args:  # type: ignore[attr-defined]
+                self.expr(argument)
+            for keyword in node.keywords:  # type: ignore[attr-defined]
+                self.expr(keyword.value)
+        elif kind is ast.BinOp:
+            self.expr(node.left)  # type: ignore[attr-defined]
+            self.expr(node.right)  # type: ignore[attr-defined]
+        elif kind is ast.Subscript:
+            self.expr(node.value)  # type: ignore[attr-defined]
+            self.expr(node.slice)  # type: ignore[attr-defined]
         elif isinstance(node, ast.NamedExpr):
             self.expr(node.value)
             self.bind(node.target.id)
