@@ -47,18 +47,30 @@ class CachePlan:
 def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, str]:
     """Run or restore `step`; return (the value to show as Out, "succeeded" | "cached")."""
     __tracebackhide__ = True  # noqa: F841
-    plan = plan_step(shell, session, step)
+    try:
+        plan = plan_step(shell, session, step)
+        entry = plan.store.lookup(plan.key) if plan else None
+        if plan and entry and _restore(shell, plan, entry, step.name):
+            return None, "cached"
+    except Exception as exc:  # the cache must never stop a cell: run it without
+        _warn(step.name, "runs without the cache", exc)
+        plan = None
     if plan is None:
         return run_body(shell, step.source), "succeeded"
-    entry = plan.store.lookup(plan.key)
-    if entry is not None and _restore(shell, plan, entry, step.name):
-        return None, "cached"
     started = time.time()
     with recording(shell) as displays:
         value = run_body(shell, step.source)
     shown = result_output(shell, value)
-    _save(shell, plan, step.name, displays + ([shown] if shown else []), time.time() - started)
+    try:
+        _save(shell, plan, step.name, displays + ([shown] if shown else []),
+              time.time() - started)
+    except Exception as exc:
+        _warn(step.name, "ran but was not cached", exc)
     return value, "succeeded"
+
+
+def _warn(name: str, what: str, exc: Exception) -> None:
+    print(f"mlpipe: step '{name}' {what} ({type(exc).__name__}: {exc})")
 
 
 def open_store(shell: Any) -> Any:

@@ -125,3 +125,12 @@ def test_unsavable_output_runs_and_says_why(ip: Any, run: Any, tmp_path: Path, m
     _, out = run_quiet(run, "%%step lock --outputs guard\nguard = threading.Lock()")
     assert "mlpipe: step 'lock' not cached:" in out and "guard" in out
     assert Store.open(tmp_path / "store").entries() == []
+
+
+def test_a_broken_store_never_stops_the_cell(ip: Any, run: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    blocker = tmp_path / "store"
+    blocker.write_text("a file where the store folder should be")
+    monkeypatch.setenv("MLPIPE_STORE", str(blocker))
+    result, out = run_quiet(run, "%%step plain\nvalue = 41 + 1\nvalue")
+    assert result.result == 42
+    assert out.startswith("mlpipe: step 'plain' runs without the cache (NotADirectoryError")
