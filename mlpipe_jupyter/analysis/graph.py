@@ -101,9 +101,14 @@ def _facts_of(pythons: tuple[str | None, ...]) -> CellFacts | tuple[tuple[int, i
             body.extend(ast.parse(python).body)
         except SyntaxError as exc:
             problems.append((position, exc.lineno or 1, exc.msg))
+        except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, deep nesting
+            problems.append((position, 1, str(exc) or type(exc).__name__))
     if problems:
         return tuple(problems)
-    return cell_facts(ast.Module(body=body, type_ignores=[]))
+    try:
+        return cell_facts(ast.Module(body=body, type_ignores=[]))
+    except RecursionError:
+        return ((0, 1, "the code is nested too deeply to analyse; split the expression"),)
 
 
 def _setup_names(layout: Layout) -> tuple[set[str], list[AnalysisError]]:

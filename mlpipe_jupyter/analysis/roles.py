@@ -149,6 +149,9 @@ def parse_params(parts: tuple[CodePart, ...]) -> tuple[dict[str, Any], list[Anal
         except SyntaxError as exc:
             errors.append(syntax_error(exc.lineno or 1, exc.msg, part.cell, None))
             continue
+        except (ValueError, RecursionError, MemoryError) as exc:
+            errors.append(syntax_error(1, str(exc) or type(exc).__name__, part.cell, None))
+            continue
         for statement in tree.body:
             _param(statement, part.cell, values, errors)
     return values, errors

@@ -236,3 +236,37 @@ def test_dag_case(case: DagCase) -> None:
     if not case.expected_warnings:
         assert pipeline.warnings == ()
 
+
+
+EXTRA = [
+    DagCase("conditional_rebind_passes_upstream_value_through",
+            ["%%step a\nx = 1", "%%step b\nif x > 5:\n    x = 2", "%%step c\nprint(x)"],
+            {("a", "b", ("x",)), ("b", "c", ("x",))}),
+    DagCase("capture_magic_binds_its_target",
+            ["%%step a\nx = 1", "%%capture out\nprint(x)", "%%step b\nprint(out)"],
+            {("a", "b", ("out",))}),
+    DagCase("injected_parameters_override_defaults",
+            [tagged("lr = 0.1", "parameters"), tagged("lr = 0.5", "injected-parameters"),
+             "%%step a\nv = lr"], set(), expected_params={"a": ("lr",)}),
+    DagCase("setup_syntax_error", ["import (", "%%step a\nx = 1"], set(),
+            expected_errors=("cell 1: syntax error at line 1",)),
+    DagCase("null_byte_is_an_error_not_a_crash", ["%%step a\nx = '\x00'"], None,
+            expected_errors=("step 'a' (cell 1):",)),
+]
+
+
+@pytest.mark.parametrize("case", EXTRA, ids=[c.name for c in EXTRA])
+def test_dag_extra_case(case: DagCase) -> None:
+    test_dag_case(case)
+
+
+def test_injected_parameters_value() -> None:
+    cells = cells_from_json([tagged("lr = 0.1\nn = 1", "parameters"),
+                             tagged("lr = 0.5", "injected-parameters")])
+    assert analyze(cells).params == {"lr": 0.5, "n": 1}
+
+
+def test_deeply_nested_code_is_an_error_not_a_crash() -> None:
+    source = "%%step a\nx = " + " + ".join(["1"] * 3000)
+    pipeline = analyze(cells_from_json([{"source": source}]))
+    assert len(pipeline.errors) == 1 and "step 'a' (cell 1)" in str(pipeline.errors[0])

@@ -151,3 +151,16 @@ def test_any_topological_order_matches_top_to_bottom(data: st.DataObject) -> Non
     rng = random.Random(data.draw(st.integers(0, 2**32)))
     for order in [list(pipeline.order)] + [random_order(pipeline, rng) for _ in range(3)]:
         assert as_pipeline(pipeline, order) == expected, order
+
+
+_FRAGMENTS = st.sampled_from(["%%step s", "%%step s --after t", "%%params", "%time ", "!ls",
+                              "x = ", "def f(", "):", "\n", "    ", "lambda: y", "[a for a in b]",
+                              "import os", "del z", "%%bash", "_p", "(", "'", "\x00", ":="])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=8))).map("".join), max_size=6))
+def test_analyze_never_raises_for_notebook_content(sources: list[str]) -> None:
+    pipeline = analyze(cells_from_json([{"source": s} for s in sources]))
+    assert all("\n" not in str(e) for e in pipeline.errors)
+    assert set(pipeline.order) == {s.name for s in pipeline.steps}
