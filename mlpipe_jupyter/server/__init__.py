@@ -5,6 +5,7 @@ Configure it like any server extension:
     c.MlpipeExtension.service_class = "my.module.MyService"   # a MlpipeService subclass
     c.MlpipeService.store_dir = "/data/mlpipe"                # one store for everything
     c.MlpipeService.dashboard_link = "http://scheduler:8787/status"
+    c.MlpipeService.fire_schedules = True                     # no separate `mlpipe scheduler`
 """
 
 from __future__ import annotations
@@ -41,7 +42,28 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings["mlpipe_service"] = service
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    if service.fire_schedules:
+        _start_schedule_timer(service)
     serverapp.log.info("mlpipe: REST API at %smlpipe/api/", web_app.settings["base_url"])
+
+
+def _start_schedule_timer(service: MlpipeService) -> None:
+    """Check for due schedules every `fire_interval` seconds, off the event loop."""
+    from tornado.ioloop import IOLoop, PeriodicCallback
+
+    def check() -> None:
+        future = IOLoop.current().run_in_executor(None, service.fire_due_schedules)
+        future.add_done_callback(_log_failure(service))
+
+    PeriodicCallback(check, service.fire_interval * 1000).start()
+
+
+def _log_failure(service: MlpipeService) -> Any:
+    def done(future: Any) -> None:
+        if future.exception() is not None:
+            service.log.error("mlpipe: firing schedules failed", exc_info=future.exception())
+
+    return done
 
 
 __all__ = ["MlpipeExtension", "MlpipeService", "_load_jupyter_server_extension"]

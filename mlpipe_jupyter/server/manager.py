@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..schedule import cron, publish, scheduler, schedules
@@ -43,6 +43,12 @@ class MlpipeService(LoggingConfigurable):
     ).tag(config=True)
     dashboard_link = Unicode("", help="Dask dashboard URL shown in the sidebar.").tag(config=True)
     runs_limit = Int(50, help="How many runs GET runs returns.").tag(config=True)
+    fire_schedules = Bool(
+        False,
+        help="Also fire due schedules from the server (like `mlpipe scheduler`; both can run "
+        "at once, each fire time is claimed by exactly one).",
+    ).tag(config=True)
+    fire_interval = Float(30.0, help="Seconds between checks for due schedules.").tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -215,6 +221,20 @@ class MlpipeService(LoggingConfigurable):
         if not expr:
             raise BadInput("query parameter 'cron' is required, e.g. ?cron=0%206%20*%20*%20*")
         return cron.preview(expr)
+
+    def fire_due_schedules(self) -> list[str]:
+        """One pass of the scheduler, starting runs through this service's backend."""
+
+        def start(notebook: Path, params: dict[str, Any], store: Path) -> str:
+            return self.backend_start(notebook, params, store, no_cache=False,
+                                      scheduler=self.scheduler_address or None)  # fmt: skip
+
+        fired = scheduler.fire_due(self.store_root, start=start)
+        for item in fired:
+            self.log.info("mlpipe: %s", item)
+            if item.run_id:
+                self._run_stores[item.run_id] = self.store_root
+        return [str(item) for item in fired]
 
     def status(self) -> dict[str, Any]:
         from .. import __version__

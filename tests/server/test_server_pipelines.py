@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from test_server_routes import call
+
+from mlpipe_jupyter.schedule import schedules
 
 
 async def test_publish_then_list_then_trigger(jp_fetch, notebook, service, store_dir):
@@ -75,9 +80,19 @@ async def test_bad_schedules_are_400(jp_fetch, body, fragment):
 
 async def test_cron_preview(jp_fetch):
     response = await jp_fetch("mlpipe", "api", "cron", params={"cron": "30 9 * * 1-5"})
-    import json
-
     data = json.loads(response.body)
     assert data["description"] == "every weekday at 09:30" and len(data["next"]) == 3
     status, data = await call(jp_fetch, "cron")
     assert status == 400 and "'cron' is required" in data["message"]
+
+
+async def test_fire_due_schedules_starts_each_due_run_once(jp_fetch, notebook, service):
+    await call(jp_fetch, "pipelines", "POST", {"path": "pipe.ipynb", "name": "daily"})
+    schedules.add(service.store_root, "daily", "* * * * *", now=time.time() - 120)
+    [fired] = service.fire_due_schedules()
+    run_id = fired.rsplit("run ", 1)[1]
+    assert service.fire_due_schedules() == []
+    _, [listed] = await call(jp_fetch, "schedules")
+    assert listed["last_run_id"] == run_id
+    status, _ = await call(jp_fetch, f"runs/{run_id}")
+    assert status == 200
