@@ -175,7 +175,7 @@ class _Flow:
         for name in facts.deferred:
             if name in self.producers:
                 inputs[name] = self.producers[name]
-            elif name in self.params and name not in facts.binds:
+            elif name in self.params:  # e.g. rebound on some paths only: keep the default
                 params.append(name)
         return inputs, params
 

@@ -57,7 +57,8 @@ CASES = [
                                     "%%step b\nprint(i, last)"],
             {("a", "b", ("i", "last"))}),
     DagCase("with_and_except_targets", [
-        "%%step a\nwith open('f') as fh:\n    text = 'x'\ntry:\n    pass\nexcept Exception as err:\n    pass",
+        "%%step a\nwith open('f') as fh:\n    text = 'x'\n"
+        "try:\n    pass\nexcept Exception as err:\n    pass",
         "%%step b\nprint(fh, text)"], {("a", "b", ("fh", "text"))}),
     DagCase("import_in_step_is_output", ["%%step a\nimport json", "%%step b\njson.dumps(1)"],
             {("a", "b", ("json",))}),

@@ -120,7 +120,8 @@ def test_cli_warnings_on_stderr_in_text_mode(tmp_path):
 
 def test_cli_dag_imports_no_heavy_modules(tmp_path):
     nb = write(tmp_path, CELLS)
-    code = ("import sys; from mlpipe_jupyter.cli import main; main(['dag', %r, '--format', 'json']);"
+    code = ("import sys; from mlpipe_jupyter.cli import main;"
+            " main(['dag', %r, '--format', 'json']);"
             "print(sorted(m for m in ('papermill', 'nbformat', 'distributed', 'IPython')"
             " if m in sys.modules), file=sys.stderr)" % nb)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

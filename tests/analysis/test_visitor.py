@@ -97,7 +97,8 @@ def test_walrus_at_top_level_binds():
 
 
 def test_class_body_reads_now_methods_read_later():
-    f = facts("class M(Base):\n    size = width\n    def go(self):\n        return self.size + later\n")
+    f = facts("class M(Base):\n    size = width\n"
+              "    def go(self):\n        return self.size + later\n")
     assert f.reads == ("Base", "width", "later")
     assert f.binds == ("M",)
 
@@ -183,7 +184,8 @@ def test_annotation_without_value_binds_nothing():
 
 
 def test_match_statement_captures():
-    f = facts("match cmd:\n    case [op, arg]:\n        r = op\n    case {'k': v, **rest}:\n        r = v\n")
+    f = facts("match cmd:\n    case [op, arg]:\n        r = op\n"
+              "    case {'k': v, **rest}:\n        r = v\n")
     assert f.reads == ("cmd",)
     assert {"op", "arg", "v", "rest", "r"} <= set(f.binds)
 
