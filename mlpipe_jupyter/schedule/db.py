@@ -41,20 +41,26 @@ CREATE TABLE IF NOT EXISTS schedules (
 """
 
 
+_READY: set[Path] = set()  # databases whose tables this process has created
+
+
 @contextmanager
 def connect(store_root: Path | str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
     """One connection per call; `write=True` takes the write lock up front (BEGIN IMMEDIATE).
 
     Commits when the block ends normally, rolls back when it raises.
     """
-    root = Path(store_root)
-    root.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(root / DB_NAME, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    path = Path(store_root).resolve() / DB_NAME
+    if path not in _READY:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        conn.executescript(SCHEMA)
+        if path not in _READY:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            _READY.add(path)
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield conn
