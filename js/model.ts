@@ -46,9 +46,9 @@ export class PipelineModel implements IDisposable {
   get dag(): IDag | null {
     return this._dag;
   }
-  /** A request that failed (server down, bad answer): one line, or null. */
-  get requestError(): string | null {
-    return this._requestError;
+  /** Requests that failed (server down, bad answer): one line each. */
+  get requestErrors(): string[] {
+    return [...this._errors.values()];
   }
   /** The run the nodes show, for the current notebook. */
   get run(): IRunRecord | null {
@@ -83,7 +83,7 @@ export class PipelineModel implements IDisposable {
     this._dag = null;
     this._cells = [];
     this._history = [];
-    this._requestError = null;
+    this._errors.clear();
     this._stopPolling();
     source?.changed.connect(this.scheduleAnalysis, this);
     this._changed.emit();
@@ -112,7 +112,7 @@ export class PipelineModel implements IDisposable {
       if (seq === this._seq && source === this._source) {
         this._dag = normalizeDag(dag);
         this._cells = cells;
-        this._requestError = null;
+        this._errors.delete('analysis');
         this._changed.emit();
       }
     } catch (error) {
@@ -141,6 +141,7 @@ export class PipelineModel implements IDisposable {
         body.scheduler = this.schedulerAddress;
       }
       const { run_id } = await this._request<{ run_id: string }>('runs', post(body));
+      this._errors.delete('run');
       const run: IRunRecord = { run_id, status: 'running', notebook: source.path, steps: {} };
       this._track(source.path, run, signaturesOf(this._dag?.steps ?? [], this._cells));
       this._changed.emit();
@@ -251,6 +252,7 @@ export class PipelineModel implements IDisposable {
     try {
       const id = encodeURIComponent(tracked.run.run_id);
       tracked.run = await this._request<IRunRecord>(`runs/${id}`);
+      this._errors.delete('run status');
       this._changed.emit();
     } catch (error) {
       this._fail('run status', error);
@@ -278,7 +280,7 @@ export class PipelineModel implements IDisposable {
 
   private _fail(what: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this._requestError = `mlpipe ${what} failed: ${message}`;
+    this._errors.set(what, `mlpipe ${what} failed: ${message}`);
     this._changed.emit();
   }
 
@@ -294,7 +296,7 @@ export class PipelineModel implements IDisposable {
   private _runs = new Map<string, ITrackedRun>();
   private _history: IRunRecord[] = [];
   private _dashboardLink: string | null = null;
-  private _requestError: string | null = null;
+  private _errors = new Map<string, string>();
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }

@@ -13,10 +13,10 @@ export class ErrorLine extends Widget {
     this._onSelectCell = options.onSelectCell;
   }
 
-  render(errors: IAnalysisError[], warnings: string[], requestError: string | null): void {
+  render(errors: IAnalysisError[], warnings: string[], requestErrors: string[]): void {
     this.node.replaceChildren();
-    if (requestError) {
-      this.node.appendChild(line('mlpipe-error', requestError, null));
+    for (const message of requestErrors) {
+      this.node.appendChild(line('mlpipe-error', message, null));
     }
     for (const error of errors) {
       this.node.appendChild(line('mlpipe-error', error.message, error.cell, this._onSelectCell));

@@ -68,7 +68,7 @@ export class PipelineSidebar extends Panel {
       dashboardUrl: model.dashboardUrl
     });
     this._params.setParams(dag?.params ?? {});
-    this._messages.render(dag?.errors ?? [], dag?.warnings ?? [], model.requestError);
+    this._messages.render(dag?.errors ?? [], dag?.warnings ?? [], model.requestErrors);
     this._empty.node.textContent = emptyText(model);
     this._empty.setHidden(!this._empty.node.textContent);
     this._graph.setHidden(!dag || dag.steps.length === 0);
@@ -134,7 +134,7 @@ function emptyText(model: PipelineModel): string {
     return 'Open a notebook to see its pipeline.';
   }
   if (!model.dag) {
-    return model.requestError ? '' : 'Analysing…';
+    return model.requestErrors.length ? '' : 'Analysing…';
   }
   if (!model.dag.steps.length && !model.dag.errors.length) {
     return 'No steps yet: start a code cell with %%step NAME to make it a pipeline step.';

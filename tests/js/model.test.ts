@@ -135,8 +135,20 @@ describe('PipelineModel', () => {
     await flush();
     server.answer = () => new Error('500 Internal Server Error from /mlpipe/api/dag');
     await model.analyze();
-    expect(model.requestError).toBe('mlpipe analysis failed: 500 Internal Server Error from /mlpipe/api/dag');
+    expect(model.requestErrors).toEqual(['mlpipe analysis failed: 500 Internal Server Error from /mlpipe/api/dag']);
     expect(model.dag!.steps).toHaveLength(2);
+  });
+
+  it('keeps a failed run start on show after the analysis that follows succeeds', async () => {
+    model.setSource(nb);
+    await flush();
+    const answer = server.answer.bind(server);
+    server.answer = (endPoint, method) =>
+      endPoint === 'runs' && method === 'POST' ? new Error('internal error: ImportError') : answer(endPoint, method);
+    expect(await model.startRun()).toBeNull();
+    await model.analyze();
+    expect(model.requestErrors).toEqual(['mlpipe run failed: internal error: ImportError']);
+    expect(model.running).toBe(false);
   });
 
   it('shows cache state from the DAG before any run, and never-run without it', async () => {

@@ -75,13 +75,17 @@ export async function readGraph(page) {
 }
 
 /** Wait until `predicate(graph)` holds; the last graph seen is in the error. */
-export async function waitGraph(page, predicate, what, timeout = 30000) {
+export async function waitGraph(page, predicate, what, timeout = 30000, failOnError = false) {
   const end = Date.now() + timeout;
   let graph = null;
   while (Date.now() < end) {
     graph = await readGraph(page);
     if (predicate(graph)) {
       return graph;
+    }
+    const errors = failOnError ? await page.locator(`${SIDEBAR} .mlpipe-error`).allTextContents() : [];
+    if (errors.length) {
+      throw new Error(`the sidebar shows an error while waiting for ${what}: ${errors.join(' | ')}`);
     }
     await page.waitForTimeout(250);
   }

@@ -71,11 +71,11 @@ async function runScenario({ page, outDir }) {
   await waitGraph(page, g => {
     g.nodes.forEach(n => seen.add(n.state));
     return allIn(g, ['succeeded']);
-  }, 'every node succeeded', RUN_TIMEOUT);
+  }, 'every node succeeded', RUN_TIMEOUT, true);
   pass(`first run: every node succeeded (states seen: ${[...seen].sort().join(', ')})`);
   await snap(page, outDir, '04-succeeded');
   await clickButton(page, 'mlpipe-run');
-  await waitGraph(page, g => allIn(g, ['cached']), 'every node cached', RUN_TIMEOUT);
+  await waitGraph(page, g => allIn(g, ['cached']), 'every node cached', RUN_TIMEOUT, true);
   pass('second run: every node cached');
   await snap(page, outDir, '05-cached');
   const runs = await page.locator(`${SIDEBAR} .mlpipe-history-item`).count();
@@ -94,7 +94,7 @@ async function failureScenario({ page, outDir }) {
   const graph = await waitGraph(page, g => {
     const node = g.nodes.find(n => n.name === step);
     return node && node.state === 'failed' && g.nodes.every(n => !['pending', 'queued', 'running'].includes(n.state));
-  }, `node '${step}' failed and the run over`, RUN_TIMEOUT);
+  }, `node '${step}' failed and the run over`, RUN_TIMEOUT, true);
   const states = Object.fromEntries(graph.nodes.map(n => [n.name, n.state]));
   for (const later of config.broken.downstream) {
     check(states[later] === 'skipped', `downstream '${later}' is ${states[later]}, expected skipped`);
