@@ -5,8 +5,9 @@ The notebook (nbformat 4.5, as plain JSON) has, in order:
 1. a `parameters`-tagged cell: the defaults of the parameters the step reads
    and `_mlpipe = {...}` (store, inputs, outputs, result), which papermill
    overrides at run time;
-2. an injected cell that loads the step's inputs from the artifact store;
-3. the setup cells;
+2. the setup cells;
+3. an injected cell that loads the step's inputs from the artifact store
+   (after setup, so an upstream step that re-binds a setup name wins);
 4. the step's own cells (metadata `mlpipe.role = "step"`, and `mlpipe.cell`,
    the source notebook's cell index), whose displayed outputs get cached;
 5. an injected cell that saves the step's outputs and writes their refs.
@@ -103,10 +104,11 @@ def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
         _code_cell(
             step.name, 0, "parameters", parameters_source(pipeline, step), tags=("parameters",)
         ),
-        _code_cell(step.name, 1, "load", LOAD_SOURCE.format(step=step.name)),
     ]
     for index, source in _setup_sources(pipeline):
         cells.append(_code_cell(step.name, len(cells), "setup", source, cell=index))
+    # Inputs load after setup: a step may re-bind a setup name upstream.
+    cells.append(_code_cell(step.name, len(cells), "load", LOAD_SOURCE.format(step=step.name)))
     for index, source in _step_sources(pipeline, step):
         cells.append(_code_cell(step.name, len(cells), "step", source, step=step.name, cell=index))
     cells.append(_code_cell(step.name, len(cells), "save", SAVE_SOURCE.format(step=step.name)))
