@@ -48,6 +48,8 @@ test-js: install
 	$(BIN)/jlpm test
 
 test-ui: install system-deps
+	$(BIN)/jlpm install --immutable >/dev/null
+	test -f labextension/static/style.js || $(BIN)/jlpm build
 	$(BIN)/pytest -q -p no:cacheprovider tests/ui
 
 ## lab: JupyterLab with the extension, on the example notebooks
