@@ -1,0 +1,260 @@
+"""`mlpipe run`, `mlpipe runs [show RUN_ID]`, `mlpipe cache ls|prune`.
+
+Each command is a few lines over `mlpipe_jupyter.service`. Parameters follow
+papermill: `-p NAME VALUE` (int, float, True/False, None, else a string),
+`-y YAML`, `-f FILE`. Exit codes: 0 every step succeeded or was cached, 1 a
+step failed (or the run was cancelled), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CliError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_run(subparsers)
+    _register_runs(subparsers)
+    _register_cache(subparsers)
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", help="the store (default: $MLPIPE_STORE, else .mlpipe beside the notebook)"
+    )
+
+
+def _register_run(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a notebook as a pipeline",
+        description="Run a notebook's %%step cells as papermill steps on Dask, reusing cached steps.",
+    )
+    parser.add_argument("notebook", help="path of the .ipynb file")
+    parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), help="a parameter value (papermill's -p)")
+    parser.add_argument("-y", "--parameters_yaml", help="parameters as a YAML string")
+    parser.add_argument("-f", "--parameters_file", help="parameters from a YAML file")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler")
+    where.add_argument("--workers", type=int, metavar="N", help="CPU workers of the local cluster")
+    parser.add_argument("--gpu-workers", type=int, metavar="N",
+                        help="GPU workers of the local cluster (default: one per GPU found)")
+    _store_option(parser)
+    parser.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
+    parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
+    parser.add_argument("--run-id", help=argparse.SUPPRESS)
+    parser.add_argument("--params-json", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run_command)
+
+
+def _register_runs(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("runs", help="list recent runs, or show one")
+    _store_option(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=runs_command, action=None)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="one run's record")
+    show.add_argument("run_id")
+    _store_option(show)
+    show.add_argument("--json", action="store_true", help="print the run record as JSON")
+    show.set_defaults(func=runs_command)
+
+
+def _register_cache(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("cache", help="list or prune the step cache")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("ls", help="list cache entries")
+    _store_option(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    prune = actions.add_parser("prune", help="keep the latest entry per step, drop the rest")
+    _store_option(prune)
+    prune.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=cache_command)
+
+
+def parse_value(text: str) -> Any:
+    """A `-p` value as papermill reads it: int, float, True/False, None, else the string."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def collect_params(args: argparse.Namespace) -> dict[str, Any]:
+    """-f, then -y, then -p (later wins), as papermill merges them."""
+    params: dict[str, Any] = {}
+    for label, text in (("-f", _read(args.parameters_file)), ("-y", args.parameters_yaml)):
+        if text:
+            params.update(_yaml_mapping(label, text))
+    if args.params_json:
+        params.update(json.loads(args.params_json))
+    for name, value in args.parameters:
+        params[name] = parse_value(value)
+    return params
+
+
+def _read(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise CliError(f"-f {path}: cannot read it ({exc.strerror})") from None
+
+
+def _yaml_mapping(label: str, text: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CliError(f"{label}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CliError(f"{label}: parameters must be a YAML mapping like 'lr: 0.1'")
+    return data
+
+
+def _detach_main_module() -> None:
+    """Keep Dask's spawned worker processes from re-running this command.
+
+    multiprocessing's spawn re-imports `__main__` in each child; the `mlpipe`
+    script and `python -m mlpipe_jupyter` would run the CLI again there.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__name__", "") == "__main__":
+        main.__spec__ = None
+        if hasattr(main, "__file__"):
+            del main.__file__
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from .. import service
+
+    params = collect_params(args)
+    _detach_main_module()
+    bar = None
+    on_event = None
+    if not args.json:
+        from ..execute.progress import ProgressBar
+
+        steps = _step_names(args.notebook)
+        if steps:
+            bar = on_event = ProgressBar(steps)
+    try:
+        record = service.run(
+            args.notebook, params, store=args.store, scheduler=args.scheduler,
+            workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
+            on_event=on_event, run_id=args.run_id,
+        )
+    except service.RunInputError as exc:
+        if bar is not None:
+            bar.close()
+        for line in str(exc).splitlines():
+            print(f"mlpipe: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if bar is not None:
+        bar.close()
+    _print_record(record, args.json)
+    return EXIT_OK if record.get("status") == "succeeded" else EXIT_FAILED
+
+
+def _step_names(notebook: str) -> list[str]:
+    from .. import service
+
+    try:
+        return list(service.dag(notebook).order)
+    except ValueError:
+        return []  # service.run reports it
+
+
+def _print_record(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        json.dump(record, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    else:
+        from ..execute.progress import summary_table
+
+        sys.stdout.write(summary_table(record))
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    from .. import service
+    from ..execute.progress import runs_table
+
+    root = service.store_root(None, args.store)
+    if args.action == "show":
+        try:
+            record = service.run_record(root, args.run_id)
+        except LookupError as exc:
+            raise CliError(str(exc)) from None
+        _print_record(record, args.json)
+        return EXIT_OK
+    found = service.runs(root)
+    if args.json:
+        json.dump(found, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(runs_table(found) if found else f"no runs in {root}\n")
+    return EXIT_OK
+
+
+def cache_command(args: argparse.Namespace) -> int:
+    from .. import service
+    from ..cache.store import Store
+
+    store = Store.open(service.store_root(None, args.store))
+    if args.action == "prune":
+        report = store.prune()
+        summary = {
+            "entries_removed": report.entries_removed,
+            "artifacts_removed": report.artifacts_removed,
+            "bytes_freed": report.bytes_freed,
+        }
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print(
+                f"removed {report.entries_removed} cache entries and"
+                f" {report.artifacts_removed} artifacts ({report.bytes_freed} bytes)"
+            )
+        return EXIT_OK
+    entries = store.entries()
+    if args.json:
+        json.dump([_entry_json(e) for e in entries], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not entries:
+        print(f"no cache entries in {store.root}")
+        return EXIT_OK
+    rows = [("STEP", "KEY", "OUTPUTS", "BYTES", "ORIGIN")]
+    for entry in entries:
+        size = sum(ref.size for ref in entry.outputs.values())
+        rows.append((entry.step, entry.step_key[:12], ",".join(entry.outputs) or "-",
+                     str(size), entry.origin))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return EXIT_OK
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    data = entry.to_json()
+    data.pop("displays", None)
+    data["displays"] = len(entry.displays)
+    return data
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "parse_value", "register"]

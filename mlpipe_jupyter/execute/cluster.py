@@ -1,0 +1,198 @@
+"""Where steps run: an embedded LocalCluster, or an existing Dask scheduler.
+
+The embedded cluster has `workers` CPU workers (default min(2, cpus)) and one
+GPU worker per detected GPU (`resources={"GPU": 1}`, `CUDA_VISIBLE_DEVICES`
+pinned); every local worker also advertises `CPU` and `MEMORY` so steps with
+`--cpu`/`--memory` schedule. `check_resources` finds, before anything runs, a
+step that no worker can satisfy: Dask would leave it pending forever.
+
+`distributed` is imported only inside the functions that start or connect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import ResourceError, RunInputError
+
+if TYPE_CHECKING:
+    from mlpipe_jupyter.analysis.model import Step
+
+WORKER_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    scheduler: str | None = None  # address of an existing scheduler
+    workers: int | None = None  # CPU workers of the embedded cluster
+    gpu_workers: int | None = None  # GPU workers of the embedded cluster (default: GPUs found)
+
+
+@dataclass
+class ClusterHandle:
+    """A connected client and, for the embedded cluster, the cluster it owns."""
+
+    client: Any
+    cluster: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return "local" if self.cluster is not None else "scheduler"
+
+    def workers(self) -> dict[str, dict[str, float]]:
+        """Worker address -> the resources it advertises."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return {addr: dict(w.get("resources") or {}) for addr, w in info.items()}
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def detect_gpus() -> list[str]:
+    """The GPU ids this machine offers: CUDA_VISIBLE_DEVICES if set, else `nvidia-smi -L`."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [x.strip() for x in visible.split(",") if x.strip()]
+        return [] if ids and ids[0].startswith("-") else ids
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def _memory_limit(n_workers: int) -> int:
+    from distributed.system import MEMORY_LIMIT
+
+    return int(MEMORY_LIMIT // max(1, n_workers))
+
+
+def _worker_specs(options: ClusterOptions, warn: Callable[[str], None]) -> dict[str, Any]:
+    from distributed import Nanny
+
+    cpus = os.cpu_count() or 1
+    n_cpu = min(2, cpus) if options.workers is None else options.workers
+    gpus = detect_gpus()
+    n_gpu = len(gpus) if options.gpu_workers is None else options.gpu_workers
+    if n_cpu < 0 or n_gpu < 0 or n_cpu + n_gpu == 0:
+        raise RunInputError("the cluster needs at least one worker; use --workers 1 or more")
+    if n_gpu > len(gpus):
+        warn(
+            f"--gpu-workers {n_gpu} but {len(gpus) or 'no'} GPU was detected; the extra"
+            " GPU workers are labelled GPU=1 anyway and their steps run on the CPU"
+        )
+    memory = _memory_limit(n_cpu + n_gpu)
+    base = {"nthreads": 1, "memory_limit": memory, "dashboard": False, "silence_logs": 40}
+    specs: dict[str, Any] = {}
+    for i in range(n_cpu):
+        env = {"CUDA_VISIBLE_DEVICES": ""} if gpus else {}
+        resources = {"CPU": cpus, "MEMORY": memory}
+        specs[f"cpu-{i}"] = {"cls": Nanny, "options": {**base, "resources": resources, "env": env}}
+    for i in range(n_gpu):
+        device = gpus[i] if i < len(gpus) else str(i)
+        resources = {"GPU": 1, "CPU": cpus, "MEMORY": memory}
+        env = {"CUDA_VISIBLE_DEVICES": device}
+        specs[f"gpu-{i}"] = {"cls": Nanny, "options": {**base, "resources": resources, "env": env}}
+    return specs
+
+
+def start(options: ClusterOptions, warn: Callable[[str], None] = lambda _: None) -> ClusterHandle:
+    """Connect to `options.scheduler`, or start the embedded cluster."""
+    from distributed import Client
+
+    if options.scheduler:
+        try:
+            client = Client(options.scheduler, timeout="10s")
+        except OSError as exc:
+            raise RunInputError(
+                f"cannot reach the Dask scheduler at {options.scheduler} ({exc});"
+                " check the address or start one with `dask scheduler`"
+            ) from None
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except TimeoutError:
+            client.close()
+            raise RunInputError(
+                f"the Dask scheduler at {options.scheduler} has no workers;"
+                " start one with `dask worker " + options.scheduler + "`"
+            ) from None
+        return ClusterHandle(client)
+    return _start_local(options, warn)
+
+
+def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> ClusterHandle:
+    from distributed import Client, Scheduler, SpecCluster
+
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        warn(message)
+
+    workers = _worker_specs(options, note)
+    scheduler = {
+        "cls": Scheduler,
+        "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"},
+    }
+    cluster = SpecCluster(
+        workers=workers, scheduler=scheduler, silence_logs=40, name="mlpipe"
+    )
+    client = Client(cluster)
+    return ClusterHandle(client, cluster, warnings)
+
+
+def _fmt(amount: float) -> str:
+    return f"{amount:g}"
+
+
+def unsatisfiable(step: Step, workers: dict[str, dict[str, float]]) -> str | None:
+    """Why no worker can run `step` (one line naming the step, resource and fix), or None."""
+    wanted = step.options.resources()
+    if not wanted:
+        return None if workers else f"step '{step.name}' has no worker to run on; start one"
+    for resources in workers.values():
+        if all(resources.get(name, 0) >= amount for name, amount in wanted.items()):
+            return None
+    for name, amount in wanted.items():
+        best = max((r.get(name, 0) for r in workers.values()), default=0)
+        if best < amount:
+            return _missing(step, name, amount, best)
+    together = ", ".join(f"{n}={_fmt(a)}" for n, a in wanted.items())
+    return (
+        f"step '{step.name}' needs {together} but no single worker has all of them;"
+        f' start a worker with --resources "{together.replace(", ", ",")}"'
+    )
+
+
+_OPTION = {"GPU": "--gpu", "CPU": "--cpu", "MEMORY": "--memory"}
+
+
+def _missing(step: Step, name: str, amount: float, best: float) -> str:
+    have = f"more than {name}={_fmt(best)}" if best else name
+    hint = f'start a worker with --resources "{name}={_fmt(amount)}"'
+    if name == "GPU" and not best:
+        hint += " (or run with --gpu-workers 1)"
+    return (
+        f"step '{step.name}' needs {name}={_fmt(amount)} but no worker has {have};"
+        f" {hint} or lower {_OPTION.get(name, name)}"
+    )
+
+
+def check_resources(steps: list[Step], workers: dict[str, dict[str, float]]) -> None:
+    """Raise `ResourceError` for the first step no worker can satisfy."""
+    problems = [p for p in (unsatisfiable(s, workers) for s in steps) if p]
+    if problems:
+        raise ResourceError(problems[0])

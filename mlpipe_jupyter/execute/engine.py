@@ -1,0 +1,264 @@
+"""Run one compiled step notebook with papermill on a pre-started kernel.
+
+`run_step(job)` is what a Dask worker executes: it takes a kernel from this
+process's pool, runs the step notebook with `_mlpipe` injected as a papermill
+parameter, keeps the executed notebook at `job.notebook_path` (written even on
+failure, as papermill does), and returns a small JSON-able result dict: the
+output artifact refs, never the artifacts. A watchdog enforces `--timeout`
+and stops the step when its run is cancelled.
+
+Heavy imports (papermill, nbformat) happen here, on the worker, never on the
+CLI's fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .kernels import call, pool_for, retire_in_background
+
+KILL_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class StepJob:
+    """Everything a worker needs to run one step (pickled to the worker)."""
+
+    run_id: str
+    step: str
+    notebook: dict[str, Any]  # the compiled step notebook (JSON dict)
+    parameters: dict[str, Any]  # papermill parameters: the step's params and `_mlpipe`
+    notebook_path: str  # where the executed notebook is kept
+    result_path: str  # where the step's save cell writes its output refs
+    cwd: str | None  # the source notebook's directory
+    timeout: float | None = None
+    attempt: int = 1
+    cancel_check: tuple[str, str] | None = None  # (store root, run id): polled while running
+
+
+@dataclass(frozen=True)
+class StepResult:
+    status: str  # "succeeded" | "failed"
+    step: str
+    worker: str
+    duration_s: float
+    attempt: int
+    outputs: dict[str, Any] = field(default_factory=dict)  # var -> ArtifactRef json
+    displays: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    reason: str | None = None  # "timeout" | "cancelled" | "kernel-died" | "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Watchdog:
+    """Interrupts, then kills, the step's kernel on timeout or cancellation."""
+
+    def __init__(self, km: Any, timeout: float | None, cancelled: Callable[[], bool]) -> None:
+        self.km = km
+        self.timeout = timeout
+        self.cancelled = cancelled
+        self.fired: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="mlpipe-watchdog")
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + self.timeout if self.timeout else None
+        while not self._done.wait(0.25):
+            if deadline is not None and time.monotonic() >= deadline:
+                self.fired = "timeout"
+            elif self.cancelled():
+                self.fired = "cancelled"
+            else:
+                continue
+            self._stop_kernel()
+            return
+
+    def _stop_kernel(self) -> None:
+        try:
+            call(self.km.interrupt_kernel())
+        except Exception:  # noqa: BLE001 - kill below
+            pass
+        if self._done.wait(KILL_GRACE_S):
+            return
+        try:
+            import signal
+
+            call(self.km.signal_kernel(signal.SIGKILL))
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _cancel_checker(job: StepJob) -> Callable[[], bool]:
+    if not job.cancel_check:
+        return lambda: False
+    store_root, run_id = job.cancel_check
+    last = [0.0, False]
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            try:
+                from .records import Records
+
+                last[1] = bool(Records(store_root).cancel_requested(run_id))
+            except Exception:  # noqa: BLE001 - a missing db means no cancel
+                last[1] = False
+        return bool(last[1])
+
+    return cancelled
+
+
+def event_topic(run_id: str) -> str:
+    """The Dask event topic on which workers report a run's step states."""
+    return f"mlpipe-run-{run_id}"
+
+
+def _dask_worker() -> Any:
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _report(job: StepJob, worker: Any, status: str) -> None:
+    """Tell the runner that the step started here (a Dask event, if on a worker)."""
+    if worker is None:
+        return
+    try:
+        worker.log_event(
+            event_topic(job.run_id),
+            {"step": job.step, "status": status, "worker": worker.address, "attempt": job.attempt},
+        )
+    except Exception:  # noqa: BLE001 - progress is best effort
+        pass
+
+
+def _error_line(job: StepJob, exc: BaseException, fired: str | None) -> tuple[str, str]:
+    """(reason, one-line error) for a step that raised `exc`."""
+    if fired == "timeout":
+        return "timeout", f"step '{job.step}' timed out after {job.timeout:g}s"
+    if fired == "cancelled":
+        return "cancelled", f"step '{job.step}' cancelled"
+    name = type(exc).__name__
+    if name == "DeadKernelError":
+        return "kernel-died", f"kernel died, possibly out of memory (step '{job.step}')"
+    ename = getattr(exc, "ename", None)
+    if ename is not None:
+        evalue = str(getattr(exc, "evalue", "")).strip().splitlines()
+        where = _cell_role(job, getattr(exc, "source", None))
+        detail = f"{ename}: {evalue[0]}" if evalue else str(ename)
+        return "error", f"{detail} ({where} of step '{job.step}')"
+    text = str(exc).strip().splitlines()
+    return "error", f"{name}: {text[0] if text else ''} (step '{job.step}')"
+
+
+def _cell_role(job: StepJob, source: Any) -> str:
+    """Where in the step notebook a failure happened, in the user's terms.
+
+    papermill inserts cells (injected parameters, an error banner), so the
+    failing cell is found by its source, not its index.
+    """
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    for cell in job.notebook.get("cells", []):
+        cell_source = cell.get("source", "")
+        if isinstance(cell_source, list):
+            cell_source = "".join(cell_source)
+        if cell_source != text:
+            continue
+        meta = cell.get("metadata", {}).get("mlpipe", {})
+        role = meta.get("role")
+        if role == "step" and meta.get("cell") is not None:
+            return f"cell {int(meta['cell']) + 1}"
+        return {
+            "load": "loading the inputs",
+            "save": "saving the outputs",
+            "setup": "the setup cells",
+            "parameters": "the parameters cell",
+        }.get(str(role), "a cell")
+    return "a cell"
+
+
+def _displays(nb: Any) -> list[dict[str, Any]]:
+    from mlpipe_jupyter.compile.stepnb import step_displays
+
+    return step_displays(json.loads(json.dumps(nb)))
+
+
+def import_papermill() -> Any:
+    """Import papermill without jsonschema's 1.5-2.5 s IRI grammar.
+
+    jsonschema builds a lark grammar for the "iri" formats when
+    `rfc3987_syntax` imports; notebooks never use those formats, so in our
+    worker processes that optional module is marked absent before jsonschema
+    loads (it then skips those format checks, as when it is not installed).
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import papermill
+
+    return papermill
+
+
+def _execute(job: StepJob, km: Any) -> Any:
+    papermill = import_papermill()
+    import nbformat
+
+    Path(job.notebook_path).parent.mkdir(parents=True, exist_ok=True)
+    return papermill.execute_notebook(
+        nbformat.from_dict(job.notebook),
+        job.notebook_path,
+        parameters=job.parameters,
+        km=km,
+        kernel_name=job.notebook.get("metadata", {}).get("kernelspec", {}).get("name"),
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        log_output=False,
+    )
+
+
+def run_step(job: StepJob) -> dict[str, Any]:
+    """Run the step on a kernel from this process's pool; a `StepResult` as JSON."""
+    started = time.perf_counter()
+    dask_worker = _dask_worker()
+    worker = str(dask_worker.address) if dask_worker else socket.gethostname()
+    _report(job, dask_worker, "running")
+    result_file = Path(job.result_path)
+    result_file.unlink(missing_ok=True)
+    km = pool_for(job.cwd).take()
+    watchdog = _Watchdog(km, job.timeout, _cancel_checker(job))
+    try:
+        with watchdog:
+            nb = _execute(job, km)
+        outputs = json.loads(result_file.read_text("utf-8"))
+        result = StepResult(
+            "succeeded", job.step, worker, time.perf_counter() - started, job.attempt,
+            outputs=outputs, displays=_displays(nb),
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a result
+        reason, error = _error_line(job, exc, watchdog.fired)
+        result = StepResult(
+            "failed", job.step, worker, time.perf_counter() - started, job.attempt,
+            error=error, reason=reason,
+        )
+    finally:
+        retire_in_background(km)
+    return result.to_json()

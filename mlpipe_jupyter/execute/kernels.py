@@ -1,0 +1,213 @@
+"""A pool of Jupyter kernels started ahead of time, each used for one step only.
+
+Starting a kernel costs about a second; a step that finds one already waiting
+skips that. Every kernel runs exactly one step and is then shut down, so steps
+stay isolated; the pool starts a replacement in the background as soon as one
+is taken. A running kernel's cwd cannot change, so pools are keyed by cwd.
+
+Lives on the worker process (module-level registry, see `pool_for`), started
+by `KernelPoolPlugin` when the runner registers it with the Dask client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "python3"
+DEFAULT_POOL_SIZE = int(os.environ.get("MLPIPE_KERNEL_POOL", "1"))
+READY_TIMEOUT_S = 60.0
+
+
+def _tracking_manager_class() -> type:
+    """An AsyncKernelManager that remembers the clients it hands out.
+
+    nbclient creates its client with `km.client()` and, when it does not own
+    the kernel, never stops that client's channels (each run would leak ~11
+    fds); remembering them lets `retire` close them. The manager is async so
+    that nbclient gets an async client: with a blocking one its kernel-alive
+    poll never runs and a dead kernel hangs the step.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class TrackingKernelManager(AsyncKernelManager):
+        def client(self, **kwargs: Any) -> Any:
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_mlpipe_clients", []).append(kc)
+            return kc
+
+    return TrackingKernelManager
+
+
+def call(coro_or_value: Any) -> Any:
+    """Run one of the async manager's methods to completion, from any thread.
+
+    In a thread whose event loop is running (a Dask worker's, during plugin
+    teardown) the coroutine runs to completion on a helper thread.
+    """
+    if not asyncio.iscoroutine(coro_or_value):
+        return coro_or_value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_or_value)
+    box: list[Any] = []
+    helper = threading.Thread(target=lambda: box.append(asyncio.run(coro_or_value)))
+    helper.start()
+    helper.join()
+    return box[0] if box else None
+
+
+async def _start(km: Any, cwd: str | None, env: dict[str, str]) -> None:
+    await km.start_kernel(cwd=cwd, env=env)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=READY_TIMEOUT_S)
+    finally:
+        kc.stop_channels()
+
+
+def start_kernel(cwd: str | None, env: dict[str, str] | None = None) -> Any:
+    """Start one kernel in `cwd` and wait until it answers; returns its manager."""
+    ipc_dir = tempfile.mkdtemp(prefix="mlpipe-kernel-")
+    km = _tracking_manager_class()(
+        kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(ipc_dir, "ipc")
+    )
+    km.__dict__["_mlpipe_ipc_dir"] = ipc_dir
+    kernel_env = dict(os.environ if env is None else env)
+    kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    try:
+        call(_start(km, cwd if cwd and os.path.isdir(cwd) else None, kernel_env))
+    except Exception:
+        retire(km)
+        raise
+    return km
+
+
+def is_alive(km: Any) -> bool:
+    try:
+        return bool(call(km.is_alive()))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def retire(km: Any) -> None:
+    """Stop the client channels handed out by `km` and shut its kernel down."""
+    for kc in km.__dict__.pop("_mlpipe_clients", []):
+        try:
+            kc.stop_channels()
+        except Exception:  # noqa: BLE001 - best effort cleanup
+            pass
+    try:
+        if km.has_kernel:
+            call(km.shutdown_kernel(now=True))
+    except Exception as exc:  # noqa: BLE001
+        log.debug("kernel shutdown failed: %s", exc)
+    ipc_dir = km.__dict__.pop("_mlpipe_ipc_dir", None)
+    if ipc_dir:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+
+
+def retire_in_background(km: Any) -> None:
+    threading.Thread(target=retire, args=(km,), daemon=True, name="mlpipe-retire").start()
+
+
+class KernelPool:
+    """`size` kernels kept ready in `cwd`; `take()` hands one out for one step."""
+
+    def __init__(self, cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> None:
+        self.cwd = cwd
+        self.size = max(0, size)
+        self._ready: queue.Queue[Any] = queue.Queue()
+        self._lock = threading.Lock()
+        self._starting = 0
+        self._closed = False
+        for _ in range(self.size):
+            self._start_one()
+
+    def _start_one(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._starting += 1
+        threading.Thread(target=self._fill, daemon=True, name="mlpipe-kernel-start").start()
+
+    def _fill(self) -> None:
+        try:
+            km = start_kernel(self.cwd)
+        except Exception as exc:  # noqa: BLE001 - the step will start its own kernel
+            log.warning("mlpipe: could not pre-start a kernel: %s", exc)
+            km = None
+        with self._lock:
+            self._starting -= 1
+            closed = self._closed
+        if km is None:
+            return
+        if closed:
+            retire(km)
+        else:
+            self._ready.put(km)
+
+    def take(self) -> Any:
+        """A ready kernel (waiting for one being started), or a freshly started one."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            with self._lock:
+                starting = self._starting
+            try:
+                km = self._ready.get(timeout=0.05 if starting else 0)
+            except queue.Empty:
+                if not starting or time.monotonic() > deadline:
+                    if self.size:
+                        self._start_one()
+                    return start_kernel(self.cwd)
+                continue
+            if is_alive(km):
+                if self.size:
+                    self._start_one()
+                return km
+            retire_in_background(km)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                retire(self._ready.get_nowait())
+            except queue.Empty:
+                return
+
+
+_POOLS: dict[str | None, KernelPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> KernelPool:
+    """This process's pool for `cwd`, created (and started) on first use."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(cwd)
+        if pool is None:
+            pool = _POOLS[cwd] = KernelPool(cwd, size)
+        return pool
+
+
+def close_pools() -> None:
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_pools)

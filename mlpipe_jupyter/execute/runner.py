@@ -1,0 +1,137 @@
+"""Run a pipeline: plan from the cache, then run the rest on Dask.
+
+`run_pipeline` reads top to bottom like papermill's `execute_notebook`: plan,
+record the cached steps, and only if something must run, start (or connect
+to) a cluster, check resources up front, and hand the steps to the
+`Coordinator`. A fully cached run never imports `distributed` or papermill.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .cluster import ClusterOptions
+from .errors import ResourceError
+from .planner import CACHED, RUN, Plan, param_values, plan
+
+if TYPE_CHECKING:
+    from mlpipe_jupyter.analysis.model import Pipeline
+    from mlpipe_jupyter.cache.store import Store
+
+    from .records import Records
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    no_cache: bool = False
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    kernel_pool: int | None = None  # kernels kept ready per worker (None: default)
+    cancel_poll_s: float = 0.5
+
+
+@dataclass
+class RunContext:
+    """What every part of one run shares."""
+
+    run_id: str
+    pipeline: Pipeline
+    notebook: Path
+    store: Store
+    records: Records
+    params: dict[str, Any]  # full parameter values
+    options: RunOptions
+    emit: EventHandler
+
+    def step_event(self, step: str, status: str, **fields: Any) -> None:
+        """Record a step's new state and tell `on_event`."""
+        stored = {k: v for k, v in fields.items() if k in _RECORD_FIELDS}
+        self.records.update_step(self.run_id, step, status=status, **stored)
+        self.emit({"event": "step", "run_id": self.run_id, "step": step, "status": status, **fields})
+
+
+_RECORD_FIELDS = {
+    "reason", "worker", "duration_s", "cache_key", "notebook", "error", "attempt",
+    "started", "finished",
+}
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    notebook: Path,
+    store: Store,
+    records: Records,
+    run_id: str,
+    params: dict[str, Any] | None = None,
+    options: RunOptions | None = None,
+    on_event: EventHandler | None = None,
+) -> dict[str, Any]:
+    """Run `pipeline` as run `run_id` (already created in `records`); the run record.
+
+    Raises `RunInputError` (unknown parameter) or `ResourceError` (a step no
+    worker can satisfy) before any step runs; the run is then recorded failed.
+    """
+    ctx = RunContext(
+        run_id, pipeline, notebook, store, records,
+        param_values(pipeline, params or {}), options or RunOptions(), _safe(on_event),
+    )
+    the_plan = plan(pipeline, store, ctx.params, no_cache=ctx.options.no_cache)
+    _record_plan(ctx, the_plan)
+    if the_plan.all_cached:
+        status = "succeeded"
+    else:
+        status = _run_on_cluster(ctx, the_plan)
+    records.finish_run(run_id, status)
+    ctx.emit({"event": "run", "run_id": run_id, "status": status})
+    return records.get_run(run_id)
+
+
+def _safe(on_event: EventHandler | None) -> EventHandler:
+    def emit(event: dict[str, Any]) -> None:
+        if on_event is not None:
+            try:
+                on_event(event)
+            except Exception:  # noqa: BLE001 - a broken progress view must not stop the run
+                pass
+
+    return emit
+
+
+def _record_plan(ctx: RunContext, the_plan: Plan) -> None:
+    for name, decision in the_plan.decisions.items():
+        if decision.action == CACHED:
+            entry = decision.entry
+            ctx.step_event(
+                name, "cached", reason=decision.reason, cache_key=decision.key,
+                duration_s=0.0, saved_s=entry.duration_s if entry else None,
+            )
+        else:
+            status = "queued" if decision.action == RUN else "pending"
+            ctx.step_event(name, status, reason=decision.reason, cache_key=decision.key)
+
+
+def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
+    from . import cluster as clusters
+    from .coordinator import Coordinator
+
+    started = time.perf_counter()
+    warn = lambda message: ctx.emit({"event": "warning", "message": message})  # noqa: E731
+    handle = clusters.start(ctx.options.cluster, warn)
+    try:
+        ctx.emit({
+            "event": "cluster", "kind": handle.kind, "workers": handle.workers(),
+            "seconds": round(time.perf_counter() - started, 3),
+        })
+        steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
+        try:
+            clusters.check_resources(steps, handle.workers())
+        except ResourceError as exc:
+            ctx.records.finish_run(ctx.run_id, "failed", error=str(exc))
+            raise
+        return Coordinator(ctx, the_plan, handle.client).run()
+    finally:
+        handle.close()
