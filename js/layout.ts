@@ -19,6 +19,8 @@ export interface ILayoutEdge {
   from: string;
   to: string;
   label: string;
+  /** The full text behind a shortened label (a tooltip). */
+  title?: string;
 }
 
 /** A node's box; `x`, `y` is its top-left corner. */
@@ -34,6 +36,7 @@ export interface IEdgePath {
   from: string;
   to: string;
   label: string;
+  title: string;
   points: IPoint[];
   labelPos: IPoint;
 }
@@ -49,26 +52,27 @@ export interface ILayoutOptions {
   rankSep?: number;
   nodeSep?: number;
   margin?: number;
-  /** Width of one label character, to size edge labels. */
-  charWidth?: number;
 }
 
-export const NODE_WIDTH = 150;
-export const NODE_HEIGHT = 54;
+export const NODE_WIDTH = 136;
+export const NODE_HEIGHT = 52;
 
-/** Lay out `nodes` and `edges` left to right; edges to unknown nodes are dropped. */
+/**
+ * Lay out `nodes` and `edges` left to right; edges to unknown nodes are dropped.
+ * Edge labels take no room of their own: they sit in the gap between ranks
+ * (`rankSep` wide), which keeps wide graphs compact enough for a sidebar.
+ */
 export function layoutGraph(
   nodes: ILayoutNode[],
   edges: ILayoutEdge[],
   options: ILayoutOptions = {}
 ): IGraphLayout {
   const margin = options.margin ?? 12;
-  const charWidth = options.charWidth ?? 6.2;
   const g = new graphlib.Graph({ multigraph: true });
   g.setGraph({
     rankdir: 'LR',
-    ranksep: options.rankSep ?? 56,
-    nodesep: options.nodeSep ?? 20,
+    ranksep: options.rankSep ?? 72,
+    nodesep: options.nodeSep ?? 16,
     edgesep: 10,
     marginx: margin,
     marginy: margin
@@ -79,20 +83,39 @@ export function layoutGraph(
   }
   const known = edges.filter(e => g.hasNode(e.from) && g.hasNode(e.to));
   known.forEach((edge, i) => {
-    const labelWidth = edge.label ? edge.label.length * charWidth + 8 : 0;
-    g.setEdge(
-      edge.from,
-      edge.to,
-      { width: labelWidth, height: edge.label ? 14 : 0, labelpos: 'c' },
-      String(i)
-    );
+    g.setEdge(edge.from, edge.to, { width: 0, height: 0, labelpos: 'c' }, String(i));
   });
   dagreLayout(g);
+  return fitMargin(
+    nodes.map(node => toBox(node, g.node(node.id))),
+    known.map((edge, i) => toPath(edge, g.edge(edge.from, edge.to, String(i)))),
+    margin
+  );
+}
+
+/** Shift everything (edges may bend outside the node boxes) to start at `margin`. */
+function fitMargin(nodes: INodeBox[], edges: IEdgePath[], margin: number): IGraphLayout {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const b of nodes) {
+    xs.push(b.x, b.x + b.width);
+    ys.push(b.y, b.y + b.height);
+  }
+  for (const e of edges) {
+    e.points.forEach(p => (xs.push(p.x), ys.push(p.y)));
+    ys.push(e.labelPos.y - 14);
+  }
+  if (!xs.length) {
+    return { nodes, edges, width: 2 * margin, height: 2 * margin };
+  }
+  const dx = margin - Math.min(...xs);
+  const dy = margin - Math.min(...ys);
+  const move = (p: IPoint) => ({ x: p.x + dx, y: p.y + dy });
   return {
-    nodes: nodes.map(node => toBox(node, g.node(node.id))),
-    edges: known.map((edge, i) => toPath(edge, g.edge(edge.from, edge.to, String(i)))),
-    width: Math.max(g.graph().width ?? 0, 2 * margin),
-    height: Math.max(g.graph().height ?? 0, 2 * margin)
+    nodes: nodes.map(b => ({ ...b, x: b.x + dx, y: b.y + dy })),
+    edges: edges.map(e => ({ ...e, points: e.points.map(move), labelPos: move(e.labelPos) })),
+    width: Math.max(...xs) + dx + margin,
+    height: Math.max(...ys) + dy + margin
   };
 }
 
@@ -116,6 +139,7 @@ function toPath(
     from: edge.from,
     to: edge.to,
     label: edge.label,
+    title: edge.title ?? edge.label,
     points,
     labelPos: { x: placed.x ?? middle.x, y: placed.y ?? middle.y }
   };

@@ -59,11 +59,16 @@ export function renderEdge(doc: Document, edge: IEdgePath): SVGGElement {
   g.appendChild(
     svgEl(doc, 'path', { d: pathData(edge.points), 'marker-end': 'url(#mlpipe-arrow)' })
   );
+  if (edge.title) {
+    const title = svgEl(doc, 'title');
+    title.textContent = edge.title;
+    g.appendChild(title);
+  }
   if (edge.label) {
     const label = svgEl(doc, 'text', {
       class: 'mlpipe-edge-label',
       x: edge.labelPos.x,
-      y: edge.labelPos.y + 4,
+      y: edge.labelPos.y - 4,
       'text-anchor': 'middle'
     });
     label.textContent = edge.label;
@@ -98,7 +103,7 @@ export function renderNode(
   g.appendChild(
     svgEl(doc, 'rect', { class: 'mlpipe-node-bar', width: 5, height: box.height, rx: 2 })
   );
-  g.appendChild(text(doc, 'mlpipe-node-name', 12, 19, truncate(step.name, 18)));
+  g.appendChild(text(doc, 'mlpipe-node-name', 12, 19, truncate(step.name, 16)));
   g.appendChild(text(doc, 'mlpipe-node-resources', 12, 33, resourcesLabel(step)));
   g.appendChild(text(doc, 'mlpipe-node-state', 12, 47, stateLabel(state)));
   if ((step.resources?.gpu ?? 0) > 0) {
@@ -190,10 +195,12 @@ export function truncate(value: string, max: number): string {
   return value.length > max ? value.slice(0, max - 1) + '…' : value;
 }
 
-/** Edge label: its variables, shortened when there are many. */
-export function edgeLabel(vars: string[]): string {
-  if (vars.length <= 2) {
-    return vars.join(', ');
+/** Edge label: its variables, shortened to fit between two ranks. */
+export function edgeLabel(vars: string[], max = 11): string {
+  const all = vars.join(', ');
+  if (all.length <= max) {
+    return all;
   }
-  return `${vars.slice(0, 2).join(', ')} +${vars.length - 2}`;
+  const more = vars.length > 1 ? ` +${vars.length - 1}` : '';
+  return truncate(vars[0], max - more.length) + more;
 }

@@ -37,7 +37,12 @@ export class GraphView extends Widget {
       this._shape = shape;
       this._graph = layoutGraph(
         dag.steps.map(s => ({ id: s.name, width: NODE_WIDTH, height: NODE_HEIGHT })),
-        dag.edges.map(e => ({ from: e.from, to: e.to, label: edgeLabel(e.vars) }))
+        dag.edges.map(e => ({
+          from: e.from,
+          to: e.to,
+          label: edgeLabel(e.vars),
+          title: `${e.from} → ${e.to}: ${e.vars.length ? e.vars.join(', ') : 'runs after (--after)'}`
+        }))
       );
       if (!this._userMoved) {
         this.fit();
@@ -50,7 +55,7 @@ export class GraphView extends Widget {
    * Show as much of the graph as fits, anchored top-left: never above natural
    * size, nor below 1/`maxShrink` of it (text stays readable; pan for the rest).
    */
-  fit(maxShrink = 1.6): void {
+  fit(maxShrink = 1.3): void {
     const layout = this._graph;
     if (!layout) {
       return;

@@ -39,7 +39,7 @@ describe('renderNode', () => {
     document.body.appendChild(node);
     expect(node.querySelector('img')).toBeNull();
     expect(document.querySelectorAll('img')).toHaveLength(0);
-    expect(node.querySelector('.mlpipe-node-name')!.textContent).toBe('<img src=x onerro…');
+    expect(node.querySelector('.mlpipe-node-name')!.textContent).toBe('<img src=x oner…');
     expect(node.querySelector('title')!.textContent).toContain(MALICIOUS);
     expect(node.getAttribute('data-step')).toBe(MALICIOUS);
     expect((window as any).alert).not.toHaveBeenCalled();
@@ -83,7 +83,7 @@ describe('renderGraph', () => {
     const layout: IGraphLayout = {
       width: 400, height: 100,
       nodes: [{ ...box, id: 'load' }, { ...box, id: MALICIOUS, x: 220 }],
-      edges: [{ from: 'load', to: MALICIOUS, label: MALICIOUS, points: [{ x: 160, y: 47 }, { x: 220, y: 47 }], labelPos: { x: 190, y: 40 } }]
+      edges: [{ from: 'load', to: MALICIOUS, label: MALICIOUS, title: MALICIOUS, points: [{ x: 160, y: 47 }, { x: 220, y: 47 }], labelPos: { x: 190, y: 40 } }]
     };
     const views = new Map<string, INodeView>([
       ['load', { step: step('load'), state: state('succeeded'), selected: false }],
@@ -95,6 +95,7 @@ describe('renderGraph', () => {
     expect(root.querySelectorAll('.mlpipe-node')).toHaveLength(2);
     expect(root.querySelectorAll('.mlpipe-edge')).toHaveLength(1);
     expect(root.querySelector('.mlpipe-edge-label')!.textContent).toBe(MALICIOUS);
+    expect(root.querySelector('.mlpipe-edge title')!.textContent).toBe(MALICIOUS);
     expect(root.querySelector('.mlpipe-edge path')!.getAttribute('d')).toBe('M160,47 L220,47');
     expect(document.querySelectorAll('img')).toHaveLength(0);
   });
@@ -103,7 +104,8 @@ describe('renderGraph', () => {
 describe('helpers', () => {
   it('shortens long variable lists on edges', () => {
     expect(edgeLabel(['X', 'y'])).toBe('X, y');
-    expect(edgeLabel(['X_train', 'X_test', 'y_train', 'y_test'])).toBe('X_train, X_test +2');
+    expect(edgeLabel(['X_train', 'X_test', 'y_train', 'y_test'])).toBe('X_train +3');
+    expect(edgeLabel(['a_very_long_name'])).toBe('a_very_lon…');
   });
 
   it('formats memory in bytes as a person writes it', () => {

@@ -56,6 +56,12 @@ function check(layout: IGraphLayout, edges: { from: string; to: string }[]): voi
     // Left to right: a step's consumers sit in later ranks, to its right.
     expect(to.x).toBeGreaterThanOrEqual(from.x + from.width);
   }
+  for (const point of layout.edges.flatMap(e => e.points)) {
+    expect(point.x).toBeGreaterThanOrEqual(0);
+    expect(point.y).toBeGreaterThanOrEqual(0);
+    expect(point.x).toBeLessThanOrEqual(layout.width);
+    expect(point.y).toBeLessThanOrEqual(layout.height);
+  }
   for (const box of layout.nodes) {
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.y).toBeGreaterThanOrEqual(0);

@@ -18,13 +18,13 @@ export function check(condition, message) {
 }
 
 /** A fresh browser profile, a page on the lab with `notebook` open and the sidebar shown. */
-export async function openLab({ url, token, notebook, outDir, width = 1500 }) {
+export async function openLab({ url, token, notebook, outDir, width = 1700 }) {
   const profile = mkdtempSync(join(tmpdir(), 'mlpipe-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: FLAGS,
-    viewport: { width, height: 900 }
+    viewport: { width, height: 1000 }
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30000);
@@ -34,7 +34,7 @@ export async function openLab({ url, token, notebook, outDir, width = 1500 }) {
   await page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: 60000 });
   await page.click('.lm-TabBar-tab[data-id="mlpipe-sidebar"]');
   await page.waitForSelector(`${SIDEBAR} .mlpipe-toolbar`, { state: 'visible' });
-  await widenSidebar(page, 720);
+  await widenSidebar(page, 860);
   mkdirSync(outDir, { recursive: true });
   return { context, page, errors, outDir };
 }
@@ -68,7 +68,8 @@ export async function readGraph(page) {
     const edges = [...root.querySelectorAll('.mlpipe-edge')].map(g => ({
       from: g.dataset.from,
       to: g.dataset.to,
-      label: g.querySelector('.mlpipe-edge-label')?.textContent ?? ''
+      label: g.querySelector('.mlpipe-edge-label')?.textContent ?? '',
+      title: g.querySelector('title')?.textContent ?? ''
     }));
     return { nodes, edges };
   }, SIDEBAR);

@@ -27,7 +27,7 @@ async function staticScenario({ page, outDir }) {
     `node names ${graph.nodes.map(n => n.name)} != ${dag.steps.map(s => s.name)}`);
   for (const edge of dag.edges) {
     const drawn = graph.edges.find(e => e.from === edge.from && e.to === edge.to);
-    check(drawn.label.startsWith(edge.vars.slice(0, 2).join(', ')), `edge ${edge.from}->${edge.to} label '${drawn.label}' lacks ${edge.vars}`);
+    check(drawn.title.endsWith(edge.vars.join(', ')), `edge ${edge.from}->${edge.to} says '${drawn.title}', not ${edge.vars}`);
   }
   pass(`${graph.nodes.length} nodes and ${graph.edges.length} edges, as mlpipe dag says`);
   await snap(page, outDir, '01-dag');
@@ -42,7 +42,7 @@ async function staticScenario({ page, outDir }) {
   const after = await waitGraph(page, g => g.edges.some(e => e.from === from && e.to === to),
     `the new edge ${from} -> ${to} (${name})`, 10000);
   const edge = after.edges.find(e => e.from === from && e.to === to);
-  check(edge.label.includes(name), `new edge label '${edge.label}' lacks '${name}'`);
+  check(edge.title.includes(name), `new edge '${edge.title}' lacks '${name}'`);
   pass(`editing '${to}' to read '${name}' adds the edge ${from} -> ${to} live`);
   await snap(page, outDir, '02-new-edge');
 }
