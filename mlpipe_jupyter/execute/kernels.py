@@ -202,6 +202,14 @@ def pool_for(cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> KernelPool:
         return pool
 
 
+def close_pool(cwd: str | None) -> None:
+    """Shut down the idle kernels of the pool for `cwd`, if there is one."""
+    with _POOLS_LOCK:
+        pool = _POOLS.pop(cwd, None)
+    if pool is not None:
+        pool.close()
+
+
 def close_pools() -> None:
     with _POOLS_LOCK:
         pools = list(_POOLS.values())

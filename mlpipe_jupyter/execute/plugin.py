@@ -12,7 +12,7 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from .kernels import DEFAULT_POOL_SIZE, close_pools, pool_for
+from .kernels import DEFAULT_POOL_SIZE, close_pool, pool_for
 
 
 def _warm_imports() -> None:
@@ -34,4 +34,4 @@ class KernelPoolPlugin(WorkerPlugin):
         pool_for(self.cwd, self.size)
 
     def teardown(self, worker: Any) -> None:
-        close_pools()
+        close_pool(self.cwd)

@@ -1,0 +1,84 @@
+"""A real Dask cluster of separate processes: `dask scheduler` + 2 `dask worker`s.
+
+Session-scoped (starting it costs a few seconds); every process is started in
+its own process group and killed at teardown, whatever the tests did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+@dataclass
+class DaskProcesses:
+    address: str
+    gpu_worker: str  # address of the worker started with --resources "GPU=1"
+    cpu_worker: str
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def _wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _workers(scheduler_file: Path) -> dict:
+    from distributed import Client
+
+    with Client(scheduler_file=str(scheduler_file), timeout="10s") as client:
+        return client.scheduler_info(n_workers=-1)["workers"]
+
+
+def _two(workers: dict) -> dict | None:
+    return workers if len(workers) == 2 else None
+
+
+@pytest.fixture(scope="session")
+def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    log = folder / "dask.log"
+    procs = [_spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(scheduler_file)], log)]
+    try:
+        _wait_for(scheduler_file.exists, 30, "the dask scheduler")
+        common = ["--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                  "--no-dashboard", "--host", "127.0.0.1"]
+        procs.append(_spawn([DASK, "worker", *common, "--name", "cpu"], log))
+        procs.append(_spawn([DASK, "worker", *common, "--name", "gpu", "--resources", "GPU=1"],
+                            log))
+        workers = _wait_for(lambda: _two(_workers(scheduler_file)), 60, "2 dask workers")
+        by_name = {w["name"]: addr for addr, w in workers.items()}
+        address = json.loads(scheduler_file.read_text())["address"]
+        yield DaskProcesses(address, by_name["gpu"], by_name["cpu"])
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
