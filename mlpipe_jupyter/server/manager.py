@@ -22,7 +22,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..schedule import cron, publish, scheduler, schedules
 from ..schedule.errors import BadInput, Conflict, NotFound
-from . import validate
+from . import cache_state, validate
 from .paths import relative_to_root, resolve_inside, resolve_notebook
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -66,10 +66,13 @@ class MlpipeService(LoggingConfigurable):
 
     def run_store(self, notebook: Path) -> Path:
         """Where a run of `notebook` keeps its records and cache (as `mlpipe run` would)."""
-        configured = self.store_dir or os.environ.get("MLPIPE_STORE", "")
-        store = Path(configured).resolve() if configured else notebook.parent / ".mlpipe"
+        store = self._store_of(notebook)
         self._remember(store)
         return store
+
+    def _store_of(self, notebook: Path) -> Path:
+        configured = self.store_dir or os.environ.get("MLPIPE_STORE", "")
+        return Path(configured).resolve() if configured else notebook.parent / ".mlpipe"
 
     def _remember(self, store: Path) -> None:
         if store not in self._stores:
@@ -85,16 +88,28 @@ class MlpipeService(LoggingConfigurable):
         from ..analysis import NotebookError, analyze, cells_from_json, read_cells
 
         body = validate.body(body)
+        notebook = None
         try:
             if "cells" in body:
                 cells = cells_from_json(body["cells"], where="'cells'")
+                if body.get("path"):  # where the unsaved notebook lives: its cache
+                    notebook = resolve_inside(self.root_dir, body["path"])
             elif "path" in body:
-                cells = read_cells(resolve_notebook(self.root_dir, body["path"]))
+                notebook = resolve_notebook(self.root_dir, body["path"])
+                cells = read_cells(notebook)
             else:
                 raise BadInput("request needs 'cells' (the unsaved notebook) or 'path'")
         except NotebookError as exc:
             raise BadInput(str(exc)) from None
-        return analyze(cells).to_json()
+        pipeline = analyze(cells)
+        dag = pipeline.to_json()
+        if notebook is None:
+            return dag
+        try:
+            return cache_state.annotate(dag, pipeline, self._store_of(notebook))
+        except Exception:  # the DAG matters more than its cache states
+            self.log.warning("mlpipe: cache state of %s unavailable", notebook, exc_info=True)
+            return dag
 
     # runs ---------------------------------------------------------------------------
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""Per-step cache state for the sidebar, before anything runs.
+
+With the notebook's path known (so its store is known), each step of the DAG json gets
+`"cache": {"enabled", "state", "reason"}` instead of the bare `--no-cache` flag:
+`cached` (a run now would reuse it), `stale` (it ran before, but something it depends
+on changed; the reason says what) or `never` (no cache entry, or `--no-cache`). Read
+from the cache index only (the planner's JSON path), at the notebook's default
+parameters; it never creates a store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CACHED, STALE, NEVER = "cached", "stale", "never"
+
+
+def annotate(dag: dict[str, Any], pipeline: Any, store_root: Path) -> dict[str, Any]:
+    """`dag` with each step's `cache` replaced by its cache state (unchanged on errors)."""
+    if pipeline.errors or not pipeline.steps:
+        return dag
+    states = step_states(pipeline, store_root)
+    steps = [{**s, "cache": {"enabled": s["cache"], **states[s["name"]]}} for s in dag["steps"]]
+    return {**dag, "steps": steps}
+
+
+def step_states(pipeline: Any, store_root: Path) -> dict[str, dict[str, str]]:
+    never = {"state": NEVER, "reason": "never run: no cache entry"}
+    if not (store_root / "cache").is_dir():
+        return {step.name: dict(never) for step in pipeline.steps}
+    from ..cache.store import Store
+    from ..execute import planner
+
+    store = Store.open(store_root)
+    plan = planner.plan(pipeline, store, planner.param_values(pipeline, {}))
+    return {name: _state(store, pipeline.step(name), d) for name, d in plan.decisions.items()}
+
+
+def _state(store: Any, step: Any, decision: Any) -> dict[str, str]:
+    from ..execute import planner
+
+    if not step.options.cache:
+        return {"state": NEVER, "reason": "--no-cache: runs every time"}
+    if decision.action == planner.CACHED:
+        return {"state": CACHED, "reason": decision.reason}
+    if store.latest_for_step(step.name) is None:
+        return {"state": NEVER, "reason": "never run: no cache entry"}
+    if decision.action == planner.PENDING:
+        return {"state": STALE, "reason": f"upstream re-runs first ({decision.reason})"}
+    return {"state": STALE, "reason": decision.reason}
