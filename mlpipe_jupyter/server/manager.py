@@ -193,16 +193,17 @@ class MlpipeService(LoggingConfigurable):
         body = validate.body(body)
         version = validate.optional_int(body, "version")
         params = validate.params(body.get("params", {}))
-
-        def start(notebook: Path, run_params: dict[str, Any], store: Path) -> str:
-            return self.backend_start(notebook, run_params, store, no_cache=False,
-                                      scheduler=self.scheduler_address or None)  # fmt: skip
-
         published, run_id = scheduler.run_published(
-            self.store_root, name, version=version, params=params, start=start
+            self.store_root, name, version=version, params=params, start=self._start_snapshot
         )
         self._run_stores[run_id] = self.store_root
         return {"run_id": run_id, "pipeline": name, "version": published.version}
+
+    def _start_snapshot(self, notebook: Path, params: dict[str, Any], store: Path) -> str:
+        """Start a run of a published snapshot (a scheduler.Starter)."""
+        scheduler_address = self.scheduler_address or None
+        return self.backend_start(notebook, params, store, no_cache=False,
+                                  scheduler=scheduler_address)  # fmt: skip
 
     def list_schedules(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in schedules.list_schedules(self.store_root)]
@@ -239,12 +240,7 @@ class MlpipeService(LoggingConfigurable):
 
     def fire_due_schedules(self) -> list[str]:
         """One pass of the scheduler, starting runs through this service's backend."""
-
-        def start(notebook: Path, params: dict[str, Any], store: Path) -> str:
-            return self.backend_start(notebook, params, store, no_cache=False,
-                                      scheduler=self.scheduler_address or None)  # fmt: skip
-
-        fired = scheduler.fire_due(self.store_root, start=start)
+        fired = scheduler.fire_due(self.store_root, start=self._start_snapshot)
         for item in fired:
             self.log.info("mlpipe: %s", item)
             if item.run_id:
