@@ -13,7 +13,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { requestAPI } from './api';
 import { PipelineModel } from './model';
-import { notebookSource, selectCell, stepNotebookPath } from './notebookSource';
+import { isStepNotebook, notebookSource, selectCell, stepNotebookPath } from './notebookSource';
 import { CommandIDs, IPipelineTracker, PLUGIN_ID } from './tokens';
 import { RequestFn } from './types';
 import { PipelineSidebar } from './widgets/sidebar';
@@ -47,8 +47,12 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
     const model = new PipelineModel({ request: requestAPI as RequestFn });
     const sidebar = createSidebar(model, tracker, docManager);
     app.shell.add(sidebar, 'right', { rank: 600 });
-    const follow = (panel: NotebookPanel | null) =>
-      model.setSource(panel ? notebookSource(panel) : null);
+    const follow = (panel: NotebookPanel | null) => {
+      // An executed step notebook opened from a failed node keeps the pipeline in view.
+      if (!panel || !isStepNotebook(panel.context.path)) {
+        model.setSource(panel ? notebookSource(panel) : null);
+      }
+    };
     tracker.currentChanged.connect((_, panel) => follow(panel));
     void app.restored.then(() => follow(tracker.currentWidget));
     addCommands(app, model, sidebar, labShell, palette);

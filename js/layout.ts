@@ -54,7 +54,7 @@ export interface ILayoutOptions {
   margin?: number;
 }
 
-export const NODE_WIDTH = 136;
+export const NODE_WIDTH = 140;
 export const NODE_HEIGHT = 52;
 
 /**

@@ -60,3 +60,8 @@ export function stepNotebookPath(recorded: string, sourcePath: string): string {
   }
   return PathExt.join(PathExt.dirname(sourcePath), recorded.slice(at + 1));
 }
+
+/** Whether `path` is an executed step notebook kept with a run (in a `.mlpipe` store). */
+export function isStepNotebook(path: string): boolean {
+  return path.startsWith('.mlpipe/') || path.includes('/.mlpipe/');
+}

@@ -105,7 +105,9 @@ async function failureScenario({ page, outDir }) {
   const tab = page.locator(`.lm-DockPanel-tabBar .lm-TabBar-tab:has-text("${step}.ipynb")`);
   await tab.waitFor({ state: 'visible', timeout: 30000 });
   await page.waitForFunction(() => document.querySelectorAll('.jp-NotebookPanel').length >= 2);
-  pass(`clicking the failed node opens ${step}.ipynb`);
+  const title = await page.locator(`${SIDEBAR} .mlpipe-header`).textContent();
+  check(title.endsWith(config.notebook.split('/').pop()), `the sidebar left the pipeline for '${title}'`);
+  pass(`clicking the failed node opens ${step}.ipynb; the sidebar keeps the pipeline`);
   await snap(page, outDir, '07-step-notebook');
 }
 
