@@ -45,6 +45,18 @@ async function staticScenario({ page, outDir }) {
   check(edge.title.includes(name), `new edge '${edge.title}' lacks '${name}'`);
   pass(`editing '${to}' to read '${name}' adds the edge ${from} -> ${to} live`);
   await snap(page, outDir, '02-new-edge');
+
+  const settings = await page.evaluate(async ({ url, token }) => {
+    const answer = await fetch(`${url}lab/api/settings/mlpipe-jupyter:plugin?token=${token}`);
+    return answer.json();
+  }, config);
+  check(settings.schema?.properties?.pollInterval?.default === 1000, `settings schema not served: ${JSON.stringify(settings).slice(0, 200)}`);
+  await page.keyboard.press('Control+Shift+C');
+  await page.keyboard.insertText('pipeline');
+  const items = await page.locator('.lm-CommandPalette-item:visible .lm-CommandPalette-itemLabel').allTextContents();
+  check(['Run pipeline', 'Show pipeline'].every(label => items.includes(label)), `palette shows ${items}`);
+  await page.keyboard.press('Escape');
+  pass('settings schema served; "Run pipeline" and "Show pipeline" in the command palette');
 }
 
 /** An analysis error is one readable line; clicking it selects the cell. */

@@ -158,7 +158,7 @@ def test_sidebar_draws_the_dag_and_follows_edits(lab: dict[str, Any]) -> None:
     dag = _mlpipe_dag(lab["root"] / "breast_cancer.ipynb")
     assert len(dag["steps"]) >= 3 and dag["edges"]
     passed = _scenario(lab, "static", "breast_cancer.ipynb", dag=dag, edit=_new_dependency(dag))
-    assert len(passed) == 3, passed
+    assert len(passed) == 4, passed
 
 
 def test_analysis_error_is_one_line_that_selects_its_cell(lab: dict[str, Any]) -> None:
