@@ -86,8 +86,8 @@ function cacheState(
   signature: string
 ): INodeState {
   const none = { seconds: null, notebook: null };
-  if (step.cache !== null && typeof step.cache === 'object') {
-    return { state: step.cache.state, reason: step.cache.reason ?? '', ...none };
+  if (step.cache_state) {
+    return { state: step.cache_state.state, reason: step.cache_state.reason ?? '', ...none };
   }
   if (step.cache === false) {
     return { state: 'never', reason: 'not cached (--no-cache): runs every time', ...none };

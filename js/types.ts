@@ -32,8 +32,10 @@ export interface IStepInfo {
   resources: IResources;
   retries: number;
   timeout: number | null;
-  /** `false` for `--no-cache`; an object when the server reports the cache state. */
-  cache: boolean | ICacheState;
+  /** `false` for `--no-cache`. */
+  cache: boolean;
+  /** Present when the DAG was asked for with the notebook's path. */
+  cache_state?: ICacheState;
   after: string[];
   cells: number[];
 }

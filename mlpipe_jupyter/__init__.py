@@ -23,7 +23,7 @@ def unload_ipython_extension(ipython):  # noqa: ANN001
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    return [{"src": "labextension", "dest": "mlpipe-jupyter"}]
+    return [{"src": "../labextension", "dest": "mlpipe-jupyter"}]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -1,7 +1,7 @@
 """Per-step cache state for the sidebar, before anything runs.
 
 With the notebook's path known (so its store is known), each step of the DAG json gets
-`"cache": {"enabled", "state", "reason"}` instead of the bare `--no-cache` flag:
+`"cache_state": {"state", "reason"}` beside the `cache` flag of DESIGN.md:
 `cached` (a run now would reuse it), `stale` (it ran before, but something it depends
 on changed; the reason says what) or `never` (no cache entry, or `--no-cache`). Read
 from the cache index only (the planner's JSON path), at the notebook's default
@@ -17,11 +17,11 @@ CACHED, STALE, NEVER = "cached", "stale", "never"
 
 
 def annotate(dag: dict[str, Any], pipeline: Any, store_root: Path) -> dict[str, Any]:
-    """`dag` with each step's `cache` replaced by its cache state (unchanged on errors)."""
+    """`dag` with each step's `cache_state` added (unchanged on errors)."""
     if pipeline.errors or not pipeline.steps:
         return dag
     states = step_states(pipeline, store_root)
-    steps = [{**s, "cache": {"enabled": s["cache"], **states[s["name"]]}} for s in dag["steps"]]
+    steps = [{**s, "cache_state": states[s["name"]]} for s in dag["steps"]]
     return {**dag, "steps": steps}
 
 

@@ -48,11 +48,11 @@ async def test_a_run_reaches_succeeded_then_a_rerun_is_cached(jp_fetch, notebook
 
     cells = [{"source": source, "tags": []} for source in SLOW_TWO_STEPS]
     _, dag = await call(jp_fetch, "dag", "POST", {"cells": cells, "path": "pipe.ipynb"})
-    states = {s["name"]: s["cache"]["state"] for s in dag["steps"]}
+    states = {s["name"]: s["cache_state"]["state"] for s in dag["steps"]}
     assert states == {"load": "cached", "total": "stale"}  # it ran with scale=5, default is 2
     cells[-1]["source"] += "  # a comment is not a change"
     _, dag = await call(jp_fetch, "dag", "POST", {"cells": cells, "path": "pipe.ipynb"})
-    reason = dag["steps"][1]["cache"]["reason"]
+    reason = dag["steps"][1]["cache_state"]["reason"]
     assert "parameter scale changed" in reason and "code" not in reason
 
     _, again = await call(jp_fetch, "runs", "POST", {"path": "pipe.ipynb", "params": {"scale": 5}})

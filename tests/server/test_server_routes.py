@@ -48,11 +48,13 @@ async def test_dag_with_a_path_carries_cache_states(jp_fetch, notebook):
     cells = [{"source": s, "tags": []} for s in TWO_STEPS]
     status, dag = await call(jp_fetch, "dag", "POST", {"cells": cells, "path": "pipe.ipynb"})
     assert status == 200
-    assert [s["cache"] for s in dag["steps"]] == [
-        {"enabled": True, "state": "never", "reason": "never run: no cache entry"}
+    assert [s["cache"] for s in dag["steps"]] == [True, True]
+    assert [s["cache_state"] for s in dag["steps"]] == [
+        {"state": "never", "reason": "never run: no cache entry"}
     ] * 2
     _, plain = await call(jp_fetch, "dag", "POST", {"cells": cells})
     assert [s["cache"] for s in plain["steps"]] == [True, True]
+    assert all("cache_state" not in s for s in plain["steps"])
 
 
 async def test_dag_with_analysis_errors_is_200_with_errors(jp_fetch):
