@@ -152,7 +152,7 @@ describe('PipelineModel', () => {
   });
 
   it('shows cache state from the DAG before any run, and never-run without it', async () => {
-    server.dag.steps[0].cache = { state: 'stale', reason: 'code changed' };
+    server.dag.steps[0].cache_state = { state: 'stale', reason: 'code changed' };
     model.setSource(nb);
     await flush();
     expect(model.nodeState('load')).toMatchObject({ state: 'stale', reason: 'code changed' });
