@@ -158,9 +158,28 @@ def _fmt(amount: float) -> str:
     return f"{amount:g}"
 
 
-def unsatisfiable(step: Step, workers: dict[str, dict[str, float]]) -> str | None:
+#: Resources that are hints unless the cluster advertises them: a cluster whose
+#: workers say nothing about CPU or MEMORY (plain `dask worker`) still runs
+#: steps with --cpu/--memory; a GPU is never assumed.
+SOFT_RESOURCES = ("CPU", "MEMORY")
+
+
+def unadvertised(workers: dict[str, dict[str, float]]) -> frozenset[str]:
+    """The soft resources that no worker advertises (so they cannot be asked of Dask)."""
+    advertised = {name for resources in workers.values() for name in resources}
+    return frozenset(name for name in SOFT_RESOURCES if name not in advertised)
+
+
+def step_resources(step: Step, ignore: frozenset[str] = frozenset()) -> dict[str, float]:
+    """The Dask resources to ask for `step`, without the unadvertised soft ones."""
+    return {k: v for k, v in step.options.resources().items() if k not in ignore}
+
+
+def unsatisfiable(
+    step: Step, workers: dict[str, dict[str, float]], ignore: frozenset[str] = frozenset()
+) -> str | None:
     """Why no worker can run `step` (one line naming the step, resource and fix), or None."""
-    wanted = step.options.resources()
+    wanted = step_resources(step, ignore)
     if not wanted:
         return None if workers else f"step '{step.name}' has no worker to run on; start one"
     for resources in workers.values():
@@ -191,8 +210,15 @@ def _missing(step: Step, name: str, amount: float, best: float) -> str:
     )
 
 
-def check_resources(steps: list[Step], workers: dict[str, dict[str, float]]) -> None:
-    """Raise `ResourceError` for the first step no worker can satisfy."""
-    problems = [p for p in (unsatisfiable(s, workers) for s in steps) if p]
+def check_resources(
+    steps: list[Step], workers: dict[str, dict[str, float]]
+) -> frozenset[str]:
+    """Raise `ResourceError` for the first step no worker can satisfy.
+
+    Returns the soft resources to leave out of every request (see `unadvertised`).
+    """
+    ignore = unadvertised(workers)
+    problems = [p for p in (unsatisfiable(s, workers, ignore) for s in steps) if p]
     if problems:
         raise ResourceError(problems[0])
+    return ignore

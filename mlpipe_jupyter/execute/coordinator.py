@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry
 from mlpipe_jupyter.compile.stepnb import compile_step
 
+from .cluster import step_resources
 from .engine import StepJob, event_topic, run_step
 from .planner import CACHED, PENDING, Decision, decide, input_keys
 
@@ -30,9 +31,12 @@ OK = ("succeeded", "cached")
 
 
 class Coordinator:
-    def __init__(self, ctx: RunContext, the_plan: Plan, client: Any) -> None:
+    def __init__(
+        self, ctx: RunContext, the_plan: Plan, client: Any, ignore: frozenset[str] = frozenset()
+    ) -> None:
         self.ctx = ctx
         self.client = client
+        self.ignore = ignore  # soft resources the cluster does not advertise
         self.decisions: dict[str, Decision] = dict(the_plan.decisions)
         self.state: dict[str, str] = {}
         self.outputs: dict[str, dict[str, Any]] = {}  # step -> {var: ref json}
@@ -164,9 +168,9 @@ class Coordinator:
 
     def _submit(self, name: str, attempt: int) -> None:
         self.attempts[name] = attempt
-        step = self.ctx.pipeline.step(name)
+        resources = step_resources(self.ctx.pipeline.step(name), self.ignore)
         future = self.client.submit(
-            run_step, self._job(name, attempt), resources=step.options.resources() or None,
+            run_step, self._job(name, attempt), resources=resources or None,
             pure=False, key=f"mlpipe-{self.ctx.run_id}-{name}-{attempt}",
         )
         self.futures[name] = future

@@ -128,10 +128,17 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
         })
         steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
         try:
-            clusters.check_resources(steps, handle.workers())
+            ignore = clusters.check_resources(steps, handle.workers())
         except ResourceError as exc:
             ctx.records.finish_run(ctx.run_id, "failed", error=str(exc))
             raise
-        return Coordinator(ctx, the_plan, handle.client).run()
+        asked = sorted({k for s in steps for k in s.options.resources()} & ignore)
+        if asked:
+            warn(
+                f"no worker advertises {' or '.join(asked)}, so --cpu/--memory are not enforced"
+                ' on this cluster; start workers with --resources "CPU=N,MEMORY=BYTES" to'
+                " enforce them"
+            )
+        return Coordinator(ctx, the_plan, handle.client, ignore).run()
     finally:
         handle.close()
