@@ -6,6 +6,7 @@ Configure it like any server extension:
     c.MlpipeService.store_dir = "/data/mlpipe"                # one store for everything
     c.MlpipeService.dashboard_link = "http://scheduler:8787/status"
     c.MlpipeService.fire_schedules = True                     # no separate `mlpipe scheduler`
+    c.MlpipeService.gpu_workers = 1      # --gpu 1 steps run (on the CPU) without a GPU
 """
 
 from __future__ import annotations

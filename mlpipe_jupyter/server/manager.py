@@ -42,6 +42,17 @@ class MlpipeService(LoggingConfigurable):
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
     ).tag(config=True)
     dashboard_link = Unicode("", help="Dask dashboard URL shown in the sidebar.").tag(config=True)
+    workers = Int(
+        None, allow_none=True,
+        help="CPU workers of the LocalCluster of each run the server starts (like "
+        "`mlpipe run --workers`; default: the engine's choice). Unused with a scheduler.",
+    ).tag(config=True)  # fmt: skip
+    gpu_workers = Int(
+        None, allow_none=True,
+        help="GPU workers of that LocalCluster (like `mlpipe run --gpu-workers`; default: one "
+        "per GPU found). More than the GPUs found still labels them GPU=1, with the engine's "
+        "warning: set 1 to run `--gpu 1` steps on the CPU of a machine without a GPU.",
+    ).tag(config=True)  # fmt: skip
     runs_limit = Int(50, help="How many runs GET runs returns.").tag(config=True)
     fire_schedules = Bool(
         False,
@@ -119,7 +130,7 @@ class MlpipeService(LoggingConfigurable):
         no_cache = validate.flag(body, "no_cache")
         address = validate.optional_str(body, "scheduler") or self.scheduler_address or None
         store = self.run_store(notebook)
-        run_id = self.backend_start(notebook, params, store, no_cache=no_cache, scheduler=address)
+        run_id = self.backend_start(notebook, params, store, **self._cluster(no_cache, address))
         self._run_stores[run_id] = store
         return {"run_id": run_id, "path": relative_to_root(self.root_dir, notebook)}
 
@@ -201,9 +212,17 @@ class MlpipeService(LoggingConfigurable):
 
     def _start_snapshot(self, notebook: Path, params: dict[str, Any], store: Path) -> str:
         """Start a run of a published snapshot (a scheduler.Starter)."""
-        scheduler_address = self.scheduler_address or None
-        return self.backend_start(notebook, params, store, no_cache=False,
-                                  scheduler=scheduler_address)  # fmt: skip
+        return self.backend_start(
+            notebook, params, store, **self._cluster(False, self.scheduler_address or None)
+        )
+
+    def _cluster(self, no_cache: bool, scheduler: str | None) -> dict[str, Any]:
+        """backend_start's keywords: a scheduler, or the sizes of a LocalCluster (not both,
+        as `mlpipe run` takes `--scheduler` or `--workers`)."""
+        local = scheduler is None
+        return {"no_cache": no_cache, "scheduler": scheduler,
+                "workers": self.workers if local else None,
+                "gpu_workers": self.gpu_workers if local else None}  # fmt: skip
 
     def list_schedules(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in schedules.list_schedules(self.store_root)]
@@ -255,19 +274,22 @@ class MlpipeService(LoggingConfigurable):
             "root_dir": str(Path(self.root_dir).resolve()),
             "store": str(self.store_root),
             "scheduler_address": self.scheduler_address or None,
+            "workers": self.workers,
+            "gpu_workers": self.gpu_workers,
             "dashboard_link": self.dashboard_link or self.backend_dashboard_link(),
         }
 
     # the execution service: the only calls into it ---------------------------------------
     def backend_start(
         self, notebook: Path, params: dict[str, Any], store: Path, *, no_cache: bool,
-        scheduler: str | None,
+        scheduler: str | None, workers: int | None = None, gpu_workers: int | None = None,
     ) -> str:  # fmt: skip
         from .. import service
 
         try:
             return service.start_run_async(
-                str(notebook), params, store=str(store), no_cache=no_cache, scheduler=scheduler
+                str(notebook), params, store=str(store), no_cache=no_cache, scheduler=scheduler,
+                workers=workers, gpu_workers=gpu_workers,
             )
         except ValueError as exc:  # the notebook cannot run: analysis errors, bad params
             raise BadInput(str(exc)) from exc

@@ -40,10 +40,12 @@ class FakeService(MlpipeService):
         self.records: dict[str, dict[str, Any]] = {}
         self.started: list[dict[str, Any]] = []
 
-    def backend_start(self, notebook, params, store, *, no_cache, scheduler):  # noqa: ANN001
+    def backend_start(self, notebook, params, store, *, no_cache, scheduler,  # noqa: ANN001
+                      workers=None, gpu_workers=None):  # fmt: skip
         run_id = f"20260101-000000-{len(self.records):06d}"
         self.started.append({"notebook": notebook, "params": params, "store": store,
-                             "no_cache": no_cache, "scheduler": scheduler})  # fmt: skip
+                             "no_cache": no_cache, "scheduler": scheduler,
+                             "workers": workers, "gpu_workers": gpu_workers})  # fmt: skip
         step_nb = store / "runs" / run_id / "load.ipynb"
         step_nb.parent.mkdir(parents=True, exist_ok=True)
         step_nb.write_text("{}")
