@@ -155,7 +155,8 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
 
 
 def _fmt(amount: float) -> str:
-    return f"{amount:g}"
+    """A resource amount as `dask worker --resources` takes it (whole bytes, not 8e+09)."""
+    return str(int(amount)) if float(amount).is_integer() else f"{amount:g}"
 
 
 #: Resources that are hints unless the cluster advertises them: a cluster whose

@@ -1,0 +1,57 @@
+"""Up-front resource checks and GPU detection (no cluster needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlpipe_jupyter.analysis import analyze, cells_from_json
+from mlpipe_jupyter.execute.cluster import check_resources, detect_gpus, unadvertised
+from mlpipe_jupyter.execute.errors import ResourceError
+
+CPU = {"CPU": 2, "MEMORY": 4e9}
+GPU = {"GPU": 1, "CPU": 2, "MEMORY": 4e9}
+
+
+def step(line: str):  # noqa: ANN201
+    return analyze(cells_from_json([{"source": f"%%step {line}\nx = 1"}])).steps[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "workers", "message"),
+    [
+        ("t --gpu 2", {"a": CPU, "b": GPU},
+         "step 't' needs GPU=2 but no worker has more than GPU=1;"
+         ' start a worker with --resources "GPU=2" or lower --gpu'),
+        ("t --gpu 1", {"a": CPU},
+         "step 't' needs GPU=1 but no worker has GPU; start a worker with --resources"
+         ' "GPU=1" (or run with --gpu-workers 1) or lower --gpu'),
+        ("t --cpu 4", {"a": CPU}, "step 't' needs CPU=4 but no worker has more than CPU=2;"),
+        ("t --memory 8GB", {"a": CPU}, "step 't' needs MEMORY=8000000000 but no worker has more than MEMORY=4000000000"),
+        ("t --gpu 1 --cpu 3", {"a": {"CPU": 4}, "b": GPU},
+         "step 't' needs GPU=1, CPU=3 but no single worker has all of them;"),
+    ],
+)
+def test_unsatisfiable_step_fails_with_one_line(line: str, workers: dict, message: str) -> None:
+    with pytest.raises(ResourceError) as err:
+        check_resources([step(line)], workers)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_satisfiable_steps_pass() -> None:
+    steps = [step("a --gpu 1 --cpu 1 --memory 1GB"), step("b"), step("c --cpu 2")]
+    assert check_resources(steps, {"x": CPU, "y": GPU}) == frozenset()
+
+
+def test_cpu_and_memory_are_hints_where_no_worker_advertises_them() -> None:
+    workers = {"x": {}, "y": {"GPU": 1}}
+    assert unadvertised(workers) == {"CPU", "MEMORY"}
+    assert check_resources([step("a --cpu 2 --memory 8GB --gpu 1")], workers) == {"CPU", "MEMORY"}
+    with pytest.raises(ResourceError, match="needs GPU=2"):
+        check_resources([step("a --gpu 2")], workers)
+
+
+@pytest.mark.parametrize(("visible", "gpus"), [("0,1", ["0", "1"]), ("", []), ("-1", []), ("3", ["3"])])
+def test_cuda_visible_devices_decides_the_gpus(monkeypatch, visible: str, gpus: list) -> None:  # noqa: ANN001
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert detect_gpus() == gpus
