@@ -12,8 +12,10 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { requestAPI } from './api';
+import { publishDialog, removeScheduleDialog, scheduleDialog } from './dialogs';
 import { PipelineModel } from './model';
 import { isStepNotebook, notebookSource, selectCell, stepNotebookPath } from './notebookSource';
+import { ScheduleModel } from './schedules';
 import { CommandIDs, IPipelineTracker, PLUGIN_ID } from './tokens';
 import { RequestFn } from './types';
 import { PipelineSidebar } from './widgets/sidebar';
@@ -45,7 +47,8 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
     palette: ICommandPalette | null
   ): IPipelineTracker => {
     const model = new PipelineModel({ request: requestAPI as RequestFn });
-    const sidebar = createSidebar(model, tracker, docManager);
+    const schedules = new ScheduleModel({ request: requestAPI as RequestFn });
+    const sidebar = createSidebar(model, schedules, tracker, docManager);
     app.shell.add(sidebar, 'right', { rank: 600 });
     const follow = (panel: NotebookPanel | null) => {
       // An executed step notebook opened from a failed node keeps the pipeline in view.
@@ -54,8 +57,12 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
       }
     };
     tracker.currentChanged.connect((_, panel) => follow(panel));
-    void app.restored.then(() => follow(tracker.currentWidget));
+    void app.restored.then(() => {
+      follow(tracker.currentWidget);
+      void schedules.load();
+    });
     addCommands(app, model, sidebar, labShell, palette);
+    addPublishCommands(app, model, schedules, palette);
     if (settings) {
       void settings.load(PLUGIN_ID).then(loaded => {
         const apply = () => applySettings(model, loaded.composite);
@@ -69,11 +76,13 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
 
 function createSidebar(
   model: PipelineModel,
+  schedules: ScheduleModel,
   tracker: INotebookTracker,
   docManager: IDocumentManager
 ): PipelineSidebar {
   const sidebar = new PipelineSidebar({
     model,
+    schedules,
     onSelectCell: cell => {
       const panel = tracker.currentWidget;
       if (panel) {
@@ -83,7 +92,10 @@ function createSidebar(
     onOpenNotebook: path => {
       const source = tracker.currentWidget?.context.path ?? '';
       docManager.openOrReveal(stepNotebookPath(path, source));
-    }
+    },
+    onPublish: () => void publishActive(model, schedules),
+    onSchedule: () => void scheduleActive(model, schedules),
+    onRemoveSchedule: name => void removeScheduleDialog(name, schedules)
   });
   sidebar.title.icon = pipelineIcon;
   sidebar.title.caption = 'Pipeline (mlpipe)';
@@ -119,6 +131,42 @@ function addCommands(
   model.changed.connect(() => app.commands.notifyCommandChanged());
   for (const command of [CommandIDs.show, CommandIDs.run, CommandIDs.cancel]) {
     palette?.addItem({ command, category: 'Pipeline' });
+  }
+}
+
+function addPublishCommands(
+  app: JupyterFrontEnd,
+  model: PipelineModel,
+  schedules: ScheduleModel,
+  palette: ICommandPalette | null
+): void {
+  const canPublish = () => !!model.dag && model.dag.steps.length > 0 && !model.dag.errors.length;
+  app.commands.addCommand(CommandIDs.publish, {
+    label: 'Publish pipeline…',
+    caption: 'Save the active notebook and publish it as a versioned pipeline',
+    isEnabled: canPublish,
+    execute: () => publishActive(model, schedules)
+  });
+  app.commands.addCommand(CommandIDs.schedule, {
+    label: 'Schedule pipeline…',
+    caption: 'Run a published pipeline on a cron schedule',
+    isEnabled: () => !!model.source,
+    execute: () => scheduleActive(model, schedules)
+  });
+  for (const command of [CommandIDs.publish, CommandIDs.schedule]) {
+    palette?.addItem({ command, category: 'Pipeline' });
+  }
+}
+
+async function publishActive(model: PipelineModel, schedules: ScheduleModel): Promise<void> {
+  if (model.source) {
+    await publishDialog(model.source, schedules);
+  }
+}
+
+async function scheduleActive(model: PipelineModel, schedules: ScheduleModel): Promise<void> {
+  if (model.source) {
+    await scheduleDialog(model.source, schedules);
   }
 }
 

@@ -8,6 +8,8 @@ export namespace CommandIDs {
   export const run = 'mlpipe:run';
   export const show = 'mlpipe:show';
   export const cancel = 'mlpipe:cancel';
+  export const publish = 'mlpipe:publish';
+  export const schedule = 'mlpipe:schedule';
 }
 
 /** The pipeline of the active notebook, as the sidebar shows it. */

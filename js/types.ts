@@ -116,3 +116,43 @@ export type RequestFn = <T>(
   endPoint: string,
   init?: { method?: string; body?: string }
 ) => Promise<T>;
+
+/** `GET cron?cron=EXPR`: the normalized form, a description and the next fire times. */
+export interface ICronPreview {
+  cron: string;
+  description: string;
+  next: string[];
+}
+
+/** A published pipeline version (`POST pipelines`). */
+export interface IPublished {
+  name: string;
+  version: number;
+  digest?: string;
+  steps?: number;
+  /** False when the notebook was unchanged since the latest version (that one is returned). */
+  created?: boolean;
+}
+
+/** A cron schedule of a published pipeline (`GET schedules`). */
+export interface ISchedule {
+  name: string;
+  pipeline: string;
+  version?: number | null;
+  cron: string;
+  description: string;
+  params: Record<string, unknown>;
+  paused: boolean;
+  next_run: string | null;
+  last_fired?: string | null;
+  last_run_id?: string | null;
+  last_error?: string | null;
+}
+
+/** What the schedule dialog submits (`POST schedules`). */
+export interface INewSchedule {
+  name: string;
+  pipeline: string;
+  cron: string;
+  params: Record<string, unknown>;
+}
