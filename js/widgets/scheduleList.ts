@@ -28,7 +28,6 @@ export class ScheduleList extends Widget {
     this._error = document.createElement('div');
     this._error.className = 'mlpipe-message mlpipe-error';
     this._list = document.createElement('ul');
-    this.node.append(this._toggle, this._error, this._list);
     this.render([], null);
   }
 
@@ -54,8 +53,9 @@ export class ScheduleList extends Widget {
     this._toggle.textContent = `${this._collapsed ? '▸' : '▾'} Schedules (${count})`;
     this._toggle.setAttribute('aria-expanded', String(!this._collapsed));
     this._error.textContent = this._errorText ?? '';
-    this._error.hidden = !this._errorText;
     this._list.hidden = this._collapsed;
+    // the error line is in the DOM only while there is one (`.mlpipe-error` means "shown")
+    this.node.replaceChildren(this._toggle, ...(this._errorText ? [this._error] : []), this._list);
     this._list.replaceChildren(...this._schedules.map(s => this._item(s)));
   }
 

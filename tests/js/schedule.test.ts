@@ -284,6 +284,7 @@ describe('ScheduleList', () => {
   it('lists name, readable cron and next run, or paused', () => {
     const list = new ScheduleList({ onSetPaused: jest.fn(), onRemove: jest.fn() });
     expect(list.isHidden).toBe(true);
+    expect(list.node.querySelector('.mlpipe-error')).toBeNull();
     list.render([schedule('nightly'), schedule('weekly', { paused: true, next_run: null })], null);
     expect(list.isHidden).toBe(false);
     const items = [...list.node.querySelectorAll<HTMLElement>('.mlpipe-schedule')];

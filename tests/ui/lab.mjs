@@ -18,7 +18,7 @@ export function check(condition, message) {
 }
 
 /** A fresh browser profile, a page on the lab with `notebook` open and the sidebar shown. */
-export async function openLab({ url, token, notebook, outDir, width = 1700 }) {
+export async function openLab({ url, token, notebook, outDir, width = 1700, sidebarWidth = 860 }) {
   const profile = mkdtempSync(join(tmpdir(), 'mlpipe-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -34,7 +34,7 @@ export async function openLab({ url, token, notebook, outDir, width = 1700 }) {
   await page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: 60000 });
   await page.click('.lm-TabBar-tab[data-id="mlpipe-sidebar"]');
   await page.waitForSelector(`${SIDEBAR} .mlpipe-toolbar`, { state: 'visible' });
-  await widenSidebar(page, 860);
+  await widenSidebar(page, sidebarWidth);
   mkdirSync(outDir, { recursive: true });
   return { context, page, errors, outDir };
 }

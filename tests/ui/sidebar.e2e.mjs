@@ -123,7 +123,87 @@ async function failureScenario({ page, outDir }) {
   await snap(page, outDir, '07-step-notebook');
 }
 
-const SCENARIOS = { static: staticScenario, errors: errorScenario, run: runScenario, failure: failureScenario };
+/** A notebook with a `--gpu 1` step runs from the panel on a server with gpu_workers = 1. */
+async function gpuRunScenario({ page, outDir }) {
+  await waitGraph(page, g => g.nodes.length === config.dag.steps.length, 'the DAG');
+  const badge = page.locator(`${SIDEBAR} .mlpipe-node[data-step="${config.gpuStep}"] .mlpipe-gpu-badge`);
+  check(await badge.count() === 1, `node '${config.gpuStep}' has no GPU badge`);
+  await clickButton(page, 'mlpipe-run');
+  const graph = await waitGraph(page, g => allIn(g, ['succeeded']), 'every node succeeded', RUN_TIMEOUT, true);
+  pass(`${graph.nodes.length} nodes succeeded, '${config.gpuStep}' (--gpu 1) included, without a GPU`);
+  await snap(page, outDir, '08-gpu-succeeded');
+}
+
+/** The dialog on screen, its accept button, and a toast with `text`. */
+const dialog = page => page.locator('.jp-Dialog');
+const accept = page => dialog(page).locator('.jp-Dialog-button.jp-mod-accept').click();
+const toast = (page, text) => page.locator('.Toastify__toast', { hasText: text }).first().waitFor({ state: 'visible' });
+
+/** Wait until the visible element at `selector` has a text for which `predicate` holds. */
+async function waitText(page, selector, predicate, what, timeout = 15000) {
+  const end = Date.now() + timeout;
+  let text = null;
+  while (Date.now() < end) {
+    text = await page.evaluate(sel => {
+      const el = document.querySelector(sel);
+      return el && !el.hidden ? el.textContent : null;
+    }, selector);
+    if (text !== null && predicate(text)) {
+      return text;
+    }
+    await page.waitForTimeout(150);
+  }
+  throw new Error(`timed out waiting for ${what}; '${selector}' says ${JSON.stringify(text)}`);
+}
+
+/** Publish from the panel, then schedule it with a cron expression previewed live. */
+async function scheduleScenario({ page, outDir }) {
+  const { pipeline, cron, badCron, params } = config.schedule;
+  await waitGraph(page, g => g.nodes.length === config.dag.steps.length, 'the DAG');
+  await clickButton(page, 'mlpipe-publish');
+  const name = dialog(page).locator('.mlpipe-publish-name');
+  await name.waitFor({ state: 'visible' });
+  const proposed = await name.inputValue();
+  check(proposed === config.notebook.split('/').pop().replace('.ipynb', ''), `proposed name '${proposed}'`);
+  await name.fill('not a name');
+  const refusal = await waitText(page, '.jp-Dialog .mlpipe-publish-message', t => t.includes('is not valid'), 'the name check');
+  await name.fill(pipeline);
+  await accept(page);
+  await toast(page, `Published ${pipeline} v1`);
+  pass(`publish dialog proposed '${proposed}', refused 'not a name' (${refusal.split(':')[0]}); "Published ${pipeline} v1"`);
+  await snap(page, outDir, '09-published');
+
+  await clickButton(page, 'mlpipe-schedule');
+  const cronInput = dialog(page).locator('.mlpipe-schedule-cron');
+  await cronInput.waitFor({ state: 'visible' });
+  const chosen = await dialog(page).locator('.mlpipe-schedule-pipeline').inputValue();
+  check(chosen === pipeline, `the schedule dialog proposes pipeline '${chosen}', not '${pipeline}'`);
+  await cronInput.fill(badCron);
+  const error = await waitText(page, '.jp-Dialog .mlpipe-cron-preview.mlpipe-form-error', t => t.includes('cron'), 'the cron error');
+  await cronInput.fill(cron.expr);
+  const preview = await waitText(page, '.jp-Dialog .mlpipe-cron-preview.mlpipe-form-ok',
+    t => t.includes('; next: '), 'the cron preview');
+  check(preview.startsWith(cron.description), `preview '${preview}' does not start with '${cron.description}'`);
+  pass(`cron '${badCron}' -> "${error}"; '${cron.expr}' -> "${preview}"`);
+  await dialog(page).locator('.mlpipe-schedule-params').fill(params);
+  await snap(page, outDir, '10-schedule-dialog');
+  await accept(page);
+  await toast(page, `Scheduled ${pipeline}`);
+  const item = page.locator(`${SIDEBAR} .mlpipe-schedule[data-schedule="${pipeline}"]`);
+  await item.waitFor({ state: 'visible' });
+  const listed = await item.locator('.mlpipe-schedule-cron').textContent();
+  const when = await item.locator('.mlpipe-schedule-when').textContent();
+  check(listed === cron.description && when.startsWith('next: '), `the list shows '${listed}', '${when}'`);
+  await item.locator('.mlpipe-schedule-pause').click();
+  await waitText(page, `${SIDEBAR} .mlpipe-schedule[data-schedule="${pipeline}"] .mlpipe-schedule-when`, t => t === 'paused', 'paused');
+  pass(`schedules list: ${pipeline}, "${listed}", "${when}"; Pause -> paused`);
+  await snap(page, outDir, '11-schedules');
+}
+
+const SCENARIOS = {
+  static: staticScenario, errors: errorScenario, run: runScenario, failure: failureScenario,
+  gpu: gpuRunScenario, schedule: scheduleScenario
+};
 
 async function main() {
   const name = process.argv[2];

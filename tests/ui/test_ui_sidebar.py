@@ -29,6 +29,7 @@ RESULTS = HERE / "test-results"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCRIPT = HERE / "sidebar.e2e.mjs"
 RUN_NOTEBOOK = "fanout.ipynb"  # CPU only: runs on the default LocalCluster
+GPU_NOTEBOOK = "breast_cancer.ipynb"  # a --gpu 1 step: runs because the lab sets gpu_workers=1
 
 
 def _free_port() -> int:
@@ -77,9 +78,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".mlpipe", ".ipynb_checkpoints"))
-    for folder in ("run", "failure"):
+    for folder in ("run", "failure", "publish"):
         (root / folder).mkdir()
         shutil.copy(REPO / "notebooks" / RUN_NOTEBOOK, root / folder / RUN_NOTEBOOK)
+    (root / "gpu").mkdir()
+    shutil.copy(REPO / "notebooks" / GPU_NOTEBOOK, root / "gpu" / GPU_NOTEBOOK)
     config = base / "config"
     config.mkdir()
     (config / "jupyter_server_config.json").write_text(
@@ -107,6 +110,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--ContentsManager.allow_hidden=True",
+        "--MlpipeService.gpu_workers=1",  # a --gpu 1 step runs on this GPU-less machine
         f"--LabApp.extra_labextensions_path={extensions}",
     ]  # fmt: skip
     with log.open("w") as out:
@@ -184,3 +188,34 @@ def test_broken_step_fails_and_opens_its_notebook(lab: dict[str, Any]) -> None:
     broken = {"step": first_reader, "downstream": downstream}
     passed = _scenario(lab, "failure", f"failure/{RUN_NOTEBOOK}", dag=dag, broken=broken)
     assert len(passed) == 2, passed
+
+
+def test_gpu_step_runs_from_the_panel_with_gpu_workers(lab: dict[str, Any]) -> None:
+    dag = _mlpipe_dag(lab["root"] / "gpu" / GPU_NOTEBOOK)
+    [gpu_step] = [s["name"] for s in dag["steps"] if s["resources"]["gpu"]]
+    passed = _scenario(lab, "gpu", f"gpu/{GPU_NOTEBOOK}", dag=dag, gpuStep=gpu_step)
+    assert len(passed) == 1, passed
+
+
+def test_publish_then_schedule_with_a_cron_preview(lab: dict[str, Any]) -> None:
+    dag = _mlpipe_dag(lab["root"] / "publish" / RUN_NOTEBOOK)
+    schedule = {
+        "pipeline": "fanout-nightly",
+        "cron": {"expr": "0 6 * * 1-5", "description": "every weekday at 06:00"},
+        "badCron": "61 6 * * *",
+        "params": "n = 2000\nwork_s = 0.1",
+    }
+    passed = _scenario(lab, "schedule", f"publish/{RUN_NOTEBOOK}", dag=dag, schedule=schedule,
+                       sidebarWidth=320)  # fmt: skip
+    assert len(passed) == 3, passed
+    listed = _get(lab, "schedules")
+    assert [(s["name"], s["cron"], s["paused"], s["params"]) for s in listed] == [
+        ("fanout-nightly", "0 6 * * 1-5", True, {"n": 2000, "work_s": 0.1})
+    ]
+    assert [(p["name"], p["version"]) for p in _get(lab, "pipelines")] == [("fanout-nightly", 1)]
+
+
+def _get(lab: dict[str, Any], route: str) -> Any:
+    url = f"{lab['url']}mlpipe/api/{route}?token={lab['token']}"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
