@@ -15,13 +15,14 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 from typing import Any
 
+from ..sqlite import ensure_wal, execute_script, transaction
+
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 30_000
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 STEP_STATUSES = ("pending", "queued", "running", "succeeded", "cached", "failed", "skipped")
 STEP_FIELDS = (
@@ -93,29 +94,12 @@ class Records:
             self._create_schema()
             _READY.add(self.path.resolve())
 
-    @contextmanager
-    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if write:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            else:
-                yield conn
-        finally:
-            conn.close()
+    def _connect(self, write: bool = False) -> ContextManager[sqlite3.Connection]:
+        return transaction(self.path, write=write)
 
     def _create_schema(self) -> None:
+        ensure_wal(self.path)
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
             found = conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
             ).fetchone() if _has_table(conn, "meta") else None
@@ -127,8 +111,7 @@ class Records:
                 )
             return
         with self._connect(write=True) as conn:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(statement)
+            execute_script(conn, _SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..sqlite import ensure_wal, execute_script, transaction
+
 DB_NAME = "mlpipe.db"
-BUSY_TIMEOUT_S = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pipelines (
@@ -52,21 +53,9 @@ def connect(store_root: Path | str, *, write: bool = False) -> Iterator[sqlite3.
     """
     path = Path(store_root).resolve() / DB_NAME
     if path not in _READY:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        if path not in _READY:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            _READY.add(path)
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+        ensure_wal(path)
+        with transaction(path, write=True) as conn:
+            execute_script(conn, SCHEMA)
+        _READY.add(path)
+    with transaction(path, write=write) as conn:
+        yield conn
