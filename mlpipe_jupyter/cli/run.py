@@ -127,24 +127,10 @@ def _yaml_mapping(label: str, text: str) -> dict[str, Any]:
     return data
 
 
-def _detach_main_module() -> None:
-    """Keep Dask's spawned worker processes from re-running this command.
-
-    multiprocessing's spawn re-imports `__main__` in each child; the `mlpipe`
-    script and `python -m mlpipe_jupyter` would run the CLI again there.
-    """
-    main = sys.modules.get("__main__")
-    if main is not None and getattr(main, "__name__", "") == "__main__":
-        main.__spec__ = None
-        if hasattr(main, "__file__"):
-            del main.__file__
-
-
 def run_command(args: argparse.Namespace) -> int:
     from .. import service
 
     params = collect_params(args)
-    _detach_main_module()
     bar = None
     on_event = None
     if not args.json:

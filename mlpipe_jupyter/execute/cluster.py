@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -39,6 +40,7 @@ class ClusterHandle:
     client: Any
     cluster: Any = None
     warnings: list[str] = field(default_factory=list)
+    restore: Callable[[], None] = lambda: None
 
     @property
     def kind(self) -> str:
@@ -53,8 +55,33 @@ class ClusterHandle:
         try:
             self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                self.restore()
+
+
+def _detach_main_module() -> Callable[[], None]:
+    """Keep spawned worker processes from re-running the caller's `__main__`.
+
+    multiprocessing's spawn re-imports `__main__` in every child (and fails for
+    `<stdin>`); the `mlpipe` script or a user's unguarded script would run
+    again there. Our workers only run mlpipe_jupyter's own functions, so the
+    children need none of it. Returns the function that puts it back.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        return lambda: None
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__dict__["__spec__"] = None
+    main.__dict__.pop("__file__", None)
+
+    def restore() -> None:
+        main.__dict__.update(saved)
+
+    return restore
+
 
 
 def detect_gpus() -> list[str]:
@@ -143,15 +170,20 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
         warn(message)
 
     workers = _worker_specs(options, note)
+    restore = _detach_main_module()
     scheduler = {
         "cls": Scheduler,
         "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"},
     }
-    cluster = SpecCluster(
-        workers=workers, scheduler=scheduler, silence_logs=40, name="mlpipe"
-    )
-    client = Client(cluster)
-    return ClusterHandle(client, cluster, warnings)
+    try:
+        cluster = SpecCluster(
+            workers=workers, scheduler=scheduler, silence_logs=40, name="mlpipe"
+        )
+        client = Client(cluster)
+    except BaseException:
+        restore()
+        raise
+    return ClusterHandle(client, cluster, warnings, restore)
 
 
 def _fmt(amount: float) -> str:

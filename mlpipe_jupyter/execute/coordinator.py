@@ -57,12 +57,7 @@ class Coordinator:
 
     def run(self) -> str:
         """Run until every step is finished; the run's status."""
-        from .plugin import KernelPoolPlugin
-
-        cwd = str(self.ctx.notebook.resolve().parent)
-        size = self.ctx.options.kernel_pool
-        plugin = KernelPoolPlugin(cwd) if size is None else KernelPoolPlugin(cwd, size)
-        self.client.register_plugin(plugin)
+        plugin = self._register_pool()
         topic = event_topic(self.ctx.run_id)
         self.client.subscribe_topic(topic, lambda event: self.events.put(("worker", event[1])))
         try:
@@ -73,6 +68,15 @@ class Coordinator:
                 self.client.unregister_worker_plugin(plugin.name)
             except Exception:  # noqa: BLE001 - workers may be gone already
                 pass
+
+    def _register_pool(self) -> Any:
+        from .plugin import KernelPoolPlugin
+
+        cwd = str(self.ctx.notebook.resolve().parent)
+        size = self.ctx.options.kernel_pool
+        plugin = KernelPoolPlugin(cwd) if size is None else KernelPoolPlugin(cwd, size)
+        self.client.register_plugin(plugin)
+        return plugin
 
     def _loop(self) -> str:
         next_cancel_check = 0.0

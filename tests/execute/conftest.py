@@ -24,8 +24,12 @@ DASK = str(Path(sys.executable).with_name("dask"))
 @dataclass
 class DaskProcesses:
     address: str
-    gpu_worker: str  # address of the worker started with --resources "GPU=1"
-    cpu_worker: str
+    scheduler_file: Path
+
+    def worker_address(self, name: str) -> str:
+        """The current address of worker `name` ("gpu" or "cpu"); a restart changes it."""
+        found = {w["name"]: addr for addr, w in _workers(self.scheduler_file).items()}
+        return found[name]
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -71,10 +75,9 @@ def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskPro
         procs.append(_spawn([DASK, "worker", *common, "--name", "cpu"], log))
         procs.append(_spawn([DASK, "worker", *common, "--name", "gpu", "--resources", "GPU=1"],
                             log))
-        workers = _wait_for(lambda: _two(_workers(scheduler_file)), 60, "2 dask workers")
-        by_name = {w["name"]: addr for addr, w in workers.items()}
+        _wait_for(lambda: _two(_workers(scheduler_file)), 60, "2 dask workers")
         address = json.loads(scheduler_file.read_text())["address"]
-        yield DaskProcesses(address, by_name["gpu"], by_name["cpu"])
+        yield DaskProcesses(address, scheduler_file)
     finally:
         for proc in procs:
             try:

@@ -157,7 +157,7 @@ def test_gpu_step_runs_on_the_gpu_worker(run, write_notebook, dask_processes) ->
     path = write_notebook(cells(train="%%step train --gpu 1\nmodel = sum(feats)"))
     record = run(path)
     assert record["status"] == "succeeded"
-    assert record["steps"]["train"]["worker"] == dask_processes.gpu_worker
+    assert record["steps"]["train"]["worker"] == dask_processes.worker_address("gpu")
 
 
 def test_unsatisfiable_gpu_fails_before_anything_runs(run, write_notebook) -> None:  # noqa: ANN001
