@@ -218,7 +218,16 @@ class Coordinator:
                 duration_s=result.get("duration_s"), attempt=attempt, finished=time.time(),
             )
             return
-        self._commit(name, result)
+        try:
+            self._commit(name, result)
+        except Exception as exc:  # noqa: BLE001 - e.g. an artifact vanished before the commit
+            error = f"step '{name}': cannot cache its outputs: {exc}"
+            self.state[name] = "failed"
+            self.ctx.step_event(
+                name, "failed", error=error, worker=result.get("worker"),
+                duration_s=result.get("duration_s"), attempt=attempt, finished=time.time(),
+            )
+            return
         self.state[name] = "succeeded"
         self.outputs[name] = result["outputs"]
         self.ctx.step_event(
