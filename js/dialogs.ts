@@ -6,7 +6,7 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { defaultName, IScheduleInput, nameProblem, scheduleProblem } from './components/schedule';
 import { INotebookSource } from './model';
-import { ScheduleModel } from './schedules';
+import { messageOf, ScheduleModel } from './schedules';
 import { PublishForm } from './widgets/publishForm';
 import { ScheduleForm } from './widgets/scheduleForm';
 
@@ -109,8 +109,4 @@ export async function removeScheduleDialog(name: string, schedules: ScheduleMode
   if (result.button.accept) {
     await schedules.remove(name);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -120,6 +120,7 @@ function post(body: unknown): { method: string; body: string } {
   return { method: 'POST', body: JSON.stringify(body) };
 }
 
-function messageOf(error: unknown): string {
+/** The one-line message of a rejection. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -122,7 +122,7 @@ function span(cls: string, text: string): HTMLSpanElement {
 
 function small(label: string, cls: string, onClick: () => void): HTMLButtonElement {
   const el = document.createElement('button');
-  el.className = `jp-Button mlpipe-small-button ${cls}`;
+  el.className = `jp-Button mlpipe-button mlpipe-small-button ${cls}`;
   el.textContent = label;
   el.addEventListener('click', event => {
     event.stopPropagation();
