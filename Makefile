@@ -54,7 +54,8 @@ test-ui: install system-deps
 
 ## lab: JupyterLab with the extension, on the example notebooks
 lab: install
-	$(BIN)/jupyter lab --allow-root --notebook-dir=notebooks
+	$(BIN)/jupyter lab --allow-root --notebook-dir=notebooks \
+	  $$(command -v nvidia-smi >/dev/null || echo --MlpipeService.gpu_workers=1)
 
 bench: install
 	$(PY) bench/bench_dag.py
