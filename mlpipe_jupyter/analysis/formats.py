@@ -67,6 +67,9 @@ def to_text(pipeline: Pipeline) -> str:
         for edge in pipeline.edges:
             label = ", ".join(edge.vars) if edge.vars else "(--after)"
             lines.append(f"  {edge.source} -> {edge.target}: {label}")
+    if pipeline.warnings:
+        lines.append("warnings:")
+        lines.extend(f"  {warning}" for warning in pipeline.warnings)
     return "\n".join(lines) + "\n"
 
 

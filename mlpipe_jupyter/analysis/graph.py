@@ -48,8 +48,8 @@ def _gc_paused() -> Iterator[None]:
 def _analyze(cells: list[Cell]) -> Pipeline:
     layout = classify(cells)
     params, param_errors = parse_params(layout.params)
-    setup_names, setup_errors = _setup_names(layout)
-    flow = _Flow(params=params, setup_names=setup_names)
+    setup_names, setup_stars, setup_errors = _setup_names(layout)
+    flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars))
     flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
     for block in layout.steps:
         flow.add(block)
@@ -111,10 +111,13 @@ def _facts_of(pythons: tuple[str | None, ...]) -> CellFacts | tuple[tuple[int, i
         return ((0, 1, "the code is nested too deeply to analyse; split the expression"),)
 
 
-def _setup_names(layout: Layout) -> tuple[set[str], list[AnalysisError]]:
+def _setup_names(layout: Layout) -> tuple[set[str], tuple[str, ...], list[AnalysisError]]:
+    """Names the setup binds, the modules it star-imports, and its syntax errors."""
     errors: list[AnalysisError] = []
     facts = block_facts(layout.setup, None, errors)
-    return (set(facts.binds) if facts else set()), errors
+    if facts is None:
+        return set(), (), errors
+    return set(facts.binds), facts.star_imports, errors
 
 
 @dataclass
@@ -123,6 +126,7 @@ class _Flow:
 
     params: dict[str, Any]
     setup_names: set[str]
+    setup_stars: bool = False  # setup has `from m import *`: an unknown name may be from it
     producers: dict[str, str] = field(default_factory=dict)  # name -> latest binder
     private: dict[str, str] = field(default_factory=dict)  # `_name` -> latest binder
     errors: list[AnalysisError] = field(default_factory=list)
@@ -144,6 +148,7 @@ class _Flow:
             self.broken = True
             self.blocks.append((block, {}, [], []))
             return
+        self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
         binds = self._binds(block, facts)
         self.blocks.append((block, inputs, params, binds))
@@ -168,7 +173,7 @@ class _Flow:
                     f"reads '{name}', a private name of step '{self.private[name]}'"
                     f" (names starting with _ stay in their step); rename it without the _",
                     step=block.name, cell=block.cell))
-            elif not self.broken:
+            elif not (self.broken or self.setup_stars or facts.star_imports):
                 self.errors.append(AnalysisError(
                     f"name '{name}' is read but nothing before it binds it; define it in"
                     " an earlier step or in setup", step=block.name, cell=block.cell))
@@ -178,6 +183,13 @@ class _Flow:
             elif name in self.params:  # e.g. rebound on some paths only: keep the default
                 params.append(name)
         return inputs, params
+
+    def _warn_star_imports(self, block: StepBlock, facts: CellFacts) -> None:
+        for module in facts.star_imports:
+            self.warnings.append(
+                f"step '{block.name}' (cell {block.cell + 1}): `from {module} import *` binds"
+                " names the analysis cannot see, so no later step gets them; import it in"
+                " setup, or import the names you use")
 
     def _binds(self, block: StepBlock, facts: CellFacts) -> list[str]:
         binds = [n for n in facts.binds if not _private(n)]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 
 from .model import StepOptions
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
 _UNITS = {
     "": 1, "b": 1,
@@ -29,7 +29,14 @@ STEP_USAGE = (
 
 
 class StepLineError(ValueError):
-    """A `%%step` line that cannot be used; the message is one line with the fix."""
+    """A `%%step` line that cannot be used; the message is one line with the fix.
+
+    `step` is the step's name when the line has a valid one (the error is in an option).
+    """
+
+    def __init__(self, message: str, step: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 def parse_size(text: str) -> int:
@@ -54,11 +61,12 @@ def _number(option: str, text: str, *, integer: bool, minimum: float) -> float:
 
 
 def _identifier(option: str, text: str) -> str:
-    if not _IDENT.match(text):
+    """`text` as Python spells the name (NFKC, like the parser), if it is an identifier."""
+    if not text.isidentifier():
         raise StepLineError(
             f"{option} {text!r} is not a Python identifier; use letters, digits and _"
         )
-    return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def parse_step_line(line: str) -> tuple[str, StepOptions]:
@@ -73,10 +81,19 @@ def parse_step_line(line: str) -> tuple[str, StepOptions]:
     if not words or words[0].startswith("-"):
         raise StepLineError(f"a step needs a name, as in %%step load; usage: {STEP_USAGE}")
     name = _identifier("step name", words[0])
+    try:
+        return name, _options(name, words[1:])
+    except StepLineError as exc:
+        exc.step = name
+        raise
+
+
+def _options(name: str, words: list[str]) -> StepOptions:
+    """The options after the step name (`words` without the name)."""
     after: list[str] = []
     outputs: list[str] = []
     values: dict[str, object] = {}
-    i = 1
+    i = 0
     while i < len(words):
         word = words[i]
         option, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
@@ -124,7 +141,7 @@ def parse_step_line(line: str) -> tuple[str, StepOptions]:
             values["timeout"] = _number(option, text, integer=False, minimum=0.001)
     if name in after:
         raise StepLineError(f"--after {name}: a step cannot run after itself")
-    return name, StepOptions(
+    return StepOptions(
         after=tuple(dict.fromkeys(after)),
         outputs=tuple(dict.fromkeys(outputs)),
         **values,  # type: ignore[arg-type]

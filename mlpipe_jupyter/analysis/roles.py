@@ -111,7 +111,7 @@ def _start_step(cell: Cell, steps: list, errors: list[AnalysisError]) -> list[Co
     try:
         name, options = _parse_step_line(magic.args)
     except StepLineError as exc:
-        errors.append(AnalysisError(f"bad %%step line: {exc}", cell=cell.index))
+        errors.append(AnalysisError(f"bad %%step line: {exc}", step=exc.step, cell=cell.index))
         return None
     lines = cell.source.split("\n")
     runs = strip_control_lines("\n".join(lines[magic.line + 1:]))

@@ -43,6 +43,7 @@ class CellFacts:
     deferred: read only if an earlier step binds them (function free names the
         code binds later, names bound on some paths only or read after such a
         binding, builtins).
+    star_imports: modules imported with `from m import *` (their names are unknown).
     """
 
     reads: tuple[str, ...] = ()
@@ -50,6 +51,7 @@ class CellFacts:
     mutates: tuple[str, ...] = ()
     assigns_into: tuple[str, ...] = ()
     deferred: tuple[str, ...] = ()
+    star_imports: tuple[str, ...] = ()
 
 
 def cell_facts(code: str | ast.Module) -> CellFacts:
@@ -79,6 +81,7 @@ class _TopLevel:
         self.assigns_into: dict[str, None] = {}
         self.soft: dict[str, None] = {}
         self.later: dict[str, None] = {}  # function free names not bound before
+        self.stars: dict[str, None] = {}  # `from m import *`
 
     def facts(self) -> CellFacts:
         deferred = dict(self.soft)
@@ -94,6 +97,7 @@ class _TopLevel:
             assigns_into=tuple(self.assigns_into),
             deferred=tuple(n for n in deferred if n not in reads)
             + tuple(n for n in reads if is_ambient(n) and n not in deferred),
+            star_imports=tuple(self.stars),
         )
 
     # -- names -----------------------------------------------------------------
@@ -188,6 +192,8 @@ class _TopLevel:
         for alias in node.names:
             if alias.name != "*":
                 self.bind(bound_names(alias))
+            else:
+                self.stars["." * getattr(node, "level", 0) + (getattr(node, "module", "") or "")] = None
 
     do_ImportFrom = do_Import
 

@@ -34,7 +34,7 @@ def run_dag(args: argparse.Namespace) -> int:
     except NotebookError as exc:
         raise CliError(str(exc)) from None
     sys.stdout.write(render(pipeline, args.format))
-    if args.format != "json":
+    if args.format in ("dot", "mermaid"):  # text and json carry them in their output
         for warning in pipeline.warnings:
             print(f"mlpipe: warning: {warning}", file=sys.stderr)
     for error in pipeline.errors:

@@ -201,7 +201,12 @@ CASES = [
             ["%%step a\nx = 1", "y = = 2"], None,
             expected_errors=("step 'a' (cell 2): syntax error at line 1",)),
     DagCase("bad_step_line", ["%%step a --gpus 1\nx = 1"], set(),
-            expected_errors=("cell 1: bad %%step line: unknown option --gpus",)),
+            expected_errors=("step 'a' (cell 1): bad %%step line: unknown option --gpus",)),
+    DagCase("bad_step_name_names_the_cell", ["%%step my-step\nx = 1"], set(),
+            expected_errors=("cell 1: bad %%step line: step name 'my-step'",)),
+    DagCase("unicode_step_and_variable_names",
+            ["%%step données\nπ = 3.14", "%%step résumé --after données\nprint(π)"],
+            {("données", "résumé", ("π",))}),
     DagCase("several_errors_collected",
             ["%%step a\nprint(p)", "%%step a\nprint(q)", "%%step b --after zz\nw = 1"], None,
             expected_errors=("name 'p' is read", "duplicate step name 'a'", "--after zz")),
@@ -253,6 +258,14 @@ EXTRA = [
             expected_errors=("cell 1: syntax error at line 1",)),
     DagCase("null_byte_is_an_error_not_a_crash", ["%%step a\nx = '\x00'"], None,
             expected_errors=("step 'a' (cell 1):",)),
+    DagCase("star_import_in_setup_may_provide_any_name",
+            ["from math import *", "%%step a\nx = sqrt(pi)", "%%step b\nprint(x)"],
+            {("a", "b", ("x",))}, expected_reads={"a": ()}),
+    DagCase("star_import_in_a_step_warns_and_its_names_stay_there",
+            ["%%step a\nfrom math import *\nx = sqrt(2)", "%%step b\ny = floor(x)"],
+            {("a", "b", ("x",))},
+            expected_errors=("step 'b' (cell 2): name 'floor' is read",),
+            expected_warnings=("step 'a' (cell 1): `from math import *` binds names",)),
 ]
 
 

@@ -111,11 +111,15 @@ def test_cli_missing_file_exit_2(tmp_path):
     assert result.stderr.startswith("mlpipe: notebook '") and "does not exist" in result.stderr
 
 
-def test_cli_warnings_on_stderr_in_text_mode(tmp_path):
+def test_cli_warnings_in_text_output_and_on_stderr_for_graphs(tmp_path):
     nb = write(tmp_path, [{"source": "C = {}"}, {"source": "%%step a\nC['k'] = 1"}])
-    result = mlpipe("dag", nb, "--format", "text")
-    assert result.returncode == 0
-    assert "mlpipe: warning: step 'a' (cell 2): assigns into setup name 'C'" in result.stderr
+    text = mlpipe("dag", nb, "--format", "text")
+    assert text.returncode == 0
+    assert "warnings:\n  step 'a' (cell 2): assigns into setup name 'C'" in text.stdout
+    assert text.stderr == ""
+    dot = mlpipe("dag", nb, "--format", "dot")
+    assert "mlpipe: warning: step 'a' (cell 2): assigns into setup name 'C'" in dot.stderr
+    assert "warning" not in dot.stdout
 
 
 def test_cli_dag_imports_no_heavy_modules(tmp_path):

@@ -220,3 +220,9 @@ def test_ipython_syntax_facts():
     f = facts(python_source("%time y = f(x)\nfiles = !ls {d}"))
     assert f.reads == ("f", "x")
     assert f.binds == ("y", "files")
+
+
+def test_star_import_is_recorded_not_bound():
+    facts = cell_facts("from os.path import *\nfrom . import *\nimport os")
+    assert facts.star_imports == ("os.path", ".")
+    assert facts.binds == ("os",)
