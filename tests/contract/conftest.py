@@ -1,0 +1,68 @@
+"""Contract tests: DESIGN.md's promises checked from the outside.
+
+The CLI runs as users run it (`.venv/bin/mlpipe` in a subprocess) where exit codes,
+streams and formats matter, and through `cli.main` in-process for the table-driven
+dataflow cases (same parser, renderer and exit code, without a process start each).
+Magics run in a real IPython shell; REST goes through a real Jupyter server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+from pytest_jupyter.jupyter_server import *  # noqa: F403 - jp_fetch, jp_serverapp, hooks
+
+from contract_helpers import Result, mlpipe_inline, notebook
+
+
+@pytest.fixture
+def write_nb(tmp_path: Path) -> Any:
+    """`write_nb(cells, name=..., minor=..., newline=...) -> path`."""
+
+    def write(cells: list[Any], name: str = "nb.ipynb", minor: int = 5,
+              newline: str = "\n") -> Path:
+        path = tmp_path / name
+        text = json.dumps(notebook(cells, minor), indent=1, ensure_ascii=False)
+        path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def dag(write_nb: Any) -> Any:
+    """`dag(cells) -> Result` of `mlpipe dag NB --format json` (in-process)."""
+
+    def run(cells: list[Any], fmt: str = "json") -> Result:
+        return mlpipe_inline("dag", write_nb(cells), "--format", fmt)
+
+    return run
+
+
+@pytest.fixture
+def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A real IPython shell with the extension loaded, reset for every test (no store)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLPIPE_STORE", raising=False)
+    start_ipython()
+    shell = InteractiveShell.instance()
+    if "mlpipe_jupyter" in shell.extension_manager.loaded:
+        shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
+    shell.reset(new_session=True)
+    shell.run_cell("%load_ext mlpipe_jupyter", store_history=True)
+    yield shell
+    shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path) -> dict[str, Any]:
+    """The real extension and service (the DAG route needs no cluster)."""
+    return {
+        "ServerApp": {"jpserver_extensions": {"mlpipe_jupyter": True}},
+        "MlpipeService": {"store_dir": str(tmp_path / "contract-store")},
+    }
