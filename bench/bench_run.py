@@ -151,7 +151,15 @@ def report(c6: dict[str, float], fo: dict[str, float], c10: dict[str, float]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--only", choices=("chain6", "fanout8", "chain10"),
+                        help="run one workload and print its raw figures")
     args = parser.parse_args()
+    if args.only:
+        folder = Path(tempfile.mkdtemp(prefix="mlpipe-bench-"))
+        workload = {"chain6": bench_chain6, "fanout8": bench_fanout, "chain10": bench_chain10}
+        print(args.only, workload[args.only](folder, args.repeat))
+        shutil.rmtree(folder, ignore_errors=True)
+        return
     folder = Path(tempfile.mkdtemp(prefix="mlpipe-bench-"))
     try:
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "python3"
-DEFAULT_POOL_SIZE = int(os.environ.get("MLPIPE_KERNEL_POOL", "1"))
+DEFAULT_POOL_SIZE = int(os.environ.get("MLPIPE_KERNEL_POOL", "2"))
 READY_TIMEOUT_S = 60.0
 
 

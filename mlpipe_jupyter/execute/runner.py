@@ -8,8 +8,9 @@ to) a cluster, check resources up front, and hand the steps to the
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -114,19 +115,45 @@ def _record_plan(ctx: RunContext, the_plan: Plan) -> None:
             ctx.step_event(name, status, reason=decision.reason, cache_key=decision.key)
 
 
+def _width(pipeline: Pipeline, names: list[str]) -> int:
+    """How many of `names` could run at once: the most at one depth of the DAG."""
+    wanted = set(names)
+    depth: dict[str, int] = {}
+    for name in pipeline.order:
+        parents = [e.source for e in pipeline.edges if e.target == name and e.source in wanted]
+        depth[name] = 1 + max((depth[p] for p in parents), default=-1)
+    levels: dict[int, int] = {}
+    for name in names:
+        levels[depth[name]] = levels.get(depth[name], 0) + 1
+    return max(levels.values(), default=1)
+
+
+def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
+    """No more CPU workers than steps that could run at once (a chain gets one).
+
+    Each worker is a process with its own kernel pool; one that no step can
+    use only takes CPU from the ones that run.
+    """
+    if options.scheduler:
+        return options
+    cpus = min(2, os.cpu_count() or 1) if options.workers is None else options.workers
+    return replace(options, workers=min(cpus, max(1, width)))
+
+
 def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
     from . import cluster as clusters
     from .coordinator import Coordinator
 
     started = time.perf_counter()
     warn = lambda message: ctx.emit({"event": "warning", "message": message})  # noqa: E731
-    handle = clusters.start(ctx.options.cluster, warn)
+    steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
+    width = _width(ctx.pipeline, the_plan.needing_run())
+    handle = clusters.start(_right_sized(ctx.options.cluster, width), warn)
     try:
         ctx.emit({
             "event": "cluster", "kind": handle.kind, "workers": handle.workers(),
             "seconds": round(time.perf_counter() - started, 3),
         })
-        steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
         try:
             ignore = clusters.check_resources(steps, handle.workers())
         except ResourceError as exc:
