@@ -139,7 +139,8 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
 
     params = {key: parse_value(value) for key, value in args.parameters}
     schedule = schedules.add(store_root(args), args.name, args.cron, pipeline=args.pipeline,
-                             params=params, version=args.version)  # fmt: skip
+                             params=params, version=args.version,
+                             published_only=True)  # fmt: skip
     if args.json:
         _print_json(schedule.to_json())
         return EXIT_OK

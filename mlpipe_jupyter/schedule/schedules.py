@@ -18,6 +18,7 @@ from typing import Any
 from . import cron, db
 from .errors import BadInput, Conflict, NotFound
 from .publish import check_name
+from .publish import get as get_published
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,22 @@ def add(
     params: dict[str, Any] | None = None,
     version: int | None = None,
     now: float | None = None,
+    published_only: bool = False,
 ) -> Schedule:
-    """Create a schedule; Conflict if the name is taken, BadInput for a bad cron or params."""
+    """Create a schedule; Conflict if the name is taken, BadInput for a bad cron or params.
+
+    With `published_only` (the CLI and the server), the pipeline must be published
+    (NotFound otherwise) and the params must be its parameters (BadInput), so a typo
+    fails now rather than at every firing.
+    """
     check_name(name, "schedule")
     pipeline = check_name(pipeline or name)
     expr = cron.normalize(cron_expr)
     params = dict(params or {})
     if not all(isinstance(key, str) for key in params):
         raise BadInput("schedule params must map parameter names to values")
+    if published_only:
+        _check_published(store_root, pipeline, version, params)
     now = time.time() if now is None else now
     next_run = _next_after(expr, now)
     with db.connect(store_root, write=True) as conn:
@@ -86,6 +95,21 @@ def add(
             (name, pipeline, version, expr, json.dumps(params), next_run, now),
         )
     return get(store_root, name)
+
+
+def _check_published(store_root: Path | str, pipeline: str, version: int | None,
+                     params: dict[str, Any]) -> None:
+    published = get_published(store_root, pipeline, version)
+    try:
+        spec = json.loads(published.spec.read_text(encoding="utf-8"))
+        known = spec["dag"]["params"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # an unreadable spec is reported when the schedule fires
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        listed = ", ".join(known) or "(none)"
+        raise BadInput(f"unknown parameter '{unknown[0]}' for pipeline '{pipeline}';"
+                       f" its parameters are: {listed}")
 
 
 def _next_after(expr: str, ts: float) -> float:

@@ -240,6 +240,7 @@ class MlpipeService(LoggingConfigurable):
             pipeline=validate.optional_str(body, "pipeline"),
             params=validate.params(body.get("params", {})),
             version=validate.optional_int(body, "version"),
+            published_only=True,
         )
         return schedule.to_json()
 

@@ -56,3 +56,15 @@ def test_publish_a_broken_notebook_exits_2(workdir, capsys):
 def test_scheduler_once_with_nothing_due_exits_0(workdir, capsys):
     assert main(["scheduler", "--once"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_schedule_add_checks_the_published_pipeline_and_its_params(workdir, capsys):
+    assert main(["schedule", "add", "nightly", "--cron", "@daily"]) == 2
+    assert "pipeline 'nightly' is not published" in capsys.readouterr().err
+    assert main(["publish", "nb.ipynb", "--name", "nightly"]) == 0
+    assert main(["schedule", "add", "nightly", "--cron", "@daily", "-p", "scael", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mlpipe: unknown parameter 'scael' for pipeline 'nightly';"
+                   " its parameters are: scale\n")
+    assert main(["schedule", "list", "--json"]) == 0
+    assert "[]" in capsys.readouterr().out

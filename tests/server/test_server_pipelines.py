@@ -96,3 +96,12 @@ async def test_fire_due_schedules_starts_each_due_run_once(jp_fetch, notebook, s
     assert listed["last_run_id"] == run_id
     status, _ = await call(jp_fetch, f"runs/{run_id}")
     assert status == 200
+
+
+async def test_schedule_of_an_unpublished_pipeline_or_unknown_param_is_refused(jp_fetch, notebook):
+    body = {"name": "morning", "pipeline": "daily", "cron": "0 6 * * *"}
+    status, data = await call(jp_fetch, "schedules", "POST", body)
+    assert status == 404 and "'daily' is not published" in data["message"]
+    await call(jp_fetch, "pipelines", "POST", {"path": "pipe.ipynb", "name": "daily"})
+    status, data = await call(jp_fetch, "schedules", "POST", {**body, "params": {"nope": 1}})
+    assert status == 400 and "unknown parameter 'nope'" in data["message"]
