@@ -159,23 +159,32 @@ def parse_params(parts: tuple[CodePart, ...]) -> tuple[dict[str, Any], list[Anal
 
 def _param(statement: ast.stmt, cell: int, values: dict[str, Any],
            errors: list[AnalysisError]) -> None:
-    target = value = None
-    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-        target, value = statement.targets[0], statement.value
+    """One line of a parameters cell: `a = 1`, `a = b = 1`, `a: int = 1`, or a docstring
+    (the same lines the `%%params` magic accepts)."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return
+    targets: list[ast.expr] = []
+    value: ast.expr | None = None
+    if isinstance(statement, ast.Assign):
+        targets, value = statement.targets, statement.value
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-        target, value = statement.target, statement.value
-    if not isinstance(target, ast.Name) or value is None:
+        targets, value = [statement.target], statement.value
+    if value is None or not all(isinstance(t, ast.Name) for t in targets):
         errors.append(AnalysisError(
             f"parameters cell line {statement.lineno}: only `name = literal` lines are"
             " allowed (like papermill); move other code into setup or a step", cell=cell))
         return
+    names = [t.id for t in targets]  # type: ignore[attr-defined]
     try:
-        values[target.id] = ast.literal_eval(value)
+        literal = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         errors.append(AnalysisError(
-            f"param '{target.id}': its default `{ast.unparse(value)}` is not a literal;"
+            f"param '{names[0]}': its default `{ast.unparse(value)}` is not a literal;"
             " use a number, string, bool, None, list, tuple or dict, and compute"
             " the rest in a step", cell=cell))
+        return
+    for name in names:
+        values[name] = literal
 
 
 def syntax_error(line: int, message: str, cell: int, step: str | None) -> AnalysisError:

@@ -274,6 +274,15 @@ def test_dag_extra_case(case: DagCase) -> None:
     test_dag_case(case)
 
 
+def test_params_cell_accepts_what_the_magic_accepts() -> None:
+    source = '%%params\n"""Docs."""\nlr = 0.1  # rate\na = b = -1\nn: int = 3'
+    pipeline = analyze(cells_from_json([{"source": source}]))
+    assert pipeline.errors == ()
+    assert pipeline.params == {"lr": 0.1, "a": -1, "b": -1, "n": 3}
+    bad = analyze(cells_from_json([{"source": "%%params\na, b = 1, 2"}]))
+    assert "parameters cell line 2: only `name = literal`" in str(bad.errors[0])
+
+
 def test_injected_parameters_value() -> None:
     cells = cells_from_json([tagged("lr = 0.1\nn = 1", "parameters"),
                              tagged("lr = 0.5", "injected-parameters")])
