@@ -37,7 +37,10 @@ def dag(path_or_cells: str | os.PathLike[str] | list[dict[str, Any]]) -> Pipelin
     return analyze(read_cells(path_or_cells))
 
 
-def store_root(notebook: str | os.PathLike[str] | None, store: str | os.PathLike[str] | None) -> Path:
+PathLike = str | os.PathLike[str]
+
+
+def store_root(notebook: PathLike | None, store: PathLike | None) -> Path:
     """`store` if given, else `$MLPIPE_STORE`, else `.mlpipe` beside the notebook (or here)."""
     from .cache.store import Store
 
@@ -70,12 +73,12 @@ def _prepare(
     """Analyse, check parameters, open the store, and create (or reuse) the run record."""
     from .cache.store import Store
     from .execute.planner import param_values
-    from .execute.records import Records, RunNotFound
+    from .execute.records import RunNotFound
 
     pipeline = _runnable(path)
     param_values(pipeline, params or {})
     the_store = Store.open(store_root(path, store))
-    records = Records(the_store.root)
+    records = _open_records(the_store.root)
     if run_id is not None:
         try:
             records.get_run(run_id)
@@ -85,6 +88,28 @@ def _prepare(
     notebook = str(Path(path).resolve())
     run_id = records.create_run(notebook, dict(params or {}), pipeline.order, run_id=run_id)
     return pipeline, the_store, records, run_id
+
+
+def _open_records(root: Path) -> Any:
+    """`Records(root)`, retried.
+
+    Two processes creating a fresh store at the same moment both switch it to
+    WAL, and SQLite refuses one at once ("database is locked") without waiting
+    for its busy timeout.
+    """
+    import sqlite3
+    import time
+
+    from .execute.records import Records
+
+    for attempt in range(20):
+        try:
+            return Records(root)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 19:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def run(
@@ -186,20 +211,14 @@ def _reap(child: subprocess.Popen[bytes], records: Any, run_id: str, log_path: P
 
 def runs(store: str | os.PathLike[str], limit: int = 50) -> list[dict[str, Any]]:
     """Recent runs of the store, newest first."""
-    from .execute.records import Records
-
-    return Records(store).list_runs(limit)
+    return _open_records(Path(store)).list_runs(limit)
 
 
 def run_record(store: str | os.PathLike[str], run_id: str) -> dict[str, Any]:
     """One run's record; `RunNotFound` (a `LookupError`) when there is none."""
-    from .execute.records import Records
-
-    return Records(store).get_run(run_id)
+    return _open_records(Path(store)).get_run(run_id)
 
 
 def cancel(store: str | os.PathLike[str], run_id: str) -> bool:
     """Ask a running run to stop; False when it has already finished."""
-    from .execute.records import Records
-
-    return Records(store).request_cancel(run_id)
+    return _open_records(Path(store)).request_cancel(run_id)

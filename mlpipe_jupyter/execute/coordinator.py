@@ -55,8 +55,12 @@ class Coordinator:
 
     # -- the loop ------------------------------------------------------------
 
-    def run(self) -> str:
-        """Run until every step is finished; the run's status."""
+    def run(self, release_pool: bool = True) -> str:
+        """Run until every step is finished; the run's status.
+
+        `release_pool`: shut the workers' idle pooled kernels down at the end
+        (an existing cluster); the embedded cluster does it as it closes.
+        """
         plugin = self._register_pool()
         topic = event_topic(self.ctx.run_id)
         self.client.subscribe_topic(topic, lambda event: self.events.put(("worker", event[1])))
@@ -64,10 +68,11 @@ class Coordinator:
             return self._loop()
         finally:
             self.client.unsubscribe_topic(topic)
-            try:  # shuts the idle pooled kernels down on every worker
-                self.client.unregister_worker_plugin(plugin.name)
-            except Exception:  # noqa: BLE001 - workers may be gone already
-                pass
+            if release_pool:
+                try:
+                    self.client.unregister_worker_plugin(plugin.name)
+                except Exception:  # noqa: BLE001 - workers may be gone already
+                    pass
 
     def _register_pool(self) -> Any:
         from .plugin import KernelPoolPlugin

@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -131,13 +132,20 @@ async def _start(km: Any, cwd: str | None, env: dict[str, str]) -> None:
         kc.stop_channels()
 
 
-def start_kernel(cwd: str | None, env: dict[str, str] | None = None) -> Any:
-    """Start one kernel in `cwd` and wait until it answers; returns its manager."""
+def start_kernel(
+    cwd: str | None, env: dict[str, str] | None = None, launching: set[Any] | None = None
+) -> Any:
+    """Start one kernel in `cwd` and wait until it answers; returns its manager.
+
+    While it starts, its manager is in `launching` (so a closing pool can kill it).
+    """
     ipc_dir = tempfile.mkdtemp(prefix="mlpipe-kernel-")
     km = _tracking_manager_class()(
         kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(ipc_dir, "ipc")
     )
     km.__dict__["_mlpipe_ipc_dir"] = ipc_dir
+    if launching is not None:
+        launching.add(km)
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
@@ -145,7 +153,20 @@ def start_kernel(cwd: str | None, env: dict[str, str] | None = None) -> Any:
     except Exception:
         retire(km)
         raise
+    finally:
+        if launching is not None:
+            launching.discard(km)
     return km
+
+
+def kill_now(km: Any) -> None:
+    """SIGKILL a kernel that may still be starting (no shutdown handshake)."""
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def is_alive(km: Any) -> bool:
@@ -185,6 +206,7 @@ class KernelPool:
         self._ready: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         self._starting = 0
+        self._launching: set[Any] = set()
         self._closed = False
         for _ in range(self.size):
             self._start_one()
@@ -198,9 +220,10 @@ class KernelPool:
 
     def _fill(self) -> None:
         try:
-            km = start_kernel(self.cwd)
+            km = start_kernel(self.cwd, launching=self._launching)
         except Exception as exc:  # noqa: BLE001 - the step will start its own kernel
-            log.warning("mlpipe: could not pre-start a kernel: %s", exc)
+            if not self._closed:
+                log.warning("mlpipe: could not pre-start a kernel: %s", exc)
             km = None
         with self._lock:
             self._starting -= 1
@@ -233,8 +256,11 @@ class KernelPool:
             retire_in_background(km)
 
     def close(self) -> None:
+        """Shut the ready kernels down and kill the ones still starting."""
         with self._lock:
             self._closed = True
+        for km in list(self._launching):
+            kill_now(km)
         while True:
             try:
                 retire(self._ready.get_nowait())

@@ -166,6 +166,7 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
                 ' on this cluster; start workers with --resources "CPU=N,MEMORY=BYTES" to'
                 " enforce them"
             )
-        return Coordinator(ctx, the_plan, handle.client, ignore).run()
+        coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
+        return coordinator.run(release_pool=handle.kind == "scheduler")
     finally:
         handle.close()
