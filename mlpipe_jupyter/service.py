@@ -22,22 +22,21 @@ if TYPE_CHECKING:
     from .analysis.model import Pipeline
     from .cache.store import Store
 
+PathLike = str | os.PathLike[str]
+
 __all__ = [
     "ResourceError", "RunInputError", "cancel", "dag", "run", "run_record", "runs",
     "start_run_async", "store_root",
 ]
 
 
-def dag(path_or_cells: str | os.PathLike[str] | list[dict[str, Any]]) -> Pipeline:
+def dag(path_or_cells: PathLike | list[dict[str, Any]]) -> Pipeline:
     """The pipeline of a notebook file, or of unsaved cells in the REST shape."""
     from .analysis import analyze, cells_from_json, read_cells
 
     if isinstance(path_or_cells, list):
         return analyze(cells_from_json(path_or_cells))
     return analyze(read_cells(path_or_cells))
-
-
-PathLike = str | os.PathLike[str]
 
 
 def store_root(notebook: PathLike | None, store: PathLike | None) -> Path:
@@ -52,7 +51,7 @@ def store_root(notebook: PathLike | None, store: PathLike | None) -> Path:
     return Store.default_root(notebook)
 
 
-def _runnable(path: str | os.PathLike[str]) -> Pipeline:
+def _runnable(path: PathLike) -> Pipeline:
     """The notebook's pipeline, or `RunInputError` listing every analysis error."""
     from .analysis import NotebookError
 
@@ -68,7 +67,7 @@ def _runnable(path: str | os.PathLike[str]) -> Pipeline:
 
 
 def _prepare(
-    path: str | os.PathLike[str], params: dict[str, Any] | None, store: Any, run_id: str | None
+    path: PathLike, params: dict[str, Any] | None, store: Any, run_id: str | None
 ) -> tuple[Pipeline, Store, Any, str]:
     """Analyse, check parameters, open the store, and create (or reuse) the run record."""
     from .cache.store import Store
@@ -113,10 +112,10 @@ def _open_records(root: Path) -> Any:
 
 
 def run(
-    path: str | os.PathLike[str],
+    path: PathLike,
     params: dict[str, Any] | None = None,
     *,
-    store: str | os.PathLike[str] | None = None,
+    store: PathLike | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     gpu_workers: int | None = None,
@@ -153,10 +152,10 @@ def _fail_if_running(records: Any, run_id: str, error: str) -> None:
 
 
 def start_run_async(
-    path: str | os.PathLike[str],
+    path: PathLike,
     params: dict[str, Any] | None = None,
     *,
-    store: str | os.PathLike[str] | None = None,
+    store: PathLike | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     gpu_workers: int | None = None,
@@ -209,16 +208,16 @@ def _reap(child: subprocess.Popen[bytes], records: Any, run_id: str, log_path: P
         _fail_if_running(records, run_id, f"the run process exited with code {code}{tail}")
 
 
-def runs(store: str | os.PathLike[str], limit: int = 50) -> list[dict[str, Any]]:
+def runs(store: PathLike, limit: int = 50) -> list[dict[str, Any]]:
     """Recent runs of the store, newest first."""
     return _open_records(Path(store)).list_runs(limit)
 
 
-def run_record(store: str | os.PathLike[str], run_id: str) -> dict[str, Any]:
+def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
     """One run's record; `RunNotFound` (a `LookupError`) when there is none."""
     return _open_records(Path(store)).get_run(run_id)
 
 
-def cancel(store: str | os.PathLike[str], run_id: str) -> bool:
+def cancel(store: PathLike, run_id: str) -> bool:
     """Ask a running run to stop; False when it has already finished."""
     return _open_records(Path(store)).request_cancel(run_id)
