@@ -75,11 +75,13 @@ class Coordinator:
                     pass
 
     def _register_pool(self) -> Any:
+        from .kernels import DEFAULT_POOL_SIZE
         from .plugin import KernelPoolPlugin
+        from .warm import setup_modules
 
         cwd = str(self.ctx.notebook.resolve().parent)
-        size = self.ctx.options.kernel_pool
-        plugin = KernelPoolPlugin(cwd) if size is None else KernelPoolPlugin(cwd, size)
+        size = self.ctx.options.kernel_pool or DEFAULT_POOL_SIZE
+        plugin = KernelPoolPlugin(cwd, size, setup_modules(self.ctx.pipeline.setup_source))
         self.client.register_plugin(plugin)
         return plugin
 

@@ -114,26 +114,34 @@ def call(coro_or_value: Any) -> Any:
     return box[0] if box else None
 
 
-#: Run silently in each pooled kernel once it is up: the step notebook's load and
-#: save cells need this module, and importing it ahead hides ~0.1 s per step.
-#: `__import__` binds no name, so the step's namespace stays clean.
-WARM_CODE = "__import__('mlpipe_jupyter.compile.runtime')"
+def warm_code(modules: tuple[str, ...] = ()) -> str:
+    """Run silently in each pooled kernel once it is up.
+
+    Imports the step runtime (the load and save cells need it) and the modules
+    the notebook's setup imports; `__import__(...).warm(...)` binds no name, so
+    the step's namespace stays clean.
+    """
+    names = ("mlpipe_jupyter.compile.runtime", *modules)
+    return f"__import__('mlpipe_jupyter.execute.warm', fromlist=['warm']).warm({list(names)!r})"
 
 
-async def _start(km: Any, cwd: str | None, env: dict[str, str]) -> None:
+async def _start(km: Any, cwd: str | None, env: dict[str, str], code: str) -> None:
     await km.start_kernel(cwd=cwd, env=env)
     kc = km.client()
     kc.start_channels()
     try:
         await kc.wait_for_ready(timeout=READY_TIMEOUT_S)
-        await kc.execute(WARM_CODE, silent=True, store_history=False, reply=True,
+        await kc.execute(code, silent=True, store_history=False, reply=True,
                          timeout=READY_TIMEOUT_S)
     finally:
         kc.stop_channels()
 
 
 def start_kernel(
-    cwd: str | None, env: dict[str, str] | None = None, launching: set[Any] | None = None
+    cwd: str | None,
+    env: dict[str, str] | None = None,
+    launching: set[Any] | None = None,
+    warm: tuple[str, ...] = (),
 ) -> Any:
     """Start one kernel in `cwd` and wait until it answers; returns its manager.
 
@@ -149,7 +157,8 @@ def start_kernel(
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
-        call(_start(km, cwd if cwd and os.path.isdir(cwd) else None, kernel_env))
+        directory = cwd if cwd and os.path.isdir(cwd) else None
+        call(_start(km, directory, kernel_env, warm_code(warm)))
     except Exception:
         retire(km)
         raise
@@ -200,8 +209,11 @@ def retire_in_background(km: Any) -> None:
 class KernelPool:
     """`size` kernels kept ready in `cwd`; `take()` hands one out for one step."""
 
-    def __init__(self, cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self, cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+    ) -> None:
         self.cwd = cwd
+        self.warm = warm
         self.size = max(0, size)
         self._ready: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
@@ -220,7 +232,7 @@ class KernelPool:
 
     def _fill(self) -> None:
         try:
-            km = start_kernel(self.cwd, launching=self._launching)
+            km = start_kernel(self.cwd, launching=self._launching, warm=self.warm)
         except Exception as exc:  # noqa: BLE001 - the step will start its own kernel
             if not self._closed:
                 log.warning("mlpipe: could not pre-start a kernel: %s", exc)
@@ -247,7 +259,7 @@ class KernelPool:
                 if not starting or time.monotonic() > deadline:
                     if self.size:
                         self._start_one()
-                    return start_kernel(self.cwd)
+                    return start_kernel(self.cwd, warm=self.warm)
                 continue
             if is_alive(km):
                 if self.size:
@@ -272,12 +284,14 @@ _POOLS: dict[str | None, KernelPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def pool_for(cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> KernelPool:
+def pool_for(
+    cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+) -> KernelPool:
     """This process's pool for `cwd`, created (and started) on first use."""
     with _POOLS_LOCK:
         pool = _POOLS.get(cwd)
         if pool is None:
-            pool = _POOLS[cwd] = KernelPool(cwd, size)
+            pool = _POOLS[cwd] = KernelPool(cwd, size, warm)
         return pool
 
 

@@ -24,14 +24,17 @@ def _warm_imports() -> None:
 class KernelPoolPlugin(WorkerPlugin):
     """Start `size` kernels in `cwd` on each worker, ahead of the steps."""
 
-    def __init__(self, cwd: str | None, size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self, cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+    ) -> None:
         self.cwd = cwd
         self.size = size
+        self.warm = warm  # modules the pooled kernels import ahead (the setup's)
         self.name = f"mlpipe-kernel-pool:{cwd}"
 
     def setup(self, worker: Any) -> None:
         threading.Thread(target=_warm_imports, daemon=True, name="mlpipe-warm").start()
-        pool_for(self.cwd, self.size)
+        pool_for(self.cwd, self.size, self.warm)
 
     def teardown(self, worker: Any) -> None:
         close_pool(self.cwd)
