@@ -31,7 +31,8 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 def _register_run(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="run a notebook as a pipeline",
-        description="Run a notebook's %%step cells as papermill steps on Dask, reusing cached steps.",
+        description="Run a notebook's %%step cells as papermill steps on Dask,"
+        " reusing cached steps.",
     )
     parser.add_argument("notebook", help="path of the .ipynb file")
     parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[],

@@ -73,7 +73,8 @@ def _detach_main_module() -> Callable[[], None]:
     main = sys.modules.get("__main__")
     if main is None:
         return lambda: None
-    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    names = ("__spec__", "__file__")
+    saved = {name: main.__dict__[name] for name in names if name in main.__dict__}
     main.__dict__["__spec__"] = None
     main.__dict__.pop("__file__", None)
 

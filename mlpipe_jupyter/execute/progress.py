@@ -95,7 +95,8 @@ def runs_table(records: list[dict[str, Any]]) -> str:
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda x: str(x[0])))
         started = rec.get("started")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "-"
-        rows.append((rec["run_id"], str(rec.get("status")), when, summary, str(rec.get("notebook"))))
+        status, notebook = str(rec.get("status")), str(rec.get("notebook"))
+        rows.append((rec["run_id"], status, when, summary, notebook))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in rows

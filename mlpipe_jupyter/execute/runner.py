@@ -52,7 +52,8 @@ class RunContext:
         """Record a step's new state and tell `on_event`."""
         stored = {k: v for k, v in fields.items() if k in _RECORD_FIELDS}
         self.records.update_step(self.run_id, step, status=status, **stored)
-        self.emit({"event": "step", "run_id": self.run_id, "step": step, "status": status, **fields})
+        event = {"event": "step", "run_id": self.run_id, "step": step, "status": status}
+        self.emit({**event, **fields})
 
 
 _RECORD_FIELDS = {
