@@ -90,25 +90,9 @@ def _prepare(
 
 
 def _open_records(root: Path) -> Any:
-    """`Records(root)`, retried.
-
-    Two processes creating a fresh store at the same moment both switch it to
-    WAL, and SQLite refuses one at once ("database is locked") without waiting
-    for its busy timeout.
-    """
-    import sqlite3
-    import time
-
     from .execute.records import Records
 
-    for attempt in range(20):
-        try:
-            return Records(root)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 19:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return Records(root)
 
 
 def run(

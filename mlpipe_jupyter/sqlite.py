@@ -8,11 +8,13 @@ the Jupyter server use at once.
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 BUSY_TIMEOUT_S = 30.0
+WAL_ATTEMPTS = 20
 
 
 @contextmanager
@@ -40,14 +42,24 @@ def transaction(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connecti
 
 
 def ensure_wal(path: Path) -> None:
-    """Switch the file to WAL mode (once per file; it persists). Outside any transaction."""
+    """Switch the file to WAL mode (once per file; it persists). Outside any transaction.
+
+    Two processes switching a fresh file at the same moment: SQLite refuses one at
+    once ("database is locked") without waiting for the busy timeout, so retry.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-    finally:
-        conn.close()
+    for attempt in range(WAL_ATTEMPTS):
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.05 * (attempt + 1))
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

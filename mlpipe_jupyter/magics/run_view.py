@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from .args import parse, parser
 from .locate import notebook_path
 from .progress import progress_view
+from ..cli.run import parse_value
 
 
 class RunResult(dict):  # type: ignore[type-arg]
@@ -27,19 +28,6 @@ class RunResult(dict):  # type: ignore[type-arg]
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.summary())
-
-
-def param_value(text: str) -> Any:
-    """papermill's `-p` rule: True/False/None, int, float, else the string."""
-    special = {"True": True, "False": False, "None": None}
-    if text in special:
-        return special[text]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _parser() -> Any:
@@ -74,7 +62,7 @@ def pipeline_run(shell: Any, line: str) -> RunResult:
     view = progress_view(names)
     record = RunResult(service.run(
         str(path),
-        {name: param_value(value) for name, value in args.parameters},
+        {name: parse_value(value) for name, value in args.parameters},
         store=args.store,
         scheduler=args.scheduler,
         workers=args.workers,

@@ -13,7 +13,8 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import mlpipe_jupyter
-from mlpipe_jupyter.magics.run_view import RunResult, param_value
+from mlpipe_jupyter.cli.run import parse_value as param_value
+from mlpipe_jupyter.magics.run_view import RunResult
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 FANOUT = NOTEBOOKS / "fanout.ipynb"
