@@ -2,7 +2,12 @@
 
 A module-scoped `jupyter lab` serves a temporary copy of notebooks/; each test runs one
 scenario of sidebar.e2e.mjs (playwright-core, no browser download) and checks its exit
-code and PASS lines. Screenshots land in tests/ui/test-results/.
+code and PASS lines. Screenshots land in tests/ui/test-results/; a failing scenario names
+the step that failed and leaves failure-<scenario>.png there.
+
+The scenarios open notebooks without a kernel (nothing they do executes a cell), and
+each test shuts down whatever kernels its scenario left, so the lab stays quiet for the
+next one on a loaded 2-core machine.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCRIPT = HERE / "sidebar.e2e.mjs"
 RUN_NOTEBOOK = "fanout.ipynb"  # CPU only: runs on the default LocalCluster
 GPU_NOTEBOOK = "breast_cancer.ipynb"  # a --gpu 1 step: runs because the lab sets gpu_workers=1
+SCENARIO_S = 250  # the node script fails by itself (step named, screenshot) after this
 
 
 def _free_port() -> int:
@@ -88,6 +94,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (config / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {"mlpipe_jupyter": True}}})
     )
+    # ipywidgets' manager (8.1) throws on a notebook with no kernel (it reads
+    # session.kernel.id once the session is "ready"); the scenarios open theirs kernel-less.
+    (config / "labconfig").mkdir()
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": True}})
+    )
     # The freshly built labextension/, whether or not `make install` linked it.
     extensions = base / "labextensions"
     extensions.mkdir()
@@ -111,6 +123,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--ContentsManager.allow_hidden=True",
         "--MlpipeService.gpu_workers=1",  # a --gpu 1 step runs on this GPU-less machine
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open notebooks with no kernel
         f"--LabApp.extra_labextensions_path={extensions}",
     ]  # fmt: skip
     with log.open("w") as out:
@@ -128,19 +141,41 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def _scenario(lab: dict[str, Any], name: str, notebook: str, **extra: Any) -> list[str]:
-    """Run one scenario; return its PASS lines, or fail with its output."""
+    """Run one scenario; return its PASS lines, or fail with its output and the failing step."""
     config = {"url": lab["url"], "token": lab["token"], "notebook": notebook,
-              "outDir": str(RESULTS / name), **extra}  # fmt: skip
-    done = subprocess.run(
-        ["node", str(SCRIPT), name], cwd=HERE, capture_output=True, text=True, timeout=280,
-        env={**os.environ, "MLPIPE_UI": json.dumps(config)},
-    )  # fmt: skip
-    output = done.stdout + done.stderr
+              "outDir": str(RESULTS / name), "deadlineS": SCENARIO_S, **extra}  # fmt: skip
+    command = ["node", str(SCRIPT), name]
+    env = {**os.environ, "MLPIPE_UI": json.dumps(config)}
+    try:
+        done = subprocess.run(command, cwd=HERE, capture_output=True, text=True,
+                              timeout=SCENARIO_S + 30, env=env)  # fmt: skip
+        output, code = done.stdout + done.stderr, done.returncode
+    except subprocess.TimeoutExpired as late:
+        output, code = _text(late.stdout) + _text(late.stderr), None
+        output += f"\nFAIL {name}: node did not exit within {SCENARIO_S + 30}s"
+    finally:
+        kernels = _shut_down_kernels(lab)
     print(output)
-    if done.returncode != 0:
+    if code == 0 and notebook in kernels:
+        output += f"\nFAIL {name}: opening {notebook} started a kernel (the scenarios need none)"
+        code = 1
+    if code != 0:
+        failed = [line for line in output.splitlines() if line.startswith("FAIL ")]
         tail = lab["log"].read_text()[-2500:]
-        pytest.fail(f"scenario {name} failed:\n{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
+        pytest.fail(f"{(failed or ['FAIL ' + name])[-1]}\n{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
     return [line for line in output.splitlines() if line.startswith("PASS ")]
+
+
+def _text(out: str | bytes | None) -> str:
+    return out.decode(errors="replace") if isinstance(out, bytes) else (out or "")
+
+
+def _shut_down_kernels(lab: dict[str, Any]) -> list[str]:
+    """Shut down the kernels a scenario left (a failed step's notebook opens with one); their paths."""
+    sessions = _api(lab, "api/sessions")
+    for session in sessions:
+        _api(lab, f"api/sessions/{session['id']}", method="DELETE")
+    return [session["path"] for session in sessions]
 
 
 def _new_dependency(dag: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +251,11 @@ def test_publish_then_schedule_with_a_cron_preview(lab: dict[str, Any]) -> None:
 
 
 def _get(lab: dict[str, Any], route: str) -> Any:
-    url = f"{lab['url']}mlpipe/api/{route}?token={lab['token']}"
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return json.loads(answer.read())
+    return _api(lab, f"mlpipe/api/{route}")
+
+
+def _api(lab: dict[str, Any], route: str, method: str = "GET") -> Any:
+    request = urllib.request.Request(f"{lab['url']}{route}?token={lab['token']}", method=method)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body = answer.read()
+    return json.loads(body) if body else None
