@@ -130,6 +130,10 @@ async function failureScenario({ page, outDir }) {
   check(title.endsWith(config.notebook.split('/').pop()), `the sidebar left the pipeline for '${title}'`);
   pass(`clicking the failed node opens ${broken}.ipynb; the sidebar keeps the pipeline`);
   await snap(page, outDir, '07-step-notebook');
+  // The lab opens the step notebook with a kernel: let it connect before the browser goes,
+  // or the server sees its websocket dropped halfway through the handshake.
+  await step(`let the kernel of ${broken}.ipynb connect`, () => page.waitForFunction(() =>
+    window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.connectionStatus === 'connected'));
 }
 
 /** A notebook with a `--gpu 1` step runs from the panel on a server with gpu_workers = 1. */
@@ -260,6 +264,7 @@ async function main() {
   const body = async () => {
     lab = await openLab({ ...config });
     await scenario(lab);
+    await step('check for page errors', () => {});
     check(lab.errors.length === 0, `page errors: ${lab.errors.join('; ')}`);
   };
   try {
@@ -269,6 +274,10 @@ async function main() {
     process.exitCode = 1;
   } finally {
     clearTimeout(timer);
+    // A failed step's notebook opens with a kernel: shut it down from the page, so the
+    // lab does not see its websocket dropped halfway through the handshake.
+    await lab?.page.evaluate(() => window.jupyterapp?.serviceManager.sessions.shutdownAll())
+      .catch(() => {});
     await lab?.context.close().catch(() => {});
   }
 }

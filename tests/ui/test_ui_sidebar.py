@@ -153,16 +153,15 @@ def _scenario(lab: dict[str, Any], name: str, notebook: str, **extra: Any) -> li
     except subprocess.TimeoutExpired as late:
         output, code = _text(late.stdout) + _text(late.stderr), None
         output += f"\nFAIL {name}: node did not exit within {SCENARIO_S + 30}s"
-    finally:
-        kernels = _shut_down_kernels(lab)
     print(output)
+    kernels = _shut_down_kernels(lab)
     if code == 0 and notebook in kernels:
         output += f"\nFAIL {name}: opening {notebook} started a kernel (the scenarios need none)"
         code = 1
     if code != 0:
-        failed = [line for line in output.splitlines() if line.startswith("FAIL ")]
+        failed = [line for line in output.splitlines() if line.startswith("FAIL ")] or [f"FAIL {name}"]
         tail = lab["log"].read_text()[-2500:]
-        pytest.fail(f"{(failed or ['FAIL ' + name])[-1]}\n{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
+        pytest.fail(f"{failed[-1]}\n{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
     return [line for line in output.splitlines() if line.startswith("PASS ")]
 
 
@@ -171,7 +170,10 @@ def _text(out: str | bytes | None) -> str:
 
 
 def _shut_down_kernels(lab: dict[str, Any]) -> list[str]:
-    """Shut down the kernels a scenario left (a failed step's notebook opens with one); their paths."""
+    """Shut down the kernels a scenario left (a failed step's notebook opens with one).
+
+    Returns the paths of the notebooks they were for.
+    """
     sessions = _api(lab, "api/sessions")
     for session in sessions:
         _api(lab, f"api/sessions/{session['id']}", method="DELETE")
