@@ -7,7 +7,6 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -35,20 +34,19 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   id: PLUGIN_ID,
   description: 'A sidebar with the live pipeline DAG of the active notebook.',
   autoStart: true,
-  requires: [INotebookTracker, IDocumentManager],
+  requires: [INotebookTracker],
   optional: [ILabShell, ISettingRegistry, ICommandPalette],
   provides: IPipelineTracker,
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    docManager: IDocumentManager,
     labShell: ILabShell | null,
     settings: ISettingRegistry | null,
     palette: ICommandPalette | null
   ): IPipelineTracker => {
     const model = new PipelineModel({ request: requestAPI as RequestFn });
     const schedules = new ScheduleModel({ request: requestAPI as RequestFn });
-    const sidebar = createSidebar(model, schedules, tracker, docManager);
+    const sidebar = createSidebar(model, schedules, tracker, app.commands);
     app.shell.add(sidebar, 'right', { rank: 600 });
     const follow = (panel: NotebookPanel | null) => {
       // An executed step notebook opened from a failed node keeps the pipeline in view.
@@ -78,7 +76,7 @@ function createSidebar(
   model: PipelineModel,
   schedules: ScheduleModel,
   tracker: INotebookTracker,
-  docManager: IDocumentManager
+  commands: JupyterFrontEnd['commands']
 ): PipelineSidebar {
   const sidebar = new PipelineSidebar({
     model,
@@ -91,7 +89,12 @@ function createSidebar(
     },
     onOpenNotebook: path => {
       const source = tracker.currentWidget?.context.path ?? '';
-      docManager.openOrReveal(stepNotebookPath(path, source));
+      // Reading a traceback needs no kernel: open it without one (the user may start one).
+      void commands.execute('docmanager:open', {
+        path: stepNotebookPath(path, source),
+        factory: 'Notebook',
+        kernelPreference: { shouldStart: false, canStart: true, autoStartDefault: false }
+      });
     },
     onPublish: () => void publishActive(model, schedules),
     onSchedule: () => void scheduleActive(model, schedules),
