@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -38,3 +38,19 @@ def write_notebook(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def ip() -> Any:
+    """A real IPython shell with the extension loaded, reset for every test."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    start_ipython()  # once per process: IPython's test-friendly global shell
+    shell = InteractiveShell.instance()
+    if "mlpipe_jupyter" in shell.extension_manager.loaded:
+        shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
+    shell.reset(new_session=True)
+    shell.run_cell("%load_ext mlpipe_jupyter", store_history=True)
+    yield shell
+    shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - jp_fetch, jp_serverapp, hooks
 
 from contract_helpers import Result, mlpipe_inline, notebook
@@ -45,18 +43,16 @@ def dag(write_nb: Any) -> Any:
 
 
 @pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A real IPython shell with the extension loaded, reset for every test (no store)."""
+def no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh working directory and no MLPIPE_STORE: nothing to restore from."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLPIPE_STORE", raising=False)
-    start_ipython()
-    shell = InteractiveShell.instance()
-    if "mlpipe_jupyter" in shell.extension_manager.loaded:
-        shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
-    shell.reset(new_session=True)
-    shell.run_cell("%load_ext mlpipe_jupyter", store_history=True)
-    yield shell
-    shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
+
+
+@pytest.fixture
+def ip(no_store: None, ip: Any) -> Any:
+    """tests/conftest.py's real IPython shell, loaded after `no_store` took effect."""
+    return ip
 
 
 @pytest.fixture

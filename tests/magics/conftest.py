@@ -1,4 +1,4 @@
-"""A real IPython shell with the extension loaded, reset for every test."""
+"""Fixtures of the magics tests; `ip` (a real IPython shell) is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -6,22 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-
-
-@pytest.fixture
-def ip() -> Any:
-    start_ipython()  # once per process: IPython's test-friendly global shell
-    shell = InteractiveShell.instance()
-    if "mlpipe_jupyter" in shell.extension_manager.loaded:
-        shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
-    shell.reset(new_session=True)
-    shell.run_cell("%load_ext mlpipe_jupyter", store_history=True)
-    yield shell
-    shell.run_cell("%unload_ext mlpipe_jupyter", silent=True)
 
 
 @pytest.fixture
