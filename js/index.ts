@@ -13,7 +13,13 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { requestAPI } from './api';
 import { publishDialog, removeScheduleDialog, scheduleDialog } from './dialogs';
 import { PipelineModel } from './model';
-import { isStepNotebook, notebookSource, selectCell, stepNotebookPath } from './notebookSource';
+import {
+  firstErrorCell,
+  isStepNotebook,
+  notebookSource,
+  selectCell,
+  stepNotebookPath
+} from './notebookSource';
 import { ScheduleModel } from './schedules';
 import { CommandIDs, IPipelineTracker, PLUGIN_ID } from './tokens';
 import { RequestFn } from './types';
@@ -72,6 +78,26 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   }
 };
 
+/** Open an executed step notebook with no kernel, at its first error output. */
+async function openAtTraceback(
+  commands: JupyterFrontEnd['commands'],
+  path: string
+): Promise<void> {
+  // Reading a traceback needs no kernel: open it without one (the user may start one).
+  const panel = (await commands.execute('docmanager:open', {
+    path,
+    factory: 'Notebook',
+    kernelPreference: { shouldStart: false, canStart: true, autoStartDefault: false }
+  })) as NotebookPanel | undefined;
+  if (panel?.context) {
+    await panel.context.ready;
+    const index = firstErrorCell(panel);
+    if (index >= 0) {
+      await selectCell(panel, index);
+    }
+  }
+}
+
 function createSidebar(
   model: PipelineModel,
   schedules: ScheduleModel,
@@ -89,12 +115,7 @@ function createSidebar(
     },
     onOpenNotebook: path => {
       const source = tracker.currentWidget?.context.path ?? '';
-      // Reading a traceback needs no kernel: open it without one (the user may start one).
-      void commands.execute('docmanager:open', {
-        path: stepNotebookPath(path, source),
-        factory: 'Notebook',
-        kernelPreference: { shouldStart: false, canStart: true, autoStartDefault: false }
-      });
+      void openAtTraceback(commands, stepNotebookPath(path, source));
     },
     onPublish: () => void publishActive(model, schedules),
     onSchedule: () => void scheduleActive(model, schedules),

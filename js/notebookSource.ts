@@ -45,6 +45,22 @@ export async function selectCell(panel: NotebookPanel, index: number): Promise<v
   await notebook.scrollToItem(index, 'smart');
 }
 
+/** The index of the first code cell with an error output, or -1. */
+export function firstErrorCell(panel: NotebookPanel): number {
+  const cells = panel.content.model?.cells;
+  if (!cells) {
+    return -1;
+  }
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i).toJSON();
+    const outputs = (cell.outputs ?? []) as { output_type?: string }[];
+    if (outputs.some(output => output.output_type === 'error')) {
+      return i;
+    }
+  }
+  return -1;
+}
+
 /**
  * A run record's `notebook` as a server-relative path: relative paths are
  * taken as they are; an absolute one is cut at its `.mlpipe/` store and put

@@ -129,6 +129,12 @@ async function failureScenario({ page, outDir }) {
   const title = await page.locator(`${SIDEBAR} .mlpipe-header`).textContent();
   check(title.endsWith(config.notebook.split('/').pop()), `the sidebar left the pipeline for '${title}'`);
   pass(`clicking the failed node opens ${broken}.ipynb; the sidebar keeps the pipeline`);
+  await step(`${broken}.ipynb is at its traceback`, () => page.waitForFunction(() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const cell = panel?.content?.activeCell;
+    return !!cell && (cell.model.toJSON().outputs ?? []).some(o => o.output_type === 'error');
+  }));
+  pass(`the active cell of ${broken}.ipynb holds the traceback`);
   await snap(page, outDir, '07-step-notebook');
   // Reading a traceback needs no kernel: the step notebook opens without one.
   await step(`${broken}.ipynb opened with no kernel`, async () => {
