@@ -84,12 +84,15 @@ def run_pipeline(
     the_plan = plan(pipeline, store, ctx.params, no_cache=ctx.options.no_cache)
     _record_plan(ctx, the_plan)
     if the_plan.all_cached:
-        status = "succeeded"
+        _finish(ctx, "succeeded")
     else:
-        status = _run_on_cluster(ctx, the_plan)
-    records.finish_run(run_id, status)
-    ctx.emit({"event": "run", "run_id": run_id, "status": status})
+        _run_on_cluster(ctx, the_plan)
     return records.get_run(run_id)
+
+
+def _finish(ctx: RunContext, status: str) -> None:
+    ctx.records.finish_run(ctx.run_id, status)
+    ctx.emit({"event": "run", "run_id": ctx.run_id, "status": status})
 
 
 def _safe(on_event: EventHandler | None) -> EventHandler:
@@ -168,6 +171,9 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
                 " enforce them"
             )
         coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
-        return coordinator.run(release_pool=handle.kind == "scheduler")
+        status = coordinator.run(release_pool=handle.kind == "scheduler")
+        # Before the cluster shuts down (seconds): the sidebar and CLI see the end at once.
+        _finish(ctx, status)
+        return status
     finally:
         handle.close()
