@@ -67,11 +67,16 @@ def test_worker_killed_mid_step_is_rerun_elsewhere(run, write_notebook, tmp_path
 
 
 def test_kernel_exit_reports_kernel_died(run, write_notebook) -> None:  # noqa: ANN001
-    path = write_notebook([SETUP, LOAD, "%%step crash\nos._exit(1)\nx = raw"])
+    crash = "%%step crash --outputs x\nif raw:\n    os._exit(1)\nx = raw"
+    path = write_notebook([SETUP, LOAD, crash])
     record = run(path)
     assert record["status"] == "failed"
+    assert statuses(record) == {"load": "succeeded", "crash": "failed"}
     assert record["steps"]["crash"]["error"] == "kernel died, possibly out of memory (step 'crash')"
-    assert statuses(record)["load"] == "succeeded"
+    # Nothing of the dead step is cached: the next run tries it again, load comes from the cache.
+    again = run(path)
+    assert statuses(again) == {"load": "cached", "crash": "failed"}
+    assert again["steps"]["crash"]["reason"] == "no cache entry"
 
 
 def test_timeout_interrupts_the_step(run, write_notebook) -> None:  # noqa: ANN001
