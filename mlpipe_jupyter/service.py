@@ -75,7 +75,7 @@ def _prepare(
     from .execute.records import RunNotFound
 
     pipeline = _runnable(path)
-    param_values(pipeline, params or {})
+    param_values(pipeline, params or {})  # unknown or missing parameters: RunInputError now
     the_store = Store.open(store_root(path, store))
     records = _open_records(the_store.root)
     if run_id is not None:
@@ -152,8 +152,7 @@ def start_run_async(
     responsive. Its output goes to `<store>/runs/<run_id>/run.log`; if it dies
     without finishing the run, the run is recorded failed.
     """
-    pipeline, the_store, records, run_id = _prepare(path, params, store, None)
-    del pipeline
+    _, the_store, records, run_id = _prepare(path, params, store, None)
     log_path = the_store.runs_dir / run_id / "run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [

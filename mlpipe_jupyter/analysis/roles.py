@@ -157,12 +157,23 @@ def parse_params(parts: tuple[CodePart, ...]) -> tuple[dict[str, Any], list[Anal
     return values, errors
 
 
-def _param(statement: ast.stmt, cell: int, values: dict[str, Any],
-           errors: list[AnalysisError]) -> None:
-    """One line of a parameters cell: `a = 1`, `a = b = 1`, `a: int = 1`, or a docstring
-    (the same lines the `%%params` magic accepts)."""
+class ParamLineError(ValueError):
+    """A parameters line that is not `name = literal`; callers word the message.
+
+    `name` is None when the line is not an assignment to plain names, else the
+    (first) parameter whose value `value` (its source) is not a literal.
+    """
+
+    def __init__(self, line: int, name: str | None = None, value: str = "") -> None:
+        super().__init__(line, name, value)
+        self.line, self.name, self.value = line, name, value
+
+
+def param_line(statement: ast.stmt) -> dict[str, Any]:
+    """What one parameters line assigns: `a = 1`, `a = b = 1`, `a: int = 1`, or a docstring
+    ({}). The one rule for `%%params` cells and cells tagged `parameters`."""
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-        return
+        return {}
     targets: list[ast.expr] = []
     value: ast.expr | None = None
     if isinstance(statement, ast.Assign):
@@ -170,21 +181,28 @@ def _param(statement: ast.stmt, cell: int, values: dict[str, Any],
     elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
         targets, value = [statement.target], statement.value
     if value is None or not all(isinstance(t, ast.Name) for t in targets):
-        errors.append(AnalysisError(
-            f"parameters cell line {statement.lineno}: only `name = literal` lines are"
-            " allowed (like papermill); move other code into setup or a step", cell=cell))
-        return
+        raise ParamLineError(statement.lineno)
     names = [t.id for t in targets]  # type: ignore[attr-defined]
     try:
         literal = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        errors.append(AnalysisError(
-            f"param '{names[0]}': its default `{ast.unparse(value)}` is not a literal;"
-            " use a number, string, bool, None, list, tuple or dict, and compute"
-            " the rest in a step", cell=cell))
-        return
-    for name in names:
-        values[name] = literal
+        raise ParamLineError(statement.lineno, names[0], ast.unparse(value)) from None
+    return dict.fromkeys(names, literal)
+
+
+def _param(statement: ast.stmt, cell: int, values: dict[str, Any],
+           errors: list[AnalysisError]) -> None:
+    try:
+        values.update(param_line(statement))
+    except ParamLineError as exc:
+        if exc.name is None:
+            message = (f"parameters cell line {exc.line}: only `name = literal` lines are"
+                       " allowed (like papermill); move other code into setup or a step")
+        else:
+            message = (f"param '{exc.name}': its default `{exc.value}` is not a literal;"
+                       " use a number, string, bool, None, list, tuple or dict, and compute"
+                       " the rest in a step")
+        errors.append(AnalysisError(message, cell=cell))
 
 
 def syntax_error(line: int, message: str, cell: int, step: str | None) -> AnalysisError:

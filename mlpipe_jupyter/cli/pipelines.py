@@ -135,7 +135,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_schedule_add(args: argparse.Namespace) -> int:
     from ..schedule import cron, schedules
-    from ..schedule._export_runner import parse_value
+    from .run import parse_value
 
     params = {key: parse_value(value) for key, value in args.parameters}
     schedule = schedules.add(store_root(args), args.name, args.cron, pipeline=args.pipeline,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from ..analysis.roles import ParamLineError, param_line
+
 
 class ParamsError(ValueError):
     """A `%%params` cell that is not only literal assignments; one line with the fix."""
@@ -14,7 +16,7 @@ def literal_params(source: str) -> dict[str, Any]:
     """The defaults a `%%params` body assigns, in order.
 
     Raises `ParamsError` naming the parameter (or the line) that is not a
-    literal assignment.
+    literal assignment; the rule itself is the analysis's (`param_line`).
     """
     try:
         tree = ast.parse(source)
@@ -22,30 +24,16 @@ def literal_params(source: str) -> dict[str, Any]:
         raise ParamsError(f"%%params line {exc.lineno}: syntax error ({exc.msg})") from None
     defaults: dict[str, Any] = {}
     for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # a bare string: documentation
-        targets, value = _assignment(node)
-        for target in targets:
-            defaults[target] = _literal(target, value)
+        try:
+            defaults.update(param_line(node))
+        except ParamLineError as exc:
+            if exc.name is None:
+                raise ParamsError(
+                    f"%%params line {exc.line}: only `name = literal` lines are allowed"
+                    " (move other code to a setup cell above)"
+                ) from None
+            raise ParamsError(
+                f"parameter {exc.name!r} in %%params is not a literal ({exc.value});"
+                " use a number, string, bool, None, or a list/dict/tuple of those"
+            ) from None
     return defaults
-
-
-def _assignment(node: ast.stmt) -> tuple[list[str], ast.expr]:
-    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-        return [t.id for t in node.targets], node.value  # type: ignore[attr-defined]
-    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-        return [node.target.id], node.value
-    raise ParamsError(
-        f"%%params line {node.lineno}: only `name = literal` lines are allowed"
-        " (move other code to a setup cell above)"
-    )
-
-
-def _literal(name: str, value: ast.expr) -> Any:
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        raise ParamsError(
-            f"parameter {name!r} in %%params is not a literal ({ast.unparse(value)});"
-            " use a number, string, bool, None, or a list/dict/tuple of those"
-        ) from None
