@@ -1,0 +1,72 @@
+"""What a step really did at run time (DESIGN rule 10), as the step reports it.
+
+The step runtime fills a `StepReport` while the step's kernel runs and writes
+it into the step's result JSON under `"report"`; the coordinator compares it
+with the plan (files the plan did not know, inputs changed, hidden random
+state consumed) and corrects within the same run. Paths are relative to the
+notebook's folder (POSIX separators), never absolute, so keys and reports are
+the same on every machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FileFact:
+    """One file as the step saw it: its stat and content hash."""
+
+    path: str  # relative to the notebook's folder, POSIX separators
+    size: int
+    mtime: float
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "mtime": self.mtime, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileFact:
+        return cls(str(data["path"]), int(data["size"]), float(data["mtime"]), str(data["sha256"]))
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Files read and written, inputs changed, hidden state consumed, by one step run.
+
+    `files_written` maps a path to its fact plus the artifact key its bytes
+    are stored under (`written_keys`), so a later step or run can put it back.
+    `random` names each global generator the step drew from ("numpy",
+    "random", "torch", "tensorflow"); `unseeded` those it drew from with
+    nobody having seeded them (the step is non-deterministic).
+    """
+
+    files_read: tuple[FileFact, ...] = ()
+    files_written: tuple[FileFact, ...] = ()
+    written_keys: dict[str, str] = field(default_factory=dict)  # path -> artifact key
+    inputs_changed: tuple[str, ...] = ()
+    random: tuple[str, ...] = ()
+    unseeded: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files_read": [f.to_json() for f in self.files_read],
+            "files_written": [f.to_json() for f in self.files_written],
+            "written_keys": dict(self.written_keys),
+            "inputs_changed": list(self.inputs_changed),
+            "random": list(self.random),
+            "unseeded": list(self.unseeded),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> StepReport:
+        data = data or {}
+        return cls(
+            files_read=tuple(FileFact.from_json(f) for f in data.get("files_read", ())),
+            files_written=tuple(FileFact.from_json(f) for f in data.get("files_written", ())),
+            written_keys=dict(data.get("written_keys", {})),
+            inputs_changed=tuple(data.get("inputs_changed", ())),
+            random=tuple(data.get("random", ())),
+            unseeded=tuple(data.get("unseeded", ())),
+        )
