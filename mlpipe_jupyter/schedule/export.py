@@ -19,6 +19,8 @@ from typing import Any
 from .errors import BadInput, Conflict, NotFound
 
 RUNNER_FILE = "run_pipeline.py"
+#: Written into every export; `--force` replaces only a folder that has it.
+MARKER_FILE = ".mlpipe-export"
 README = """\
 # {name}: exported mlpipe pipeline
 
@@ -46,8 +48,7 @@ def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = Fals
     if not source.is_file():
         raise NotFound(f"notebook '{source}' not found")
     out = Path(out_dir).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise Conflict(f"output folder '{out_dir}' is not empty; pass --force to replace it")
+    _check_target(out, out_dir, source.resolve(), force)
     try:
         pipeline = analyze(read_cells(source))
     except NotebookError as exc:
@@ -66,10 +67,36 @@ def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = Fals
     return out
 
 
+def _check_target(out: Path, given: Path | str, source: Path, force: bool) -> None:
+    """Refuse a target whose replacement would delete what export did not write.
+
+    The notebook's folder (or any folder above it) holds the notebook, its data and
+    its `.mlpipe` store: never a target. A non-empty folder is replaced with
+    `--force` only when it is a previous export (it has the marker file).
+    """
+    if out == source.parent or out in source.parents:
+        raise BadInput(
+            f"output folder '{given}' contains the notebook '{source.name}';"
+            " export into a new folder, e.g. -o export/"
+        )
+    if out.exists() and not out.is_dir():
+        raise Conflict(f"output '{given}' is a file, not a folder; choose another -o DIR")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not force:
+        raise Conflict(f"output folder '{given}' is not empty; pass --force to replace it")
+    if not (out / MARKER_FILE).is_file():
+        raise Conflict(
+            f"output folder '{given}' is not an mlpipe export (no {MARKER_FILE});"
+            " --force replaces only a previous export: choose an empty or new folder"
+        )
+
+
 def _write(folder: Path, pipeline: Any, source: Path) -> None:
     from ..compile.stepnb import compile_step, dumps_notebook
 
     (folder / "steps").mkdir()
+    (folder / MARKER_FILE).write_text(f"exported from {source.name} by mlpipe export\n")
     steps = []
     for number, name in enumerate(pipeline.order, start=1):
         step = pipeline.step(name)

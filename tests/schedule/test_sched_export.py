@@ -19,7 +19,7 @@ def notebook(tmp_path):
 def test_export_writes_steps_spec_runner_and_readme(notebook, tmp_path):
     out = export(notebook, tmp_path / "out")
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.md", "pipeline.json", "run_pipeline.py", "steps"
+        ".mlpipe-export", "README.md", "pipeline.json", "run_pipeline.py", "steps"
     ]
     assert sorted(p.name for p in (out / "steps").iterdir()) == ["01_load.ipynb", "02_total.ipynb"]
     spec = json.loads((out / "pipeline.json").read_text())
@@ -37,15 +37,45 @@ def test_export_is_byte_identical_twice(notebook, tmp_path):
         assert path.read_bytes() == (second / path.relative_to(first)).read_bytes()
 
 
-def test_export_refuses_a_non_empty_folder_unless_forced(notebook, tmp_path):
+def test_export_refuses_a_non_empty_folder_and_force_replaces_only_an_export(notebook, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(Conflict, match="not empty; pass --force"):
         export(notebook, out)
-    assert (out / "keep.txt").exists()
-    export(notebook, out, force=True)
-    assert not (out / "keep.txt").exists() and (out / "pipeline.json").exists()
+    with pytest.raises(Conflict, match="not an mlpipe export"):
+        export(notebook, out, force=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    again = tmp_path / "again"
+    export(notebook, again)
+    (again / "stale.txt").write_text("from an old export")
+    export(notebook, again, force=True)
+    assert not (again / "stale.txt").exists() and (again / "pipeline.json").exists()
+
+
+@pytest.mark.parametrize("target", [".", "..", "sub/.."])
+def test_export_never_targets_the_notebooks_folder(notebook, tmp_path, monkeypatch, target):
+    """`-o .` with --force used to delete the notebook, its data and its store."""
+    (tmp_path / "data.csv").write_text("x\n1\n")
+    (tmp_path / ".mlpipe").mkdir()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(BadInput, match="contains the notebook 'nb.ipynb'"):
+        export(notebook, target, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_export_into_the_notebooks_folder_is_one_line_and_exit_2(notebook, tmp_path):
+    (tmp_path / "data.csv").write_text("x\n1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "export", "nb.ipynb", "-o", ".", "--force"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "contains the notebook" in done.stderr
+    assert (tmp_path / "nb.ipynb").is_file() and (tmp_path / "data.csv").is_file()
 
 
 def test_export_refuses_a_broken_notebook(tmp_path):
