@@ -73,7 +73,48 @@ def normalize(expr: str) -> str:
     for field, value in zip(FIELDS, fields):
         for item in value.split(","):
             _check_item(expr, field, item)
+    _check_fires(expr, fields)
     return " ".join(fields)
+
+
+#: The most days each month can have (February in a leap year).
+MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _check_fires(expr: str, fields: list[str]) -> None:
+    """Refuse day-of-month/month pairs that never occur, like `0 0 31 2 *`.
+
+    With a day-of-week restriction cron fires on either match, so only a
+    day-of-week of `*` can make the expression never fire.
+    """
+    _, _, dom, month, dow = fields
+    if dow != "*" or dom == "*":
+        return
+    days = _expand(FIELDS[2], dom)
+    months = _expand(FIELDS[3], month)
+    if not any(day <= MONTH_DAYS[m - 1] for m in months for day in days):
+        names = ", ".join(MONTH_NAMES[m - 1] for m in sorted(months))
+        raise CronError(
+            expr, f"day of month {dom} never occurs in {names}, so it would never fire"
+        )
+
+
+def _expand(field: Field, value: str) -> set[int]:
+    """The values a checked field matches (`1-10/3` -> {1, 4, 7, 10})."""
+    found: set[int] = set()
+    for item in value.split(","):
+        match = _ITEM.match(item)
+        assert match is not None  # checked by _check_item
+        step = int(match["step"]) if match["step"] else 1
+        if match["range"] == "*":
+            low, high = field.low, field.high
+        else:
+            bounds = [_value("", field, part) for part in match["range"].split("-")]
+            low, high = bounds[0], bounds[-1]
+            if len(bounds) == 1 and match["step"] is not None:
+                high = field.high  # `5/15`: from 5 to the end, every 15
+        found.update(range(low, high + 1, step))
+    return found
 
 
 def _check_item(expr: str, field: Field, item: str) -> None:
@@ -82,8 +123,9 @@ def _check_item(expr: str, field: Field, item: str) -> None:
         raise CronError(expr, f"{field.name} '{item}' is not a value, range or step")
     if match["step"] is not None:
         step = _number(expr, field, match["step"], what="step")
-        if step < 1:
-            raise CronError(expr, f"{field.name} step must be at least 1, got {step}")
+        if not 1 <= step <= field.high:
+            shown = match["step"] if len(match["step"]) <= 12 else match["step"][:12] + "..."
+            raise CronError(expr, f"{field.name} step must be 1-{field.high}, got {shown}")
     if match["range"] == "*":
         return
     bounds = [_value(expr, field, part) for part in match["range"].split("-")]
@@ -101,7 +143,7 @@ def _value(expr: str, field: Field, text: str) -> int:
 
 
 def _number(expr: str, field: Field, text: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         names = f" or a name like {field.names[0]}" if field.names and what == "value" else ""
         raise CronError(expr, f"{field.name} {what} '{text}' must be a number{names}")
     return int(text)

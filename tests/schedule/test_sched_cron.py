@@ -16,13 +16,20 @@ from mlpipe_jupyter.schedule import cron
         ("0 0 * 13 *", "month must be 1-12, got 13"),
         ("0 0 * * 8", "day of week must be 0-7, got 8"),
         ("0 0 * * funday", "day of week value 'funday' must be a number or a name like sun"),
-        ("*/0 * * * *", "minute step must be at least 1, got 0"),
+        ("*/0 * * * *", "minute step must be 1-59, got 0"),
+        ("*/1000000000000000000000 * * * *", "minute step must be 1-59, got 100000000000..."),
+        ("0 */24 * * *", "hour step must be 1-23, got 24"),
+        ("\u0663 * * * *", "minute value '\u0663' must be a number"),  # an Arabic-Indic 3
+        ("0 0 31 2 *", "day of month 31 never occurs in February, so it would never fire"),
+        ("0 0 30,31 2 *", "day of month 30,31 never occurs in February"),
+        ("0 0 31 4,6,9,11 *", "day of month 31 never occurs in April, June, September, November"),
         ("30-10 * * * *", "minute range 30-10 runs backwards"),
         ("* * * *", "expected 5 fields"),
         ("@sometimes", "expected 5 fields"),
     ],
 )
 def test_bad_cron_names_field_and_range(expr, detail):
+    """Each mistake is one line naming the field; nothing that never fires is accepted."""
     with pytest.raises(cron.CronError) as caught:
         cron.normalize(expr)
     assert caught.value.detail.startswith(detail)
@@ -63,3 +70,11 @@ def test_preview_shape():
     assert shown["cron"] == "0 * * * *"
     assert shown["description"] == "every hour at minute 0"
     assert [t[11:16] for t in shown["next"]] == ["11:00", "12:00", "13:00"]
+
+
+@pytest.mark.parametrize(
+    "expr", ["0 0 29 2 *", "0 0 31 1-3 *", "0 0 31 2 1", "0 0 30 */2 *", "5/15 * * * *"]
+)
+def test_cron_that_can_fire_is_accepted_and_has_a_next_time(expr):
+    assert cron.normalize(expr) == expr
+    assert cron.next_time(expr, datetime(2026, 1, 1)) > datetime(2026, 1, 1).astimezone()
