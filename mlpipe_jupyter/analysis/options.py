@@ -49,14 +49,23 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+#: The largest value each numeric option accepts: beyond it is a typo, not a request.
+MAXIMUM = {"--gpu": 64, "--cpu": 4096, "--retries": 100, "--timeout": 7 * 24 * 3600}
+
+
 def _number(option: str, text: str, *, integer: bool, minimum: float) -> float:
     try:
         value = int(text) if integer else float(text)
     except ValueError:
         kind = "a whole number" if integer else "a number"
         raise StepLineError(f"{option} {text!r} is not {kind}; write e.g. {option} 2") from None
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf
+        raise StepLineError(f"{option} {text!r} is not a finite number; write e.g. {option} 2")
     if value < minimum:
         raise StepLineError(f"{option} must be at least {minimum:g}, got {text}")
+    if value > MAXIMUM[option]:
+        shown = text if len(text) <= 12 else text[:12] + "..."
+        raise StepLineError(f"{option} must be at most {MAXIMUM[option]:g}, got {shown}")
     return value
 
 
