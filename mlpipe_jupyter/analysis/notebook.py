@@ -20,17 +20,15 @@ class NotebookError(ValueError):
     """A notebook file or cell list that cannot be read; one line with the fix."""
 
 
+#: A notebook larger than this is refused before it is read (outputs of 100s of MB
+#: are possible, but a file of a GB is not a notebook anyone can edit).
+MAX_NOTEBOOK_BYTES = 512 * 2**20
+
+
 def read_cells(path: str | Path) -> list[Cell]:
     """The cells of the `.ipynb` file at `path`, read as JSON."""
+    text = _read_text(path)
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotebookError(f"notebook '{path}' does not exist; check the path") from None
-    except IsADirectoryError:
-        raise NotebookError(f"'{path}' is a directory; give the path of an .ipynb file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NotebookError(f"cannot read notebook '{path}': {exc}") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -43,6 +41,35 @@ def read_cells(path: str | Path) -> list[Cell]:
             f"notebook '{path}' has no 'cells' list; is it an nbformat 4 .ipynb file?"
         )
     return cells_from_json(document["cells"], where=f"notebook '{path}'")
+
+
+def _read_text(path: str | Path) -> str:
+    """The file's text; a FIFO, device, huge or unreadable path is one clear line."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    if "\0" in str(path):
+        raise NotebookError(f"notebook path {shown!r} contains a NUL byte; check the path")
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise NotebookError(f"notebook '{shown}' does not exist; check the path") from None
+    except OSError as exc:
+        raise NotebookError(f"cannot read notebook '{shown}': {exc.strerror}") from None
+    import stat
+
+    if stat.S_ISDIR(info.st_mode):
+        raise NotebookError(f"'{shown}' is a directory; give the path of an .ipynb file")
+    if not stat.S_ISREG(info.st_mode):
+        raise NotebookError(f"'{shown}' is not a regular file (a pipe or device); give an .ipynb")
+    if info.st_size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"notebook '{shown}' is {info.st_size // 2**20} MB, over the"
+            f" {MAX_NOTEBOOK_BYTES // 2**20} MB limit; clear its outputs and save it again"
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotebookError(f"cannot read notebook '{shown}': {exc}") from None
 
 
 def cells_from_json(cells: Iterable[Any], *, where: str = "cells") -> list[Cell]:
@@ -80,10 +107,20 @@ def _text(source: Any, index: int, where: str) -> str:
 
 
 def _tags(raw: Mapping[str, Any], index: int, where: str) -> tuple[str, ...]:
-    tags: list[Any] = list(raw.get("tags") or ())
     metadata = raw.get("metadata")
+    sources = [raw.get("tags")]
     if isinstance(metadata, Mapping):
-        tags.extend(metadata.get("tags") or ())
+        sources.append(metadata.get("tags"))
+    tags: list[Any] = []
+    for found in sources:
+        if found is None:
+            continue
+        if not isinstance(found, (list, tuple)):
+            raise NotebookError(
+                f"{where}: cell {index + 1} tags must be a list of strings,"
+                f" got {type(found).__name__}"
+            )
+        tags.extend(found)
     if not all(isinstance(tag, str) for tag in tags):
         raise NotebookError(f"{where}: cell {index + 1} tags must be strings")
     return tuple(dict.fromkeys(tags))

@@ -77,3 +77,41 @@ def test_roles_sources_and_injected_parameters(tmp_path):
     step = pipeline.step("a")
     assert step.source == "x = lr\n\ny = x"
     assert step.cells == (5, 6) and step.params == ("lr",) and step.options.gpu == 1
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([{"source": "x", "metadata": {"tags": 5}}], "cell 1 tags must be a list of strings, got int"),
+    ([{"source": "x", "tags": "parameters"}], "cell 1 tags must be a list of strings, got str"),
+])
+def test_tags_of_the_wrong_shape_are_one_line(cells, message):
+    with pytest.raises(NotebookError, match=message):
+        cells_from_json(cells)
+
+
+def test_a_fifo_or_device_is_refused_at_once_not_read(tmp_path):
+    """`mlpipe dag` on a FIFO used to hang, and on /dev/zero to run out of memory."""
+    import os
+
+    fifo = tmp_path / "nb.ipynb"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(NotebookError, match="is not a regular file"):
+            read_cells(path)
+
+
+def test_odd_paths_are_one_line(tmp_path):
+    with pytest.raises(NotebookError, match="contains a NUL byte"):
+        read_cells("nb\0.ipynb")
+    with pytest.raises(NotebookError, match="cannot read notebook") as caught:
+        read_cells("a" * 5000 + ".ipynb")
+    assert len(str(caught.value)) < 300 and "\n" not in str(caught.value)
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from mlpipe_jupyter.analysis import notebook
+
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 1000)
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps({"cells": [{"source": "x" * 2000}]}))
+    with pytest.raises(NotebookError, match="over the 0 MB limit; clear its outputs"):
+        read_cells(path)
