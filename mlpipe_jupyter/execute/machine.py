@@ -1,0 +1,491 @@
+"""The run-state machine: what may start, skip, retry, cancel, re-run and finish.
+
+Pure: `RunMachine.handle(event)` takes what happened (a step finished, the
+cache answered, a cancel was asked for) and returns what to do next, as
+action values; no Dask, no I/O, no clock. `execute/coordinator.py` is the
+Dask adapter that turns futures into events and actions into side effects;
+the unit tests drive the machine alone, table-driven.
+
+Rules, in the order they apply:
+- a step starts once every parent (plan edges plus discovered ones) is ok
+  (succeeded or cached); a step whose key waited on upstream outputs is
+  decided first (`DecideNow`, early cutoff);
+- a failed parent skips the step, blaming the step that failed first;
+- a failure is retried up to the step's `--retries`, unless it was cancelled;
+- a step that failed while steps before it in notebook order (not its
+  ancestors) were still running waits for them, and runs once more if one of
+  them wrote files: it may have read a file too early (DESIGN rule 10);
+- after each success the step's report is checked against the plan
+  (`verify.check`): a dependency the plan missed re-runs the reader and what
+  ran downstream of it, after the writer, in notebook order;
+- a cancel request cancels what runs and skips what is left;
+- when nothing is running the run finishes, failed if any step failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Union
+
+from mlpipe_jupyter.compile.report import StepReport
+from mlpipe_jupyter.status import RunStatus, StepStatus
+
+from .verify import Discovery, check
+
+if TYPE_CHECKING:
+    from mlpipe_jupyter.analysis.model import Pipeline
+
+    from .planner import Plan
+
+MAX_RERUNS = 3  # re-runs of one step for discovered dependencies before it fails
+
+
+class Failure(str, Enum):
+    """Why a step attempt failed."""
+
+    ERROR = "error"  # the step's code raised
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    KERNEL_DIED = "kernel-died"
+    WORKER_LOST = "worker-lost"  # KilledWorker: the worker running it died repeatedly
+    CLUSTER = "cluster"  # the task could not run on the cluster
+    COMMIT = "commit"  # ran, but its outputs could not be cached
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# -- events --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt of a step ended (its outputs already committed when `ok`)."""
+
+    step: str
+    attempt: int
+    ok: bool
+    failure: Failure | None = None
+    error: str | None = None
+    report: StepReport = field(default_factory=StepReport)
+    saved: tuple[str, ...] = ()  # the output names it saved
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The cache's answer for a step after `DecideNow`."""
+
+    step: str
+    cached: bool
+
+
+@dataclass(frozen=True)
+class CancelRequested:
+    """Someone asked the run to stop."""
+
+
+Event = Union[Finished, Decided, CancelRequested]
+
+
+# -- actions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecideNow:
+    """Look the step up in the cache now that its inputs are known; answer `Decided`."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Run attempt `attempt` of the step; `reason` overrides the plan's (a re-run)."""
+
+    step: str
+    attempt: int
+    reason: str | None = None
+    outputs: tuple[str, ...] = ()  # outputs to save beyond the plan's (discovered)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Say that the step failed and is tried again, then run `attempt`."""
+
+    step: str
+    attempt: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MarkCached:
+    step: str
+
+
+@dataclass(frozen=True)
+class MarkSucceeded:
+    step: str
+    attempt: int
+    discovered: tuple[str, ...] = ()  # "file:model.joblib from train", ...
+
+
+@dataclass(frozen=True)
+class MarkFailed:
+    step: str
+    attempt: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    step: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop these steps' attempts now (a cancel, or a re-run supersedes them)."""
+
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """A dependency the plan missed: record it for later plans."""
+
+    discovery: Discovery
+
+
+@dataclass(frozen=True)
+class FinishRun:
+    status: RunStatus
+
+
+Action = Union[
+    DecideNow, Submit, Retry, MarkCached, MarkSucceeded, MarkFailed, Skip, Cancel, Discovered,
+    FinishRun,
+]
+
+
+# -- the machine -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the machine knows of a step before the run."""
+
+    name: str
+    position: int  # notebook order
+    parents: tuple[str, ...] = ()
+    retries: int = 0
+    pending: bool = False  # its cache key waits for upstream outputs
+    cached: bool = False  # decided cached by the plan
+    inputs: tuple[tuple[str, str], ...] = ()  # (var, producer)
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass
+class _Slot:
+    spec: StepSpec
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0  # attempts so far, never reset (unique task keys)
+    tries: int = 0  # attempts since the last (re)start, for --retries
+    deciding: bool = False
+    decide: bool = False  # decide from the cache before running
+    rerun_reason: str | None = None
+    reruns: int = 0
+    raced: frozenset[str] = frozenset()  # earlier steps unsettled when it started
+    held: str | None = None  # a failure waiting for `raced` to settle
+    held_once: bool = False
+    report: StepReport = field(default_factory=StepReport)
+    saved: tuple[str, ...] = ()
+    discovered: list[str] = field(default_factory=list)
+
+
+class RunMachine:
+    """One run's step states; `start()` then `handle(event)` until `FinishRun`."""
+
+    def __init__(self, specs: list[StepSpec], order: list[str], random_transfer: bool = False):
+        self.order = list(order)
+        self.slots = {s.name: _Slot(s, decide=s.pending) for s in specs}
+        self.parents = {s.name: set(s.parents) for s in specs}
+        self.producers = {s.name: dict(s.inputs) for s in specs}
+        self.extra_outputs: dict[str, set[str]] = {s.name: set() for s in specs}
+        self.blame: dict[str, str] = {}
+        self.discoveries: list[Discovery] = []
+        self.random_transfer = random_transfer  # the runtime saves/loads random:<gen>
+        self.finished: RunStatus | None = None
+        for slot in self.slots.values():
+            if slot.spec.cached:
+                slot.status = StepStatus.CACHED
+
+    @classmethod
+    def from_plan(cls, pipeline: Pipeline, the_plan: Plan, **kwargs: bool) -> RunMachine:
+        from .planner import CACHED, PENDING
+
+        position = {s.name: i for i, s in enumerate(pipeline.steps)}
+        specs = []
+        for step in pipeline.steps:
+            action = the_plan.decisions[step.name].action
+            specs.append(StepSpec(
+                step.name, position[step.name],
+                parents=tuple(sorted({e.source for e in pipeline.edges if e.target == step.name})),
+                retries=step.options.retries, pending=action == PENDING,
+                cached=action == CACHED, inputs=step.inputs, outputs=step.outputs,
+            ))
+        return cls(specs, list(pipeline.order), **kwargs)
+
+    # -- queries for the adapter ---------------------------------------------------
+
+    def status(self, name: str) -> StepStatus:
+        return self.slots[name].status
+
+    def producer(self, name: str, var: str) -> str:
+        """The step whose output `var` the step `name` reads (discovered ones included)."""
+        return self.producers[name][var]
+
+    def outputs(self, name: str) -> tuple[str, ...]:
+        """The names the step saves: the plan's plus those later steps were found to read."""
+        return tuple(sorted(set(self.slots[name].spec.outputs) | self.extra_outputs[name]))
+
+    def running(self) -> list[str]:
+        return [n for n in self.order if self.slots[n].status in (
+            StepStatus.QUEUED, StepStatus.RUNNING)]
+
+    # -- driving -------------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        return self._settle([])
+
+    def handle(self, event: Event) -> list[Action]:
+        if self.finished is not None:
+            return []
+        actions: list[Action] = []
+        if isinstance(event, CancelRequested):
+            return self._cancel()
+        if isinstance(event, Decided):
+            self._decided(event, actions)
+        elif isinstance(event, Finished):
+            self._finished(event, actions)
+        return self._settle(actions)
+
+    def _decided(self, event: Decided, actions: list[Action]) -> None:
+        slot = self.slots[event.step]
+        if not slot.deciding:
+            return
+        slot.deciding = False
+        slot.decide = False
+        if event.cached:
+            slot.status = StepStatus.CACHED
+            actions.append(MarkCached(event.step))
+        else:
+            self._submit(event.step, actions)
+
+    def _finished(self, event: Finished, actions: list[Action]) -> None:
+        slot = self.slots[event.step]
+        if slot.status is not StepStatus.QUEUED or event.attempt != slot.attempt:
+            return  # a superseded attempt
+        if event.ok:
+            slot.status = StepStatus.SUCCEEDED
+            slot.report, slot.saved = event.report, event.saved
+            actions.append(MarkSucceeded(event.step, event.attempt, tuple(slot.discovered)))
+            self._verify(actions)
+            return
+        if event.failure is not Failure.CANCELLED and slot.tries <= slot.spec.retries:
+            slot.attempt += 1
+            slot.tries += 1
+            actions.append(Retry(event.step, slot.attempt, event.error))
+            return
+        unsettled = {r for r in slot.raced if not self.slots[r].status.finished}
+        if unsettled and not slot.held_once and event.failure is not Failure.CANCELLED:
+            slot.held, slot.held_once = event.error or "failed", True
+            slot.status = StepStatus.RUNNING  # neither final nor submitted: it waits
+            slot.raced = frozenset(unsettled)
+            return
+        self._fail(event.step, event.attempt, event.error, actions)
+
+    def _fail(self, name: str, attempt: int, error: str | None, actions: list[Action]) -> None:
+        self.slots[name].status = StepStatus.FAILED
+        self.slots[name].held = None
+        actions.append(MarkFailed(name, attempt, error))
+
+    def _settle(self, actions: list[Action]) -> list[Action]:
+        """Release held failures, skip, decide or submit what may go, maybe finish."""
+        while self.finished is None:
+            if self._release_held(actions) | self._advance(actions):
+                continue
+            if self._active():
+                return actions
+            held = [n for n in self.order if self.slots[n].held is not None]
+            if held:  # what they wait for waits on them (an --after to a later step)
+                for name in held:
+                    self._fail(name, self.slots[name].attempt, self.slots[name].held, actions)
+                continue
+            for name in self.order:  # only a dependency cycle leaves a step behind
+                if not self.slots[name].status.finished:
+                    self.slots[name].status = StepStatus.SKIPPED
+                    actions.append(Skip(name, "its upstream steps never finished"))
+            failed = any(s.status is StepStatus.FAILED for s in self.slots.values())
+            self.finished = RunStatus.FAILED if failed else RunStatus.SUCCEEDED
+            actions.append(FinishRun(self.finished))
+        return actions
+
+    def _active(self) -> bool:
+        """A step is submitted or being decided: an event will come."""
+        return any(s.deciding or s.status is StepStatus.QUEUED for s in self.slots.values())
+
+    def _release_held(self, actions: list[Action]) -> bool:
+        progress = False
+        for name in self.order:
+            slot = self.slots[name]
+            if slot.held is None or any(not self.slots[r].status.finished for r in slot.raced):
+                continue
+            writers = [r for r in sorted(slot.raced, key=self._position)
+                       if self.slots[r].status is StepStatus.SUCCEEDED
+                       and self.slots[r].report.files_written]
+            if writers:
+                slot.held = None
+                slot.status = StepStatus.PENDING
+                slot.tries = 0
+                slot.rerun_reason = (
+                    f"re-run: failed while {', '.join(writers)}, before it in notebook order,"
+                    " was still writing files"
+                )
+            else:
+                self._fail(name, slot.attempt, slot.held, actions)
+            progress = True
+        return progress
+
+    def _advance(self, actions: list[Action]) -> bool:
+        progress = False
+        for name in self.order:
+            slot = self.slots[name]
+            if slot.status is not StepStatus.PENDING or slot.deciding:
+                continue
+            parents = sorted(self.parents[name], key=self._position)
+            bad = [p for p in parents if self.slots[p].status in (
+                StepStatus.FAILED, StepStatus.SKIPPED)]
+            if bad:
+                root = self.blame.get(bad[0], bad[0])
+                self.blame[name] = root
+                slot.status = StepStatus.SKIPPED
+                actions.append(Skip(name, f"upstream '{root}' failed"))
+                progress = True
+            elif all(self.slots[p].status.ok for p in parents):
+                if slot.decide and slot.rerun_reason is None:
+                    slot.deciding = True
+                    actions.append(DecideNow(name))
+                else:
+                    self._submit(name, actions)
+                progress = True
+        return progress
+
+    def _submit(self, name: str, actions: list[Action]) -> None:
+        slot = self.slots[name]
+        slot.status = StepStatus.QUEUED
+        slot.attempt += 1
+        slot.tries = 1
+        slot.raced = frozenset(
+            other for other in self.order
+            if self._position(other) < slot.spec.position
+            and not self.slots[other].status.finished
+            and other not in self._ancestors(name)
+        )
+        extra = tuple(sorted(self.extra_outputs[name]))
+        actions.append(Submit(name, slot.attempt, slot.rerun_reason, extra))
+        slot.rerun_reason = None
+
+    def _cancel(self) -> list[Action]:
+        actions: list[Action] = []
+        running = [n for n in self.order if self.slots[n].status is StepStatus.QUEUED]
+        if running:
+            actions.append(Cancel(tuple(running)))
+        for name in self.order:
+            slot = self.slots[name]
+            if not slot.status.finished:
+                slot.status = StepStatus.SKIPPED
+                slot.deciding = False
+                actions.append(Skip(name, "run cancelled"))
+        self.finished = RunStatus.CANCELLED
+        actions.append(FinishRun(RunStatus.CANCELLED))
+        return actions
+
+    # -- verification (DESIGN rule 10) -----------------------------------------
+
+    def _position(self, name: str) -> int:
+        return self.slots[name].spec.position
+
+    def _ancestors(self, name: str) -> set[str]:
+        found: set[str] = set()
+        todo = list(self.parents[name])
+        while todo:
+            parent = todo.pop()
+            if parent not in found:
+                found.add(parent)
+                todo.extend(self.parents[parent])
+        return found
+
+    def _downstream(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self._ancestors(n)]
+
+    def _verify(self, actions: list[Action]) -> None:
+        reports = {
+            n: s.report for n, s in self.slots.items() if s.status is StepStatus.SUCCEEDED
+        }
+        started = {
+            n for n, s in self.slots.items() if s.status is not StepStatus.PENDING or s.deciding
+        }
+        known = {(d.writer, d.reader, d.var) for d in self.discoveries}
+        found = check(
+            {n: s.spec.position for n, s in self.slots.items()}, reports, self.producers,
+            self._ancestors, started, known, self.random_transfer,
+        )
+        for discovery in found:
+            self._apply(discovery, actions)
+
+    def _apply(self, found: Discovery, actions: list[Action]) -> None:
+        writer, reader = found.writer, found.reader
+        if reader in self._ancestors(writer) or writer == reader:
+            return  # it would make a cycle: the plan's order wins
+        self.parents[reader].add(writer)
+        self.discoveries.append(found)
+        self.slots[reader].discovered.append(found.describe())
+        actions.append(Discovered(found))
+        if found.rewires:
+            self.producers[reader][found.var] = writer
+            if found.var not in self.slots[writer].saved and found.var not in self.outputs(writer):
+                self.extra_outputs[writer].add(found.var)
+                self._rerun(writer, f"re-run: {found.var} is read by {reader}", actions)
+        if found.stale:
+            self._rerun(reader, found.rerun_reason(), actions)
+
+    def _rerun(self, name: str, reason: str, actions: list[Action]) -> None:
+        """Run `name` again (and re-decide what started downstream of it)."""
+        slot = self.slots[name]
+        if slot.status is StepStatus.PENDING and not slot.deciding:
+            slot.rerun_reason = slot.rerun_reason or reason  # not started yet: it runs
+            return
+        slot.reruns += 1
+        if slot.reruns > MAX_RERUNS:
+            self._fail(name, slot.attempt, f"step '{name}': {reason}, again; giving up", actions)
+            return
+        cancel = [name] if slot.status is StepStatus.QUEUED else []
+        self._reset(name, reason=reason)
+        for later in self._downstream(name):
+            other = self.slots[later]
+            if other.status is StepStatus.PENDING and not other.deciding:
+                continue
+            if other.status is StepStatus.QUEUED:
+                cancel.append(later)
+            self._reset(later, reason=None)
+        if cancel:
+            actions.append(Cancel(tuple(cancel)))
+
+    def _reset(self, name: str, reason: str | None) -> None:
+        slot = self.slots[name]
+        slot.status = StepStatus.PENDING
+        slot.deciding = False
+        slot.held = None
+        slot.decide = reason is None
+        slot.rerun_reason = reason
+        self.blame.pop(name, None)

@@ -1,0 +1,203 @@
+"""The run-state machine, driven with no cluster: table-driven event scripts.
+
+Each case names the steps (notebook order), the edges, and a script of
+events; the machine's actions come back as short lines a person can read
+("submit b#1", "skip d: upstream 'b' failed", "finish failed").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from mlpipe_jupyter.compile.report import FileFact, StepReport
+from mlpipe_jupyter.execute.machine import (
+    Cancel,
+    CancelRequested,
+    Decided,
+    DecideNow,
+    Discovered,
+    Failure,
+    Finished,
+    FinishRun,
+    MarkCached,
+    MarkFailed,
+    MarkSucceeded,
+    Retry,
+    RunMachine,
+    Skip,
+    StepSpec,
+    Submit,
+)
+
+
+def make(
+    steps: str,
+    edges: str = "",
+    retries: dict[str, int] | None = None,
+    pending: str = "",
+    cached: str = "",
+    inputs: dict[str, dict[str, str]] | None = None,
+    random_transfer: bool = False,
+) -> RunMachine:
+    """`make("a b c", "a>b a>c")`: steps in notebook order (also the run order)."""
+    names = steps.split()
+    pairs = [tuple(e.split(">")) for e in edges.split()]
+    inputs = inputs or {}
+    specs = [
+        StepSpec(
+            name, i, parents=tuple(a for a, b in pairs if b == name),
+            retries=(retries or {}).get(name, 0), pending=name in pending.split(),
+            cached=name in cached.split(), inputs=tuple(sorted(inputs.get(name, {}).items())),
+            outputs=tuple(sorted({v for r in inputs.values() for v, p in r.items() if p == name})),
+        )
+        for i, name in enumerate(names)
+    ]
+    return RunMachine(specs, names, random_transfer=random_transfer)
+
+
+def line(action: object) -> str:
+    if isinstance(action, Submit):
+        extra = f" ({action.reason})" if action.reason else ""
+        saved = f" +{','.join(action.outputs)}" if action.outputs else ""
+        return f"submit {action.step}#{action.attempt}{saved}{extra}"
+    if isinstance(action, Retry):
+        return f"retry {action.step}#{action.attempt}: {action.error}"
+    if isinstance(action, DecideNow):
+        return f"decide {action.step}"
+    if isinstance(action, MarkCached):
+        return f"cached {action.step}"
+    if isinstance(action, MarkSucceeded):
+        found = f" [{'; '.join(action.discovered)}]" if action.discovered else ""
+        return f"succeeded {action.step}{found}"
+    if isinstance(action, MarkFailed):
+        return f"failed {action.step}: {action.error}"
+    if isinstance(action, Skip):
+        return f"skip {action.step}: {action.reason}"
+    if isinstance(action, Cancel):
+        return f"cancel {','.join(action.steps)}"
+    if isinstance(action, Discovered):
+        d = action.discovery
+        return f"discovered {d.writer}->{d.reader} {d.var}"
+    if isinstance(action, FinishRun):
+        return f"finish {action.status}"
+    raise AssertionError(action)
+
+
+def file(path: str, sha: str) -> FileFact:
+    return FileFact(path, 1, 0.0, sha)
+
+
+def ok(step: str, attempt: int | None = None, **report: object) -> tuple:
+    return ("ok", step, attempt, StepReport(**report))  # type: ignore[arg-type]
+
+
+def fail(step: str, failure: Failure = Failure.ERROR, attempt: int | None = None) -> tuple:
+    return ("fail", step, attempt, failure)
+
+
+def feed(machine: RunMachine, event: tuple) -> list[str]:
+    kind = event[0]
+    if kind == "cancel":
+        actions = machine.handle(CancelRequested())
+    elif kind == "decided":
+        actions = machine.handle(Decided(event[1], event[2]))
+    else:
+        step, attempt = event[1], event[2]
+        attempt = machine.slots[step].attempt if attempt is None else attempt
+        if kind == "ok":
+            saved = machine.outputs(step)
+            actions = machine.handle(Finished(step, attempt, True, report=event[3], saved=saved))
+        else:
+            error = f"{step} {event[3]}"
+            actions = machine.handle(Finished(step, attempt, False, event[3], error))
+    return [line(a) for a in actions]
+
+
+@dataclass
+class Case:
+    name: str
+    machine: RunMachine
+    script: list[tuple]
+    expected: list[list[str]]  # the actions of start(), then after each event
+    extra: dict = field(default_factory=dict)
+
+
+CASES = [
+    Case("chain", make("a b", "a>b"), [ok("a"), ok("b")], [
+        ["submit a#1"], ["succeeded a", "submit b#1"], ["succeeded b", "finish succeeded"],
+    ]),
+    Case("independent steps start together", make("a b c", "a>c b>c"), [ok("b"), ok("a"), ok("c")], [
+        ["submit a#1", "submit b#1"], ["succeeded b"], ["succeeded a", "submit c#1"],
+        ["succeeded c", "finish succeeded"],
+    ]),
+    Case("a retry succeeds", make("a b", "a>b", retries={"a": 2}), [fail("a"), ok("a"), ok("b")], [
+        ["submit a#1"], ["retry a#2: a error"], ["succeeded a", "submit b#1"],
+        ["succeeded b", "finish succeeded"],
+    ]),
+    Case("retries run out", make("a b", "a>b", retries={"a": 1}), [fail("a"), fail("a")], [
+        ["submit a#1"], ["retry a#2: a error"],
+        ["failed a: a error", "skip b: upstream 'a' failed", "finish failed"],
+    ]),
+    Case("a timeout fails with no retries", make("a"), [fail("a", Failure.TIMEOUT)], [
+        ["submit a#1"], ["failed a: a timeout", "finish failed"],
+    ]),
+    Case("a timeout is retried", make("a", retries={"a": 1}),
+         [fail("a", Failure.TIMEOUT), ok("a")], [
+        ["submit a#1"], ["retry a#2: a timeout"], ["succeeded a", "finish succeeded"],
+    ]),
+    Case("a cancelled attempt is not retried", make("a", retries={"a": 3}),
+         [fail("a", Failure.CANCELLED)], [
+        ["submit a#1"], ["failed a: a cancelled", "finish failed"],
+    ]),
+    Case("a lost worker fails the step, or retries it", make("a b", retries={"b": 1}),
+         [fail("a", Failure.WORKER_LOST), fail("b", Failure.WORKER_LOST), ok("b")], [
+        ["submit a#1", "submit b#1"], ["failed a: a worker-lost"], ["retry b#2: b worker-lost"],
+        ["succeeded b", "finish failed"],
+    ]),
+    Case("a failed branch skips its downstream, other branches go on",
+         make("a b c d e f", "a>b a>c b>d c>e d>f"),
+         [ok("a"), fail("b"), ok("c"), ok("e")], [
+        ["submit a#1"], ["succeeded a", "submit b#1", "submit c#1"],
+        ["failed b: b error", "skip d: upstream 'b' failed", "skip f: upstream 'b' failed"],
+        ["succeeded c", "submit e#1"], ["succeeded e", "finish failed"],
+    ]),
+    Case("cancel stops what runs and skips the rest", make("a b c", "a>c b>c"),
+         [ok("a"), ("cancel",), ok("b")], [
+        ["submit a#1", "submit b#1"], ["succeeded a"],
+        ["cancel b", "skip b: run cancelled", "skip c: run cancelled", "finish cancelled"],
+        [],
+    ]),
+    Case("early cutoff: upstream re-ran with the same outputs", make("a b c", "a>b b>c", pending="b c"),
+         [ok("a"), ("decided", "b", True), ("decided", "c", False), ok("c")], [
+        ["submit a#1"], ["succeeded a", "decide b"], ["cached b", "decide c"], ["submit c#1"],
+        ["succeeded c", "finish succeeded"],
+    ]),
+    Case("steps the plan cached do not run", make("a b c", "a>b a>c", cached="a b"), [ok("c")], [
+        ["submit c#1"], ["succeeded c", "finish succeeded"],
+    ]),
+    Case("everything cached finishes at once", make("a b", "a>b", cached="a b"), [], [
+        ["finish succeeded"],
+    ]),
+    Case("a superseded attempt is ignored", make("a", retries={"a": 1}),
+         [fail("a"), ok("a", attempt=1), ok("a")], [
+        ["submit a#1"], ["retry a#2: a error"], [], ["succeeded a", "finish succeeded"],
+    ]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_machine(case: Case) -> None:
+    got = [[line(a) for a in case.machine.start()]]
+    for event in case.script:
+        got.append(feed(case.machine, event))
+    assert got == case.expected
+
+
+def test_the_run_status_follows_the_steps() -> None:
+    m = make("a b", "a>b")
+    m.start()
+    feed(m, fail("a"))
+    assert m.finished == "failed"
+    assert [m.status(n) for n in "ab"] == ["failed", "skipped"]
