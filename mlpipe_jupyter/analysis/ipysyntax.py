@@ -1,16 +1,22 @@
 """IPython syntax inside cells, turned into plain Python for static analysis.
 
 Line numbers are kept, so a syntax error points at the line a person sees.
-IPython itself is not imported: it costs ~0.1 s, and a few regular expressions
-cover what notebooks contain (`%line magics`, `!shell`, `x = !ls`, `obj?`,
-`%%cell magics`).
+
+IPython reads its own syntax (`%line magics`, `!shell`, `x = !ls`, `obj?`)
+only where a logical line starts: never on a continuation line inside
+brackets, inside a (triple-quoted) string, or after a backslash, so
+`("%d items"\n % n)` is Python. `ipython_lines` finds those places with a
+small tokenizer of brackets, strings (prefixes, triple quotes, f-string
+replacement fields) and comments, which is all that decides it. IPython itself
+is not imported: its transformer costs ~70 ms, half of `mlpipe dag`; the tests
+check this module against IPython's `TransformerManager`.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Cell magics whose body is ordinary Python that runs in the user namespace.
 PYTHON_BODY_MAGICS = frozenset({"time", "capture"})
@@ -22,6 +28,7 @@ _CELL_MAGIC = re.compile(r"^%%(\w+)(.*)$")
 _ASSIGN_MAGIC = re.compile(r"^(\s*)([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=\s*[!%]")
 _TIME = re.compile(r"^(\s*)%time(?:\s+(.*))?$")
 _HELP = re.compile(r"^\s*(?:\?\??[\w.]+|[\w.]+\?\??)\s*$")
+_PREFIX = frozenset({"", "r", "u", "b", "br", "rb", "f", "fr", "rf"})
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def cell_magic(source: str) -> CellMagic | None:
 
 
 def is_control_line(line: str) -> bool:
-    """`%load_ext mlpipe_jupyter`, `%reload_ext ...` or `%pipeline ...`."""
+    """`%load_ext mlpipe_jupyter`, `%reload_ext ...` or `%pipeline ...` (one physical line)."""
     return bool(_CONTROL.match(line))
 
 
@@ -60,8 +67,13 @@ def is_control_cell(source: str) -> bool:
 
 
 def strip_control_lines(source: str) -> str:
-    """The source without control lines (they must not run inside a step notebook)."""
-    return "\n".join(ln for ln in source.split("\n") if not is_control_line(ln))
+    """The source without control lines (they must not run inside a step notebook);
+    a line inside brackets or a string is Python, and stays."""
+    if "%" not in source:
+        return source
+    lines = source.split("\n")
+    drop = {n for n in ipython_lines(source) if is_control_line(lines[n])}
+    return "\n".join(ln for n, ln in enumerate(lines) if n not in drop) if drop else source
 
 
 def blank_magic_line(source: str, magic: CellMagic) -> str:
@@ -74,6 +86,39 @@ def blank_magic_line(source: str, magic: CellMagic) -> str:
 def _capture_target(magic: CellMagic) -> str:
     words = [w for w in magic.args.split() if not w.startswith("-")]
     return f"{words[-1]} = None" if words and words[-1].isidentifier() else ""
+
+
+def is_ipython_line(line: str) -> bool:
+    """Would IPython read this line, standing at the start of a logical line, as its own
+    syntax? (`%magic`, `!cmd`, `x = %magic`, `x = !cmd`, `obj?`)"""
+    stripped = line.lstrip()
+    if stripped.startswith(("%", "!")):
+        return True
+    if "=" in stripped and _ASSIGN_MAGIC.match(line):
+        return True
+    return "?" in stripped and bool(_HELP.match(line))
+
+
+@lru_cache(maxsize=8192)
+def ipython_lines(source: str) -> frozenset[int]:
+    """0-based numbers of the lines IPython reads as its own syntax, with the
+    backslash-continued lines that belong to them."""
+    found: set[int] = set()
+    lines = source.split("\n")
+    scanner = _Scanner()
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        if scanner.at_start() and is_ipython_line(line):
+            found.add(number)
+            while line.endswith("\\") and number + 1 < len(lines):
+                number += 1
+                line = lines[number]
+                found.add(number)
+        else:
+            scanner.feed(line)
+        number += 1
+    return frozenset(found)
 
 
 @lru_cache(maxsize=8192)
@@ -91,22 +136,38 @@ def python_source(source: str) -> str | None:
         source = blank_magic_line(source, magic)
     if "%" not in source and "!" not in source and "?" not in source:
         return source
-    return "\n".join(_python_lines(source.split("\n")))
+    found = ipython_lines(source)
+    if not found:
+        return source
+    lines = source.split("\n")
+    out = []
+    for number, line in enumerate(lines):
+        if number not in found:
+            out.append(line)
+        elif number - 1 in found and lines[number - 1].endswith("\\"):
+            out.append("")  # the continuation of a magic line
+        else:
+            out.append(_python_line(line))
+    return "\n".join(out)
 
 
-def _python_lines(lines: list[str]) -> list[str]:
-    out: list[str] = []
-    continued = False
-    for line in lines:
-        if continued:
-            out.append("")
-            continued = line.endswith("\\")
-            continue
-        new = _python_line(line)
-        if new is not line:
-            continued = line.endswith("\\")
-        out.append(new)
-    return out
+def mask_ipython(source: str) -> str:
+    """Each IPython-syntax line (with its continuation lines) as a string literal at its
+    indentation, so the code parses and the magic's text still counts (cache keys)."""
+    if "%" not in source and "!" not in source and "?" not in source:
+        return source
+    found = ipython_lines(source)
+    lines = source.split("\n")
+    out = []
+    for number, line in enumerate(lines):
+        if number not in found:
+            out.append(line)
+        elif number - 1 in found and lines[number - 1].endswith("\\"):
+            out.append("")  # the continuation of a magic line
+        else:
+            stripped = line.lstrip()
+            out.append(f"{line[: len(line) - len(stripped)]}{stripped.rstrip()!r}")
+    return "\n".join(out)
 
 
 def _python_line(line: str) -> str:
@@ -121,6 +182,102 @@ def _python_line(line: str) -> str:
     assigned = _ASSIGN_MAGIC.match(line)
     if assigned:
         return f"{assigned.group(1)}{assigned.group(2)} = None"
-    if "?" in stripped and _HELP.match(line):
-        return indent + "pass"
-    return line
+    return indent + "pass"  # `obj?`
+
+
+class _Scanner:
+    """Brackets and strings, line by line: just enough of Python's tokenizer to know
+    whether the next line starts a logical line.
+
+    `stack` holds open contexts: "(" for brackets, a `_String` for a string, and
+    "{" for an f-string replacement field (code until its `}`).
+    """
+
+    def __init__(self) -> None:
+        self.stack: list[object] = []
+        self.continued = False  # the last line ended with a backslash outside strings
+
+    def at_start(self) -> bool:
+        return not self.stack and not self.continued
+
+    def feed(self, line: str) -> None:
+        self.continued = False
+        i, n = 0, len(line)
+        while i < n:
+            top = self.stack[-1] if self.stack else None
+            if isinstance(top, _String):
+                i = self._in_string(top, line, i)
+                continue
+            char = line[i]
+            if char == "#":
+                break
+            if char in "\"'":
+                i = self._open_string(line, i)
+                continue
+            if char in "([{":
+                self.stack.append("(")
+            elif char in ")]}":
+                if top == "{" and char == "}":
+                    self.stack.pop()  # the end of an f-string replacement field
+                elif top == "(":
+                    self.stack.pop()
+            elif char == ":" and top == "{":
+                self.stack[-1] = _String("}", False, raw=True, spec=True)  # format spec
+            elif char == "\\" and i == n - 1:
+                self.continued = True
+            i += 1
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, _String) and not top.triple and not line.endswith("\\"):
+            self.stack.pop()  # an unterminated string ends with its line (IPython's view)
+
+    def _open_string(self, line: str, i: int) -> int:
+        start = i
+        while start > 0 and line[start - 1].isalpha():
+            start -= 1
+        prefix = line[start:i].lower()
+        if start > 0 and (line[start - 1].isalnum() or line[start - 1] == "_"):
+            prefix = ""
+        if prefix not in _PREFIX:
+            prefix = ""
+        quote = line[i]
+        triple = line.startswith(quote * 3, i)
+        self.stack.append(_String(quote * (3 if triple else 1), "f" in prefix, raw="r" in prefix))
+        return i + (3 if triple else 1)
+
+    def _in_string(self, string: _String, line: str, i: int) -> int:
+        n = len(line)
+        while i < n:
+            char = line[i]
+            if char == "\\" and not string.spec:
+                return min(i + 2, n) if i + 1 < n else n
+            if string.spec:
+                if char == "{":
+                    self.stack.append("{")
+                    return i + 1
+                if char == "}":
+                    self.stack.pop()  # the spec and its replacement field end together
+                    return i + 1
+            elif line.startswith(string.quote, i):
+                self.stack.pop()
+                return i + len(string.quote)
+            elif string.fmt and char in "{}":
+                if line.startswith(char * 2, i):
+                    i += 2
+                    continue
+                if char == "{":
+                    self.stack.append("{")
+                    return i + 1
+            i += 1
+        return n
+
+
+@dataclass
+class _String:
+    quote: str  # ' " ''' """ (or "}" for a format spec)
+    fmt: bool  # an f-string: {...} holds code
+    raw: bool = False
+    spec: bool = False  # the format spec of a replacement field, up to its }
+
+    @property
+    def triple(self) -> bool:
+        return len(self.quote) == 3 or self.spec

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
 #: Bump when the key recipe or the artifact formats change: every key changes.
 KEY_VERSION = 1
-
-_MAGIC_LINE = re.compile(r"^(\s*)([%!].*)$")
 
 
 def canonical_json(value: Any) -> str:
@@ -43,19 +40,15 @@ def _mask_magics(source: str) -> str:
 
     A cell magic (`%%time` on the first line) turns the whole cell into one
     string: its body is not Python. Line magics and `!cmd` lines become a
-    string literal at the same indentation, so the code around them parses.
+    string literal at the same indentation, so the code around them parses;
+    the analysis's one rule (`ipysyntax.ipython_lines`) says which lines those
+    are: a `%` inside brackets or a string is Python.
     """
     if source.lstrip().startswith("%%"):
         return repr(source.strip())
-    lines = []
-    for line in source.splitlines():
-        match = _MAGIC_LINE.match(line)
-        if match:
-            indent, magic = match.groups()
-            lines.append(f"{indent}{magic.rstrip()!r}")
-        else:
-            lines.append(line)
-    return "\n".join(lines)
+    from mlpipe_jupyter.analysis.ipysyntax import mask_ipython
+
+    return mask_ipython(source)
 
 
 def _strip_comments(source: str) -> str:
