@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .keys import KeyIngredients, explain
+from .signing import sign, verify
 from .serializers import REGISTRY, UnsavableValue, type_name
 
 __all__ = [
@@ -275,16 +276,24 @@ class Store:
             problem = self.has(ref)
             if problem:
                 raise CorruptArtifact(self.artifact_path(ref), f"{problem} (output '{var}')")
-        atomic_write_json(self.entry_path(entry.step_key), entry.to_json())
+        atomic_write_json(self.entry_path(entry.step_key), sign(entry.to_json()))
         atomic_write_json(self._latest_path(entry.step), {"step_key": entry.step_key})
 
     def _read_entry(self, path: Path) -> CacheEntry | None:
+        """The entry at `path` if it is readable, of the right shape and signed by our key."""
         try:
-            return CacheEntry.from_json(json.loads(path.read_text("utf-8")))
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict):
+                raise TypeError(f"expected an object, got {type(data).__name__}")
+            untrusted = verify(data)
+            if untrusted:
+                _warn_once(f"ignoring cache entry {path.name}: {untrusted}; its step re-runs")
+                return None
+            return CacheEntry.from_json(data)
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _warn_once(f"ignoring unreadable cache entry {path.name}: {exc}")
             return None
 
     def lookup(self, step_key: str) -> CacheEntry | None:
@@ -387,6 +396,16 @@ class Store:
             count += 1
             freed += stat.st_size
         return count, freed
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """One warning per distinct problem per process (a planner reads an entry many times)."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def _short(exc: BaseException) -> str:
