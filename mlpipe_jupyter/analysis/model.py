@@ -41,6 +41,7 @@ class StepOptions:
     timeout: float | None = None  # seconds
     cache: bool = True
     outputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # --inputs: files (paths or globs) no analysis can see
 
     def resources(self) -> dict[str, float]:
         """The Dask worker resources this step asks for (empty: any worker)."""

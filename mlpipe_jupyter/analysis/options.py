@@ -24,7 +24,7 @@ _UNITS = {
 
 STEP_USAGE = (
     "%%step NAME [--after STEP ...] [--gpu N] [--cpu N] [--memory SIZE] "
-    "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...]"
+    "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...] [--inputs PATH ...]"
 )
 
 
@@ -101,6 +101,7 @@ def _options(name: str, words: list[str]) -> StepOptions:
     """The options after the step name (`words` without the name)."""
     after: list[str] = []
     outputs: list[str] = []
+    inputs: list[str] = []
     values: dict[str, object] = {}
     i = 0
     while i < len(words):
@@ -109,6 +110,16 @@ def _options(name: str, words: list[str]) -> StepOptions:
         if option == "--no-cache":
             values["cache"] = False
             i += 1
+            continue
+        if option == "--inputs":  # file paths or globs, relative to the notebook
+            items = [inline] if inline else []
+            i += 1
+            while i < len(words) and not words[i].startswith("--"):
+                items.append(words[i])
+                i += 1
+            if not items:
+                raise StepLineError("--inputs needs at least one path, as in --inputs data.csv")
+            inputs.extend(items)
             continue
         if option in ("--after", "--outputs"):
             items = [inline] if inline else []
@@ -153,5 +164,6 @@ def _options(name: str, words: list[str]) -> StepOptions:
     return StepOptions(
         after=tuple(dict.fromkeys(after)),
         outputs=tuple(dict.fromkeys(outputs)),
+        inputs=tuple(dict.fromkeys(inputs)),
         **values,  # type: ignore[arg-type]
     )

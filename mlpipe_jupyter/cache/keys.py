@@ -2,9 +2,15 @@
 
 A step's key hashes the canonical JSON of its *ingredients*: the normalized
 step code, the normalized setup code, the values of the parameters it reads,
-the artifact keys (content hashes) of the upstream outputs it reads, and the
-names it outputs. Resource options (cpu, gpu, memory, retries, timeout) and
-`--no-cache` never change a result, so they are not ingredients.
+the artifact keys (content hashes) of the upstream outputs it reads (a file an
+upstream step writes is an input `file:PATH` keyed by its bytes), the names it
+outputs, the normalized source of every local module the setup and the step
+import (transitively), the versions of the distributions they import and the
+Python version (`cache/modules.py`), and the content hashes of the files
+declared with `--inputs` (`cache/files.py`). Resource options (cpu, gpu,
+memory, retries, timeout) and `--no-cache` never change a result, so they are
+not ingredients. An entry also records the files its step read; the planner
+uses it only while they are unchanged (`execute/planner.py` `entry_stale`).
 
 The ingredients are kept with each cache entry, so `key_reasons` can say why
 a key differs from the last entry for the same step ("code changed",
@@ -17,13 +23,14 @@ import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Pipeline, Step
 
 #: Bump when the key recipe or the artifact formats change: every key changes.
-KEY_VERSION = 1
+KEY_VERSION = 2
 
 
 def canonical_json(value: Any) -> str:
@@ -139,6 +146,10 @@ class KeyIngredients:
     inputs: dict[str, tuple[str, str]] = field(default_factory=dict)  # var -> (producer, key)
     outputs: tuple[str, ...] = ()
     version: int = KEY_VERSION
+    modules: dict[str, str] = field(default_factory=dict)  # local module -> source sha256
+    packages: dict[str, str] = field(default_factory=dict)  # distribution -> version
+    python: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # --inputs file -> sha256
 
     def key(self) -> str:
         """sha256 hex of the canonical JSON of the ingredients (not the step name)."""
@@ -151,6 +162,10 @@ class KeyIngredients:
                     "params": self.params,
                     "inputs": {var: key for var, (_, key) in self.inputs.items()},
                     "outputs": list(self.outputs),
+                    "modules": self.modules,
+                    "packages": self.packages,
+                    "python": self.python,
+                    "files": self.files,
                 }
             )
         )
@@ -164,6 +179,10 @@ class KeyIngredients:
             "inputs": {var: {"step": p, "key": k} for var, (p, k) in self.inputs.items()},
             "outputs": list(self.outputs),
             "version": self.version,
+            "modules": dict(self.modules),
+            "packages": dict(self.packages),
+            "python": self.python,
+            "files": dict(self.files),
         }
 
     @classmethod
@@ -176,6 +195,10 @@ class KeyIngredients:
             inputs={v: (i["step"], i["key"]) for v, i in data.get("inputs", {}).items()},
             outputs=tuple(data.get("outputs", ())),
             version=int(data.get("version", KEY_VERSION)),
+            modules=dict(data.get("modules", {})),
+            packages=dict(data.get("packages", {})),
+            python=str(data.get("python", "")),
+            files=dict(data.get("files", {})),
         )
 
 
@@ -184,12 +207,23 @@ def key_ingredients(
     pipeline: Pipeline,
     param_values: dict[str, Any],
     input_keys: dict[str, str],
+    *,
+    base: Path | None = None,
+    store_dir: Path | None = None,
 ) -> KeyIngredients:
     """Collect a step's ingredients.
 
     `param_values` overrides the pipeline's defaults; `input_keys` maps each
     name the step reads to the artifact key of the upstream output it reads.
+    `base` is the notebook's folder (the kernels' working directory; default
+    the current one): local modules and `--inputs` files are found from it.
+    `store_dir` is a folder where file hashes and the distribution map are
+    memoised (the store's cache folder).
     """
+    from .files import HashCache, declared_files
+    from .modules import environment
+
+    base = Path.cwd() if base is None else Path(base)
     params = {}
     for name in step_params(step, pipeline):
         if name in param_values:
@@ -210,6 +244,7 @@ def key_ingredients(
                 f" (from step '{producers.get(var, '?')}'); key the upstream steps first"
             )
         inputs[var] = (producers.get(var, ""), input_keys[var])
+    env = environment((pipeline.setup_source, step.source), base, store_dir)
     return KeyIngredients(
         step=step.name,
         code=sha256_text(normalize_code(step.source)),
@@ -217,6 +252,12 @@ def key_ingredients(
         params=params,
         inputs=inputs,
         outputs=tuple(sorted(step.outputs)),
+        modules=env.modules,
+        packages=env.packages,
+        python=env.python,
+        files=declared_files(
+            getattr(step.options, "inputs", ()), base, HashCache.at(store_dir), step.name
+        ),
     )
 
 
@@ -252,10 +293,31 @@ def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
             if producer not in changed_upstream:
                 changed_upstream.append(producer)
     reasons.extend(f"upstream {producer} changed" for producer in changed_upstream)
+    reasons.extend(_environment_reasons(old, new))
     if old.outputs != new.outputs:
         reasons.append("outputs changed")
     if not reasons and old.key() != new.key():
         reasons.append("key changed")
+    return reasons
+
+
+def _environment_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
+    """Module, package, Python and declared-file differences, one phrase each."""
+    reasons: list[str] = []
+    for name in sorted(set(old.modules) | set(new.modules)):
+        if old.modules.get(name) != new.modules.get(name):
+            reasons.append(f"module {name} changed")
+    for dist in sorted(set(old.packages) | set(new.packages)):
+        before, after = old.packages.get(dist), new.packages.get(dist)
+        if before != after:
+            reasons.append(f"package {dist} {before or '(none)'} -> {after or '(none)'}")
+    if old.python and new.python and old.python != new.python:
+        reasons.append(f"python {old.python} -> {new.python}")
+    for path in sorted(set(old.files) | set(new.files)):
+        before, after = old.files.get(path), new.files.get(path)
+        if before != after:
+            state = "deleted" if after is None else "added" if before is None else "changed"
+            reasons.append(f"file {path} {state}")
     return reasons
 
 

@@ -196,12 +196,24 @@ def _load_pickle(data: bytes) -> Any:
     return cloudpickle.loads(data)
 
 
+def _never(value: Any) -> bool:
+    return False
+
+
+def _dump_bytes(value: Any, fh: IO[bytes]) -> None:
+    fh.write(bytes(value))
+
+
+#: The bytes of a file a step wrote (`Store.put_file`): never picked for a value.
+FILE_FORMAT = "file"
+
 BUILTINS: tuple[Serializer, ...] = (
     Serializer("parquet", "parquet", _is_dataframe, _dump_dataframe, _load_dataframe),
     Serializer("parquet-series", "parquet", _is_series, _dump_series, _load_series),
     Serializer("parquet-arrow", "parquet", _is_arrow_table, _dump_arrow, _read_parquet),
     Serializer("npy", "npy", _is_plain_ndarray, _dump_npy, _load_npy),
     Serializer("cloudpickle", "pkl", lambda value: True, _dump_pickle, _load_pickle),
+    Serializer(FILE_FORMAT, "bin", _never, _dump_bytes, bytes),
 )
 
 

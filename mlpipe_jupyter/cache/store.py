@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlpipe_jupyter.compile.report import FileFact
+
 from .keys import KeyIngredients, explain
 from .signing import sign, verify
-from .serializers import REGISTRY, UnsavableValue, type_name
+from .serializers import FILE_FORMAT, REGISTRY, UnsavableValue, type_name
 
 __all__ = [
     "ArtifactRef",
@@ -92,9 +94,18 @@ class CacheEntry:
     duration_s: float = 0.0
     origin: str = "pipeline"  # "pipeline" | "interactive"
     ingredients: KeyIngredients | None = None
+    # what the step touched at run time (its StepReport): valid while files_read hold
+    files_read: tuple[FileFact, ...] = ()
+    dirs_listed: tuple[FileFact, ...] = ()
+    files_written: tuple[FileFact, ...] = ()
+    written_keys: dict[str, str] = field(default_factory=dict)  # path -> artifact key
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "files_read": [f.to_json() for f in self.files_read],
+            "dirs_listed": [f.to_json() for f in self.dirs_listed],
+            "files_written": [f.to_json() for f in self.files_written],
+            "written_keys": dict(self.written_keys),
             "step_key": self.step_key,
             "step": self.step,
             "outputs": {var: ref.to_json() for var, ref in sorted(self.outputs.items())},
@@ -117,6 +128,10 @@ class CacheEntry:
             duration_s=float(data.get("duration_s", 0.0)),
             origin=data.get("origin", "pipeline"),
             ingredients=KeyIngredients.from_json(ingredients) if ingredients else None,
+            files_read=tuple(FileFact.from_json(f) for f in data.get("files_read", ())),
+            dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
+            files_written=tuple(FileFact.from_json(f) for f in data.get("files_written", ())),
+            written_keys=dict(data.get("written_keys", {})),
         )
 
 
@@ -217,6 +232,35 @@ class Store:
             finally:
                 tmp.unlink(missing_ok=True)
         raise UnsavableValue(name, kind, "no serializer accepts it")
+
+    def put_file(self, path: str | os.PathLike[str]) -> ArtifactRef:
+        """Store a file's bytes as they are (a file a step wrote); key = their sha256."""
+        tmp = self.artifacts_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            with open(path, "rb") as src, open(tmp, "wb") as fh:
+                while chunk := src.read(_CHUNK):
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return self._commit_artifact(tmp, FILE_FORMAT, "file")
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def restore_file(self, ref: ArtifactRef, dest: str | os.PathLike[str]) -> bool:
+        """Put a stored file back at `dest` unless it already holds those bytes.
+
+        True when it wrote the file. The bytes are checked against their key
+        first; the file appears atomically (temp name, then rename).
+        """
+        target = Path(dest)
+        try:
+            if target.stat().st_size == ref.size and _file_sha256(target) == ref.key:
+                return False
+        except OSError:
+            pass
+        data = self.get(ref)
+        atomic_write_bytes(target, bytes(data))
+        return True
 
     def _commit_artifact(self, tmp: Path, format: str, kind: str) -> ArtifactRef:
         ref = ArtifactRef(_file_sha256(tmp), format, tmp.stat().st_size, kind)
@@ -372,7 +416,9 @@ class Store:
             if entry.step_key not in kept_keys:
                 self.entry_path(entry.step_key).unlink(missing_ok=True)
                 removed += 1
-        referenced = {ref.key for e in self.entries() for ref in e.outputs.values()}
+        kept_entries = self.entries()
+        referenced = {ref.key for e in kept_entries for ref in e.outputs.values()}
+        referenced.update(k for e in kept_entries for k in e.written_keys.values())
         count, freed = self._remove_unreferenced(referenced, time.time() - grace_s)
         return PruneReport(removed, count, freed)
 

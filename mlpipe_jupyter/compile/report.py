@@ -48,6 +48,8 @@ class StepReport:
     inputs_changed: tuple[str, ...] = ()
     random: tuple[str, ...] = ()
     unseeded: tuple[str, ...] = ()
+    #: folders the step listed (os.listdir/scandir, glob): size = entries, sha256 of names
+    dirs_listed: tuple[FileFact, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class StepReport:
             "inputs_changed": list(self.inputs_changed),
             "random": list(self.random),
             "unseeded": list(self.unseeded),
+            "dirs_listed": [f.to_json() for f in self.dirs_listed],
         }
 
     @classmethod
@@ -69,4 +72,5 @@ class StepReport:
             inputs_changed=tuple(data.get("inputs_changed", ())),
             random=tuple(data.get("random", ())),
             unseeded=tuple(data.get("unseeded", ())),
+            dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
         )

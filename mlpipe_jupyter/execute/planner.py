@@ -12,6 +12,7 @@ no-change rerun is planned without papermill, nbformat or Dask.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlpipe_jupyter.cache.keys import explain, key_ingredients
@@ -27,7 +28,9 @@ CACHED = "cached"
 RUN = "run"
 PENDING = "pending"
 
-REASON_UNCHANGED = "cached: code, setup, parameters and inputs unchanged"
+REASON_UNCHANGED = (
+    "cached: code, setup, parameters, inputs, modules, packages and files unchanged"
+)
 REASON_CUTOFF = "cached: upstream re-ran with identical outputs"
 REASON_NO_CACHE = "--no-cache"
 REASON_PENDING = "waits for upstream {names}"
@@ -92,20 +95,55 @@ def decide(
     *,
     no_cache: bool = False,
     after_upstream_ran: bool = False,
+    base: Path | None = None,
 ) -> Decision:
-    """Cached or run, for a step whose input artifact keys are all known."""
+    """Cached or run, for a step whose input artifact keys are all known.
+
+    `base` is the notebook's folder (default: the current one): local modules,
+    `--inputs` and the files an entry read are found from it. An entry whose
+    key matches is used only while the files it read are unchanged.
+    """
     try:
-        ingredients = key_ingredients(step, pipeline, params, inputs)
+        ingredients = key_ingredients(
+            step, pipeline, params, inputs, base=base, store_dir=store.cache_dir
+        )
     except ValueError as exc:
         raise RunInputError(str(exc)) from None
     key = ingredients.key()
     if no_cache or not step.options.cache:
         return Decision(step.name, RUN, REASON_NO_CACHE, key, None, ingredients)
     entry = store.lookup(key)
+    stale = entry_stale(entry, step, store, base) if entry is not None else None
+    if stale is not None:
+        return Decision(step.name, RUN, stale, key, None, ingredients)
     if entry is not None:
         reason = REASON_CUTOFF if after_upstream_ran else REASON_UNCHANGED
         return Decision(step.name, CACHED, reason, key, entry, ingredients)
     return Decision(step.name, RUN, _why_run(store, step.name, ingredients), key, None, ingredients)
+
+
+def entry_stale(entry: CacheEntry, step: Step, store: Store, base: Path | None) -> str | None:
+    """Why a matching entry no longer holds ("file data.csv changed"); None if it does.
+
+    The one check behind a run's plan and the sidebar's cache state: every
+    file the step read is re-stated (rehashed only when its size or mtime
+    changed) and every folder it listed re-listed when its mtime changed.
+    Files that are key inputs (`file:PATH`, written upstream) are skipped:
+    their content is in the key already.
+    """
+    if not entry.files_read and not entry.dirs_listed:
+        return None
+    from mlpipe_jupyter.cache.files import HashCache, changed_file, changed_listing
+
+    folder = Path.cwd() if base is None else Path(base)
+    hashes = HashCache.at(store.cache_dir)
+    skip = [var[len("file:"):] for var in step.reads if var.startswith("file:")]
+    try:
+        return changed_file(entry.files_read, folder, hashes, skip=skip) or changed_listing(
+            entry.dirs_listed, folder
+        )
+    finally:
+        hashes.save()
 
 
 def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:
@@ -119,11 +157,16 @@ def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:
 
 
 def plan(
-    pipeline: Pipeline, store: Store, params: dict[str, Any], no_cache: bool = False
+    pipeline: Pipeline,
+    store: Store,
+    params: dict[str, Any],
+    no_cache: bool = False,
+    base: Path | None = None,
 ) -> Plan:
     """Decide every step whose inputs are known from the cache; the rest are pending.
 
-    `params` are the full parameter values (see `param_values`).
+    `params` are the full parameter values (see `param_values`); `base` the
+    notebook's folder (see `decide`).
     """
     decisions: dict[str, Decision] = {}
     outputs: dict[str, dict[str, str]] = {}
@@ -135,7 +178,7 @@ def plan(
             reason = REASON_PENDING.format(names=", ".join(waiting))
             decisions[name] = Decision(name, PENDING, reason)
             continue
-        decision = decide(step, pipeline, store, params, keys, no_cache=no_cache)
+        decision = decide(step, pipeline, store, params, keys, no_cache=no_cache, base=base)
         decisions[name] = decision
         if decision.entry is not None:
             outputs[name] = {var: ref.key for var, ref in decision.entry.outputs.items()}

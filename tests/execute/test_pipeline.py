@@ -79,7 +79,9 @@ def test_cold_run_then_cached_rerun_starts_nothing(run, write_notebook) -> None:
     assert not [e for e in events if e["event"] in ("cluster", "warning")]
     assert {e["status"] for e in events if e["event"] == "step"} == {"cached"}
     reasons = {s["reason"] for s in second["steps"].values()}
-    assert reasons == {"cached: code, setup, parameters and inputs unchanged"}
+    assert reasons == {
+        "cached: code, setup, parameters, inputs, modules, packages and files unchanged"
+    }
 
 
 def test_leaf_edit_reruns_only_the_leaf(run, write_notebook) -> None:  # noqa: ANN001

@@ -1,0 +1,192 @@
+"""Files as cache ingredients: content hashes, re-stat checks, declared `--inputs`.
+
+DVC's way: a file is rehashed only when its size or mtime differ from what was
+recorded; `HashCache` remembers (size, mtime, inode) -> sha256 per absolute
+path, kept as one JSON file in the store's cache folder, so touching a file
+without changing it costs one hash, then only a stat. `changed_file` is the
+one check the planner and the sidebar's cache state use: an entry is valid
+while every file it read (and every folder it listed) is as recorded.
+
+Paths in facts are relative to the notebook's folder, POSIX separators.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+from mlpipe_jupyter.compile.report import FileFact
+
+_CHUNK = 1 << 20
+HASHES_FILE = "file-hashes.json"
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def listing_sha256(names: Iterable[str]) -> str:
+    """The hash of a folder's listing: its entry names, sorted, one per line."""
+    return hashlib.sha256("\n".join(sorted(names)).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class HashCache:
+    """sha256 of files, remembered by (size, mtime_ns, inode); saved on `save()`."""
+
+    _instances: dict[str, HashCache] = {}
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.hashes: dict[str, list] = {}
+        self.dirty = False
+        if path is not None:
+            try:
+                self.hashes = dict(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, TypeError):
+                self.hashes = {}
+
+    @classmethod
+    def at(cls, folder: Path | None) -> HashCache:
+        """The cache kept in `folder` (one per process and folder); in-memory for None."""
+        if folder is None:
+            return cls(None)
+        key = str(folder)
+        if key not in cls._instances:
+            cls._instances[key] = cls(Path(folder) / HASHES_FILE)
+        return cls._instances[key]
+
+    def sha256(self, path: str, st: os.stat_result | None = None) -> str:
+        st = st or os.stat(path)
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        known = self.hashes.get(path)
+        if known and known[:3] == stamp:
+            return str(known[3])
+        digest = sha256_file(path)
+        self.hashes[path] = [*stamp, digest]
+        self.dirty = True
+        return digest
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        from .store import atomic_write_json
+
+        try:
+            # merge with what others wrote meanwhile: last writer wins per path
+            try:
+                on_disk = dict(json.loads(self.path.read_text("utf-8")))
+            except (OSError, ValueError, TypeError):
+                on_disk = {}
+            atomic_write_json(self.path, {**on_disk, **self.hashes})
+            self.dirty = False
+        except OSError:
+            pass
+
+
+def relative(path: str | os.PathLike[str], base: Path) -> str:
+    """`path` relative to `base`, POSIX separators (`..` for files outside it)."""
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
+    return rel.replace(os.sep, "/")
+
+
+def file_fact(path: str, base: Path, hashes: HashCache) -> FileFact | None:
+    """The fact of one regular file; None when it is not one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not os.path.isfile(path):
+        return None
+    return FileFact(relative(path, base), st.st_size, st.st_mtime, hashes.sha256(path, st))
+
+
+def listing_fact(path: str, base: Path) -> FileFact | None:
+    """A folder's listing as a fact: size = number of entries, sha256 of the names."""
+    try:
+        st = os.stat(path)
+        names = os.listdir(path)
+    except OSError:
+        return None
+    return FileFact(relative(path, base), len(names), st.st_mtime, listing_sha256(names))
+
+
+def changed_file(
+    facts: Iterable[FileFact], base: Path, hashes: HashCache, *, skip: Iterable[str] = ()
+) -> str | None:
+    """Why these recorded files no longer hold ("file data.csv changed"); None if all do.
+
+    A file whose size and mtime are as recorded is not read; one that differs
+    is rehashed (through `hashes`), so a touch without a change is no change.
+    `skip` names paths whose content is already in the key (file inputs).
+    """
+    skipped = set(skip)
+    for fact in facts:
+        if fact.path in skipped:
+            continue
+        path = os.path.join(base, fact.path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return f"file {fact.path} deleted"
+        if st.st_size == fact.size and st.st_mtime == fact.mtime:
+            continue
+        try:
+            if hashes.sha256(path, st) != fact.sha256:
+                return f"file {fact.path} changed"
+        except OSError:
+            return f"file {fact.path} deleted"
+    return None
+
+
+def changed_listing(facts: Iterable[FileFact], base: Path) -> str | None:
+    """Why these recorded folder listings no longer hold; None if all do."""
+    for fact in facts:
+        path = os.path.join(base, fact.path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return f"folder {fact.path} deleted"
+        if st.st_mtime == fact.mtime:
+            continue
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return f"folder {fact.path} deleted"
+        if listing_sha256(names) != fact.sha256:
+            return f"files in {fact.path} changed"
+    return None
+
+
+def declared_files(
+    patterns: Iterable[str], base: Path, hashes: HashCache, step: str = "?"
+) -> dict[str, str]:
+    """{relative path: sha256} of the files `--inputs` patterns match, from `base`.
+
+    A pattern that matches nothing is kept as `{pattern: ""}`, so that the file
+    appearing later changes the key.
+    """
+    found: dict[str, str] = {}
+    for pattern in patterns:
+        full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
+        matches = sorted(glob.glob(full, recursive=True))
+        files = [m for m in matches if os.path.isfile(m)]
+        for folder in (m for m in matches if os.path.isdir(m)):
+            for root, _dirs, names in os.walk(folder):
+                files.extend(os.path.join(root, n) for n in names)
+        if not files:
+            found[pattern] = ""
+        for path in sorted(files):
+            try:
+                found[relative(path, base)] = hashes.sha256(path)
+            except OSError:
+                continue
+    hashes.save()
+    return dict(sorted(found.items()))
