@@ -267,7 +267,8 @@ class Store:
         final = self.artifact_path(ref)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if final.stat().st_size == ref.size:
+            # an existing file of the right size is kept only if its bytes are right
+            if final.stat().st_size == ref.size and _file_sha256(final) == ref.key:
                 os.utime(final)  # fresh mtime: a concurrent prune's grace period covers it
                 return ref
         except FileNotFoundError:

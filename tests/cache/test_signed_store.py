@@ -134,3 +134,13 @@ def test_a_planted_pickle_behind_a_forged_entry_never_runs(tmp_path: Path) -> No
         "".join(o.get("text", "")) for c in show["cells"] for o in c.get("outputs", [])
     )
     assert "42" in printed
+
+
+def test_put_replaces_an_existing_artifact_of_the_same_size_with_a_flipped_byte(store: Store) -> None:
+    ref = store.put("x", list(range(100)))
+    path = store.artifact_path(ref)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert store.put("x", list(range(100))) == ref
+    assert store.get(ref) == list(range(100))  # healed by the put, not trusted by size
