@@ -26,11 +26,46 @@ if TYPE_CHECKING:
 WORKER_WAIT_S = 30.0
 
 
+#: The address schemes of Dask's comm registry (`distributed.comm.registry`).
+SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+MAX_WORKERS = 1024
+
+
 @dataclass(frozen=True)
 class ClusterOptions:
     scheduler: str | None = None  # address of an existing scheduler
     workers: int | None = None  # CPU workers of the embedded cluster
     gpu_workers: int | None = None  # GPU workers of the embedded cluster (default: GPUs found)
+
+    def __post_init__(self) -> None:
+        if self.scheduler is not None:
+            check_address(self.scheduler)
+        for option, value in (("--workers", self.workers), ("--gpu-workers", self.gpu_workers)):
+            if value is not None and not 0 <= value <= MAX_WORKERS:
+                raise RunInputError(f"{option} must be 0-{MAX_WORKERS}, got {value}")
+        if self.workers == 0 and not self.gpu_workers:
+            raise RunInputError("--workers 0 leaves no worker to run steps; use --workers 1 or more")
+
+
+def check_address(address: str) -> None:
+    """A Dask scheduler address (`tcp://host:8786`, `host:8786`), or one line saying why not."""
+    shown = address if len(address) <= 80 else address[:80] + "..."
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in SCHEMES:
+        raise RunInputError(
+            f"--scheduler {shown!r}: unknown address scheme '{scheme[:20]}'; use e.g."
+            f" tcp://HOST:8786 (schemes: {', '.join(SCHEMES)})"
+        )
+    if scheme == "inproc":
+        return
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host.strip("[]") or not (port.isascii() and port.isdigit()) \
+            or not 0 < int(port) < 65536 or any(c.isspace() or c in "/?#@" for c in host):
+        raise RunInputError(
+            f"--scheduler {shown!r} is not a scheduler address; write it like tcp://HOST:8786"
+        )
 
 
 @dataclass
@@ -144,7 +179,7 @@ def start(options: ClusterOptions, warn: Callable[[str], None] = lambda _: None)
     if options.scheduler:
         try:
             client = Client(options.scheduler, timeout="10s")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise RunInputError(
                 f"cannot reach the Dask scheduler at {options.scheduler} ({exc});"
                 " check the address or start one with `dask scheduler`"

@@ -55,3 +55,47 @@ def test_cpu_and_memory_are_hints_where_no_worker_advertises_them() -> None:
 def test_cuda_visible_devices_decides_the_gpus(monkeypatch, visible: str, gpus: list) -> None:  # noqa: ANN001
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     assert detect_gpus() == gpus
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("garbage://", "unknown address scheme 'garbage'"),
+        ("tcp://host", "is not a scheduler address; write it like tcp://HOST:8786"),
+        ("tcp://host:99999", "is not a scheduler address"),
+        ("tcp://us er@host:1", "is not a scheduler address"),
+    ],
+)
+def test_a_bad_scheduler_address_is_bad_input_before_anything_runs(address, message) -> None:
+    from mlpipe_jupyter.execute.cluster import ClusterOptions
+    from mlpipe_jupyter.execute.errors import RunInputError
+
+    with pytest.raises(RunInputError, match=message) as caught:
+        ClusterOptions(scheduler=address)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "tls://[::1]:1"])
+def test_scheduler_addresses_dask_accepts_are_accepted(address) -> None:
+    from mlpipe_jupyter.execute.cluster import ClusterOptions
+
+    assert ClusterOptions(scheduler=address).scheduler == address
+
+
+def test_cli_garbage_scheduler_is_one_line_and_exit_2(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "%%step a\nx = 1"}]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {},
+                                                   "nbformat": 4, "nbformat_minor": 5}))
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "run", "nb.ipynb", "--scheduler", "garbage://"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-1500:]
+    assert done.stderr.strip().splitlines() == [
+        "mlpipe: --scheduler 'garbage://': unknown address scheme 'garbage'; use e.g."
+        " tcp://HOST:8786 (schemes: tcp, tls, ucx, ws, wss, inproc)"
+    ]
