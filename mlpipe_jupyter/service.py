@@ -1,32 +1,36 @@
-"""The functions the CLI, the magics, the scheduler and the Jupyter server call.
+"""The service layer the SDK is built on: analyse, execute or start a `RunRequest`, read runs.
 
-Each is a few lines over analysis/, cache/ and execute/. Bad input (analysis
-errors, unknown parameters, unsatisfiable resources) raises `RunInputError`
-(a `ValueError`) with one line per problem. Nothing heavy is imported here:
-a fully cached run never loads papermill or Dask.
+Each function is a few lines over analysis/, cache/ and execute/. Bad input
+(analysis errors, unknown parameters, unsatisfiable resources) raises
+`BadInput` with one line per problem, an unknown run `NotFound`. Nothing heavy
+is imported here: a fully cached run never loads papermill or Dask.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .errors import BadInput, NotFound
 from .execute.errors import ResourceError, RunInputError
+from .request import RunRequest
+from .stores import PathLike, resolve_store
 
 if TYPE_CHECKING:
     from .analysis.model import Pipeline
     from .cache.store import Store
+    from .execute.records import Records
 
-PathLike = str | os.PathLike[str]
+EventHandler = Callable[[dict[str, Any]], None]
+REQUEST_FILE = "request.json"
+LOG_FILE = "run.log"
 
 __all__ = [
-    "ResourceError", "RunInputError", "cancel", "dag", "run", "run_record", "runs",
-    "start_run_async", "store_root",
+    "REQUEST_FILE", "ResourceError", "RunInputError", "RunRequest", "cancel", "dag",
+    "execute", "run", "run_record", "runnable", "runs", "start", "store_root",
 ]
 
 
@@ -40,94 +44,87 @@ def dag(path_or_cells: PathLike | list[dict[str, Any]]) -> Pipeline:
 
 
 def store_root(notebook: PathLike | None, store: PathLike | None) -> Path:
-    """`store` if given, else `$MLPIPE_STORE`, else `.mlpipe` beside the notebook (or here)."""
-    from .cache.store import Store
-
-    if store:
-        return Path(store).expanduser()
-    if notebook is None:
-        env = os.environ.get("MLPIPE_STORE")
-        return Path(env).expanduser() if env else Path.cwd() / ".mlpipe"
-    return Store.default_root(notebook)
+    """The store of `stores.resolve_store` (kept for callers that name it so)."""
+    return resolve_store(store, notebook)
 
 
-def _runnable(path: PathLike) -> Pipeline:
-    """The notebook's pipeline, or `RunInputError` listing every analysis error."""
+def runnable(path: PathLike) -> Pipeline:
+    """The notebook's pipeline, or `BadInput` listing every analysis error."""
     from .analysis import NotebookError
 
     try:
         pipeline = dag(path)
     except NotebookError as exc:
-        raise RunInputError(str(exc)) from None
+        raise BadInput(str(exc)) from None
     if pipeline.errors:
-        raise RunInputError("\n".join(str(e) for e in pipeline.errors))
+        raise BadInput("\n".join(str(e) for e in pipeline.errors))
     if not pipeline.steps:
-        raise RunInputError(f"{path}: no %%step cells; tag cells with %%step NAME to make steps")
+        raise BadInput(f"{path}: no %%step cells; tag cells with %%step NAME to make steps")
     return pipeline
 
 
 def _prepare(
-    path: PathLike, params: dict[str, Any] | None, store: Any, run_id: str | None
-) -> tuple[Pipeline, Store, Any, str]:
+    request: RunRequest, pipeline: Pipeline | None
+) -> tuple[Pipeline, Store, Records, RunRequest]:
     """Analyse, check parameters, open the store, and create (or reuse) the run record."""
     from .cache.store import Store
     from .execute.planner import param_values
     from .execute.records import RunNotFound
 
-    pipeline = _runnable(path)
-    param_values(pipeline, params or {})  # unknown or missing parameters: RunInputError now
-    the_store = Store.open(store_root(path, store))
+    pipeline = pipeline if pipeline is not None else runnable(request.notebook)
+    param_values(pipeline, request.params)  # unknown or missing parameters: BadInput now
+    the_store = Store.open(request.store)
     records = _open_records(the_store.root)
-    if run_id is not None:
+    if request.run_id is not None:
         try:
-            records.get_run(run_id)
-            return pipeline, the_store, records, run_id
+            records.get_run(request.run_id)
+            return pipeline, the_store, records, request
         except RunNotFound:
             pass
-    notebook = str(Path(path).resolve())
-    run_id = records.create_run(notebook, dict(params or {}), pipeline.order, run_id=run_id)
-    return pipeline, the_store, records, run_id
+    run_id = records.create_run(
+        str(request.notebook), dict(request.params), pipeline.order, run_id=request.run_id
+    )
+    return pipeline, the_store, records, request.with_run_id(run_id)
 
 
-def _open_records(root: Path) -> Any:
+def _open_records(root: Path) -> Records:
     from .execute.records import Records
 
     return Records(root)
+
+
+def execute(
+    request: RunRequest, on_event: EventHandler | None = None, *, pipeline: Pipeline | None = None
+) -> dict[str, Any]:
+    """Run the request to the end in this process; the run record (DESIGN.md shape).
+
+    `pipeline` is the notebook's analysis when the caller has it already.
+    """
+    from .execute.runner import run_pipeline
+
+    pipeline, the_store, records, request = _prepare(request, pipeline)
+    assert request.run_id is not None
+    try:
+        return run_pipeline(request, pipeline, the_store, records, on_event)
+    except ResourceError:
+        raise  # the runner recorded the run failed with this line
+    except BaseException as exc:
+        _fail_if_running(records, request.run_id, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def run(
     path: PathLike,
     params: dict[str, Any] | None = None,
     *,
-    store: PathLike | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    gpu_workers: int | None = None,
-    no_cache: bool = False,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
-    run_id: str | None = None,
+    on_event: EventHandler | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Run the notebook as a pipeline to the end; the run record (DESIGN.md shape)."""
-    from .execute.cluster import ClusterOptions
-    from .execute.runner import RunOptions, run_pipeline
-
-    pipeline, the_store, records, run_id = _prepare(path, params, store, run_id)
-    options = RunOptions(
-        no_cache=no_cache,
-        cluster=ClusterOptions(scheduler=scheduler, workers=workers, gpu_workers=gpu_workers),
-    )
-    try:
-        return run_pipeline(
-            pipeline, Path(path), the_store, records, run_id, params, options, on_event
-        )
-    except ResourceError:
-        raise
-    except BaseException as exc:
-        _fail_if_running(records, run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    """`execute(RunRequest.build(path, params, **options), on_event)`: the run record."""
+    return execute(RunRequest.build(path, params, **options), on_event)
 
 
-def _fail_if_running(records: Any, run_id: str, error: str) -> None:
+def _fail_if_running(records: Records, run_id: str, error: str) -> None:
     try:
         if records.get_run(run_id)["status"] == "running":
             records.finish_run(run_id, "failed", error=error.splitlines()[0] if error else None)
@@ -135,51 +132,38 @@ def _fail_if_running(records: Any, run_id: str, error: str) -> None:
         pass
 
 
-def start_run_async(
-    path: PathLike,
-    params: dict[str, Any] | None = None,
-    *,
-    store: PathLike | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    gpu_workers: int | None = None,
-    no_cache: bool = False,
-) -> str:
+def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
     """Check the notebook, record the run, and run it in a child process; its id at once.
 
-    The child is `python -m mlpipe_jupyter run ... --run-id ID`, so the caller
-    (the Jupyter server, the scheduler) imports nothing heavy and stays
-    responsive. Its output goes to `<store>/runs/<run_id>/run.log`; if it dies
+    The request goes to the child as `<store>/runs/<run_id>/request.json`, read by
+    `python -m mlpipe_jupyter run --request FILE`, so the caller (the Jupyter
+    server, the scheduler, `Pipeline.submit`) imports nothing heavy and stays
+    responsive. The child's output goes to `run.log` beside it; if it dies
     without finishing the run, the run is recorded failed.
     """
-    _, the_store, records, run_id = _prepare(path, params, store, None)
-    log_path = the_store.runs_dir / run_id / "run.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    _, the_store, records, request = _prepare(request, pipeline)
+    assert request.run_id is not None
+    folder = the_store.runs_dir / request.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    request_file = folder / REQUEST_FILE
+    request_file.write_text(request.to_json() + "\n", encoding="utf-8")
+    log_path = folder / LOG_FILE
     command = [
-        sys.executable, "-m", "mlpipe_jupyter", "run", str(Path(path).resolve()),
-        "--store", str(the_store.root), "--run-id", run_id, "--json",
-        "--params-json", json.dumps(params or {}, default=repr),
+        sys.executable, "-m", "mlpipe_jupyter", "run", "--request", str(request_file), "--json",
     ]
-    if no_cache:
-        command.append("--no-cache")
-    if scheduler:
-        command += ["--scheduler", scheduler]
-    if workers is not None:
-        command += ["--workers", str(workers)]
-    if gpu_workers is not None:
-        command += ["--gpu-workers", str(gpu_workers)]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=str(Path(path).resolve().parent), start_new_session=True,
+            cwd=str(request.notebook.parent), start_new_session=True,
         )
     threading.Thread(
-        target=_reap, args=(child, records, run_id, log_path), daemon=True, name="mlpipe-reap"
+        target=_reap, args=(child, records, request.run_id, log_path), daemon=True,
+        name="mlpipe-reap",
     ).start()
-    return run_id
+    return request.run_id
 
 
-def _reap(child: subprocess.Popen[bytes], records: Any, run_id: str, log_path: Path) -> None:
+def _reap(child: subprocess.Popen[bytes], records: Records, run_id: str, log_path: Path) -> None:
     code = child.wait()
     if code not in (0, 1):
         tail = ""
@@ -192,13 +176,22 @@ def _reap(child: subprocess.Popen[bytes], records: Any, run_id: str, log_path: P
 
 
 def runs(store: PathLike, limit: int = 50) -> list[dict[str, Any]]:
-    """Recent runs of the store, newest first."""
+    """Recent runs of the store, newest first (none when the store does not exist)."""
+    if not (Path(store) / "mlpipe.db").exists():
+        return []
     return _open_records(Path(store)).list_runs(limit)
 
 
 def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
-    """One run's record; `RunNotFound` (a `LookupError`) when there is none."""
-    return _open_records(Path(store)).get_run(run_id)
+    """One run's record; `NotFound` when the store has none with this id."""
+    from .execute.records import RunNotFound
+
+    if not (Path(store) / "mlpipe.db").exists():
+        raise NotFound(f"no run '{run_id}' in {store}: that store has no runs")
+    try:
+        return _open_records(Path(store)).get_run(run_id)
+    except RunNotFound as exc:
+        raise NotFound(f"{exc} (store {store})") from None
 
 
 def cancel(store: PathLike, run_id: str) -> bool:

@@ -29,6 +29,8 @@ from typing import Any
 
 from mlpipe_jupyter.compile.report import FileFact
 
+from mlpipe_jupyter.errors import BadInput
+
 from .keys import KeyIngredients, explain
 from .signing import sign, verify
 from .serializers import FILE_FORMAT, REGISTRY, UnsavableValue, type_name
@@ -183,8 +185,16 @@ class Store:
     def open(cls, root: str | os.PathLike[str]) -> Store:
         """The store at `root`, its directories created if missing."""
         store = cls(Path(root).expanduser())
-        for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        try:
+            for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            shown = str(root) if len(str(root)) <= 200 else str(root)[:200] + "..."
+            raise BadInput(
+                f"cannot use the store {shown!r}: {reason}; choose a folder you can write"
+                " (--store PATH or MLPIPE_STORE)"
+            ) from None
         return store
 
     @staticmethod

@@ -12,12 +12,14 @@ import importlib
 import os
 import sys
 
+from ..errors import BadInput, MlpipeError, StepFailed
+
 SUBCOMMAND_MODULES = ("dag", "run", "pipelines")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class CliError(Exception):
-    """Bad input: printed as one line on stderr, exit code 2."""
+class CliError(BadInput):
+    """Bad input of the command line: printed as one line on stderr, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except StepFailed as exc:
         print(f"mlpipe: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except MlpipeError as exc:  # the one translation: each line of the message, exit 2
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"mlpipe: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("mlpipe: interrupted", file=sys.stderr)

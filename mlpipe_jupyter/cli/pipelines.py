@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -60,7 +59,8 @@ def register(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", help="store folder (default: $MLPIPE_STORE, else ./.mlpipe)")
+    parser.add_argument("--store", help="store folder (default: $MLPIPE_STORE, else .mlpipe"
+                        " beside the notebook, else ./.mlpipe)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -83,13 +83,10 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 
 def store_root(args: argparse.Namespace, notebook: str | None = None) -> Path:
-    if args.store:
-        return Path(args.store)
-    if notebook is not None:
-        from ..cache.store import Store
+    """The store of `stores.resolve_store`: --store, $MLPIPE_STORE, beside NOTEBOOK, ./.mlpipe."""
+    from ..stores import resolve_store
 
-        return Store.default_root(notebook)
-    return Path(os.environ.get("MLPIPE_STORE") or ".mlpipe")
+    return resolve_store(args.store, notebook)
 
 
 def _print_json(data: Any) -> None:
@@ -183,6 +180,7 @@ def cmd_schedule_change(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Fire due schedules; with --once, exit 1 unless every run it fired succeeded."""
     from ..schedule.scheduler import serve
 
     store = store_root(args)
@@ -190,4 +188,17 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         print(f"mlpipe scheduler: watching {store} (Ctrl-C to stop)", file=sys.stderr)
     fired = serve(store, interval=args.interval, once=args.once,
                   log=lambda line: print(line, flush=True))  # fmt: skip
-    return EXIT_OK if all(f.error is None for f in fired) else 1
+    failed = [f for f in fired if f.error is not None]
+    if args.once:
+        from .. import service
+
+        for item in fired:
+            if item.run_id is None:
+                continue
+            status = service.run_record(store, item.run_id)["status"]
+            if status != "succeeded":
+                print(f"mlpipe: run {item.run_id} of schedule '{item.schedule}' {status};"
+                      f" see `mlpipe runs show {item.run_id} --store {store}`",
+                      file=sys.stderr)  # fmt: skip
+                failed.append(item)
+    return EXIT_OK if not failed else 1

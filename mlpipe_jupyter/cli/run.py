@@ -1,6 +1,8 @@
 """`mlpipe run`, `mlpipe runs [show RUN_ID]`, `mlpipe cache ls|prune`.
 
-Each command is a few lines over `mlpipe_jupyter.service`. Parameters follow
+Each command builds one `RunRequest` (or reads the one `service.start` wrote,
+`--request FILE`) and hands it to `mlpipe_jupyter.service`; the store follows
+`stores.resolve_store`. Parameters follow
 papermill: `-p NAME VALUE` (int, float, True/False, None, else a string),
 `-y YAML`, `-f FILE`. Exit codes: 0 every step succeeded or was cached, 1 a
 step failed (or the run was cancelled), 2 bad input.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CliError
@@ -34,7 +37,7 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
         description="Run a notebook's %%step cells as papermill steps on Dask,"
         " reusing cached steps.",
     )
-    parser.add_argument("notebook", help="path of the .ipynb file")
+    parser.add_argument("notebook", nargs="?", help="path of the .ipynb file")
     parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="a parameter value (papermill's -p)")
     parser.add_argument("-y", "--parameters_yaml", help="parameters as a YAML string")
@@ -47,8 +50,7 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     _store_option(parser)
     parser.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
     parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
-    parser.add_argument("--run-id", help=argparse.SUPPRESS)
-    parser.add_argument("--params-json", help=argparse.SUPPRESS)
+    parser.add_argument("--request", metavar="FILE", help=argparse.SUPPRESS)  # service.start
     parser.set_defaults(func=run_command)
 
 
@@ -97,8 +99,6 @@ def collect_params(args: argparse.Namespace) -> dict[str, Any]:
     for label, text in (("-f", _read(args.parameters_file)), ("-y", args.parameters_yaml)):
         if text:
             params.update(_yaml_mapping(label, text))
-    if args.params_json:
-        params.update(json.loads(args.params_json))
     for name, value in args.parameters:
         params[name] = parse_value(value)
     return params
@@ -130,23 +130,20 @@ def _yaml_mapping(label: str, text: str) -> dict[str, Any]:
 
 def run_command(args: argparse.Namespace) -> int:
     from .. import service
+    from ..errors import MlpipeError
 
-    params = collect_params(args)
+    request = _request(args)
     bar = None
     on_event = None
     if not args.json:
         from ..execute.progress import ProgressBar
 
-        steps = _step_names(args.notebook)
+        steps = _step_names(request.notebook)
         if steps:
             bar = on_event = ProgressBar(steps)
     try:
-        record = service.run(
-            args.notebook, params, store=args.store, scheduler=args.scheduler,
-            workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
-            on_event=on_event, run_id=args.run_id,
-        )
-    except service.RunInputError as exc:
+        record = service.execute(request, on_event)
+    except MlpipeError as exc:
         if bar is not None:
             bar.close()
         for line in str(exc).splitlines():
@@ -158,13 +155,36 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK if record.get("status") == "succeeded" else EXIT_FAILED
 
 
-def _step_names(notebook: str) -> list[str]:
+def _request(args: argparse.Namespace) -> Any:
+    """The run request of the command line, or the one `service.start` wrote (`--request`)."""
+    from ..errors import BadInput
+    from ..request import RunRequest
+
+    if args.request:
+        if args.notebook:
+            raise CliError("--request FILE carries the notebook; pass one or the other")
+        try:
+            return RunRequest.from_json(Path(args.request).read_text(encoding="utf-8"))
+        except (OSError, BadInput) as exc:
+            raise CliError(f"--request {args.request}: {exc}") from None
+    if not args.notebook:
+        raise CliError("run needs a notebook: mlpipe run NOTEBOOK.ipynb")
+    try:
+        return RunRequest.build(
+            args.notebook, collect_params(args), store=args.store, scheduler=args.scheduler,
+            workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
+        )
+    except BadInput as exc:
+        raise CliError(str(exc)) from None
+
+
+def _step_names(notebook: Path) -> list[str]:
     from .. import service
 
     try:
         return list(service.dag(notebook).order)
     except ValueError:
-        return []  # service.run reports it
+        return []  # service.execute reports it
 
 
 def _print_record(record: dict[str, Any], as_json: bool) -> None:
@@ -179,13 +199,15 @@ def _print_record(record: dict[str, Any], as_json: bool) -> None:
 
 def runs_command(args: argparse.Namespace) -> int:
     from .. import service
+    from ..errors import NotFound
     from ..execute.progress import runs_table
+    from ..stores import resolve_store
 
-    root = service.store_root(None, args.store)
+    root = resolve_store(args.store)
     if args.action == "show":
         try:
             record = service.run_record(root, args.run_id)
-        except LookupError as exc:
+        except NotFound as exc:
             raise CliError(str(exc)) from None
         _print_record(record, args.json)
         return EXIT_OK
@@ -199,10 +221,10 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def cache_command(args: argparse.Namespace) -> int:
-    from .. import service
     from ..cache.store import Store
+    from ..stores import resolve_store
 
-    store = Store.open(service.store_root(None, args.store))
+    store = Store.open(resolve_store(args.store))
     if args.action == "prune":
         report = store.prune()
         summary = {

@@ -1,14 +1,18 @@
-"""Errors of the execution layer that a caller maps to exit codes or HTTP statuses."""
+"""Errors of the execution layer: the categories of `mlpipe_jupyter.errors`, by their old names.
+
+`RunInputError` is `BadInput` (CLI exit 2, HTTP 400); `ResourceError` is the
+`BadInput` of a step that asks for resources no worker of the cluster has.
+"""
 
 from __future__ import annotations
 
+from ..errors import BadInput
 
-class RunInputError(ValueError):
-    """Bad input, found before anything runs (CLI exit 2, HTTP 400).
-
-    The message is one line naming the step, parameter or resource and the fix.
-    """
+RunInputError = BadInput
 
 
-class ResourceError(RunInputError):
+class ResourceError(BadInput):
     """A step asks for resources that no worker of the cluster has."""
+
+
+__all__ = ["ResourceError", "RunInputError"]

@@ -21,6 +21,7 @@ from .planner import CACHED, RUN, Plan, param_values, plan
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Pipeline
     from mlpipe_jupyter.cache.store import Store
+    from mlpipe_jupyter.request import RunRequest
 
     from .records import Records
 
@@ -63,23 +64,30 @@ _RECORD_FIELDS = {
 
 
 def run_pipeline(
+    request: RunRequest,
     pipeline: Pipeline,
-    notebook: Path,
     store: Store,
     records: Records,
-    run_id: str,
-    params: dict[str, Any] | None = None,
-    options: RunOptions | None = None,
     on_event: EventHandler | None = None,
 ) -> dict[str, Any]:
-    """Run `pipeline` as run `run_id` (already created in `records`); the run record.
+    """Run `request` (its run `request.run_id` already created in `records`); the run record.
 
     Raises `RunInputError` (unknown parameter) or `ResourceError` (a step no
     worker can satisfy) before any step runs; the run is then recorded failed.
     """
+    if request.run_id is None:
+        raise ValueError("run_pipeline needs a recorded run: request.run_id is None")
+    options = RunOptions(
+        no_cache=request.no_cache,
+        cluster=ClusterOptions(
+            scheduler=request.scheduler, workers=request.workers,
+            gpu_workers=request.gpu_workers,
+        ),
+    )
+    run_id = request.run_id
     ctx = RunContext(
-        run_id, pipeline, notebook, store, records,
-        param_values(pipeline, params or {}), options or RunOptions(), _safe(on_event),
+        run_id, pipeline, request.notebook, store, records,
+        param_values(pipeline, request.params), options, _safe(on_event),
     )
     the_plan = plan(pipeline, store, ctx.params, no_cache=ctx.options.no_cache)
     _record_plan(ctx, the_plan)

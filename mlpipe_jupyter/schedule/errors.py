@@ -1,23 +1,11 @@
-"""The errors of publishing and scheduling, each a category the server maps to a status.
+"""The errors of publishing and scheduling: the one root of `mlpipe_jupyter.errors`.
 
-`BadInput` -> 400, `NotFound` -> 404, `Conflict` -> 409 (see server/errors.py); the CLI
-prints any of them as one line and exits 2.
+Re-exported so the modules of this package keep importing them from here;
+there is one class of each (`schedule.errors.NotFound is errors.NotFound`).
 """
 
 from __future__ import annotations
 
+from ..errors import BadInput, Conflict, MlpipeError, NotFound
 
-class MlpipeError(Exception):
-    """A problem a person can act on; the message is one line and names the fix."""
-
-
-class BadInput(MlpipeError, ValueError):
-    """The request itself is wrong: a bad name, cron, path or parameter."""
-
-
-class NotFound(MlpipeError, LookupError):
-    """A pipeline, version, schedule, run or notebook that does not exist."""
-
-
-class Conflict(MlpipeError):
-    """The request is valid but clashes with the current state (a finished run, a taken name)."""
+__all__ = ["BadInput", "Conflict", "MlpipeError", "NotFound"]

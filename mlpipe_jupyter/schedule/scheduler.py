@@ -10,16 +10,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from ..request import RunRequest
+from ..stores import absolute
 from . import publish, schedules
 
-#: Starts a run: (snapshot notebook, params, store root) -> run id.
-Starter = Callable[[Path, dict[str, Any], Path], str]
+#: Starts a run of a request and returns its id (at once, or when it has finished).
+Starter = Callable[[RunRequest], str]
 
 
 @dataclass(frozen=True)
 class Fired:
+    """One firing of a schedule: the run it started, or why it could not start one."""
+
     schedule: str
     pipeline: str
     version: int | None
@@ -33,19 +37,18 @@ class Fired:
         return f"{what}: run {self.run_id}" if self.run_id else f"{what}: failed: {self.error}"
 
 
-def start_async(notebook: Path, params: dict[str, Any], store_root: Path) -> str:
-    """Start a run in the background (service.start_run_async); returns its id at once."""
+def start_async(request: RunRequest) -> str:
+    """Start the run in a child process (service.start); returns its id at once."""
     from .. import service
 
-    return service.start_run_async(str(notebook), dict(params), store=str(store_root))
+    return service.start(request)
 
 
-def run_blocking(notebook: Path, params: dict[str, Any], store_root: Path) -> str:
-    """Run to the end (service.run); returns the run id."""
+def run_blocking(request: RunRequest) -> str:
+    """Run to the end in this process (service.execute); returns the run id."""
     from .. import service
 
-    record = service.run(str(notebook), dict(params), store=str(store_root))
-    return str(record["run_id"])
+    return str(service.execute(request)["run_id"])
 
 
 def run_published(
@@ -55,26 +58,41 @@ def run_published(
     version: int | None = None,
     params: dict[str, Any] | None = None,
     start: Starter = start_async,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[publish.Published, str]:
-    """Run a published pipeline (latest version unless `version`); returns it and the run id."""
-    published = publish.get(store_root, name, version)
-    return published, start(published.notebook, dict(params or {}), Path(store_root))
+    """Run a published pipeline (latest version unless `version`); returns it and the run id.
+
+    The run's request is built here, once: the snapshot's notebook, `params`, the
+    store the pipeline is published in, and `options` (scheduler, workers,
+    gpu_workers, no_cache).
+    """
+    store = absolute(store_root)
+    published = publish.get(store, name, version)
+    request = RunRequest.build(published.notebook, params, store=store, **dict(options or {}))
+    return published, start(request)
 
 
 def fire_due(
-    store_root: Path | str, now: float | None = None, start: Starter = start_async
+    store_root: Path | str,
+    now: float | None = None,
+    start: Starter = start_async,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Fired]:
     """Fire every schedule due at `now` that this process wins the claim for."""
+    store_root = absolute(store_root)
     now = time.time() if now is None else now
     fired = []
     for schedule in schedules.due(store_root, now):
         if not schedules.claim(store_root, schedule, now):
             continue  # another scheduler took it
-        fired.append(_fire(store_root, schedule, start))
+        fired.append(_fire(store_root, schedule, start, options))
     return fired
 
 
-def _fire(store_root: Path | str, schedule: schedules.Schedule, start: Starter) -> Fired:
+def _fire(
+    store_root: Path, schedule: schedules.Schedule, start: Starter,
+    options: Mapping[str, Any] | None,
+) -> Fired:
     version, run_id, error = schedule.version, None, None
     try:
         published, run_id = run_published(
@@ -83,6 +101,7 @@ def _fire(store_root: Path | str, schedule: schedules.Schedule, start: Starter) 
             version=schedule.version,
             params=schedule.params,
             start=start,
+            options=options,
         )
         version = published.version
     except Exception as exc:  # a bad schedule must not stop the others
@@ -102,6 +121,7 @@ def serve(
     """Fire due schedules, waking at the next fire time or every `interval` seconds (to see
     new schedules); with `once`, one pass that waits for its runs to finish (so a test or
     a system cron job sees their results)."""
+    store_root = absolute(store_root)
     start = start or (run_blocking if once else start_async)
     everything: list[Fired] = []
     while True:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tornado.web import HTTPError
 
-from ..schedule.errors import BadInput, Conflict, NotFound
+from ..errors import BadInput, Conflict, NotFound
 
 STATUS = ((BadInput, 400), (NotFound, 404), (Conflict, 409))
 

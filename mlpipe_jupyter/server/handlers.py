@@ -17,7 +17,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..schedule.errors import BadInput, NotFound
+from ..errors import BadInput, NotFound
 from .errors import to_http_error
 
 API_PREFIX = "mlpipe/api"

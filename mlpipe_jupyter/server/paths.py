@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..schedule.errors import BadInput, NotFound
+from ..errors import BadInput, NotFound
 
 
 def resolve_inside(root: Path | str, path: object, *, what: str = "path") -> Path:

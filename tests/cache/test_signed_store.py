@@ -144,3 +144,11 @@ def test_put_replaces_an_existing_artifact_of_the_same_size_with_a_flipped_byte(
     path.write_bytes(bytes(data))
     assert store.put("x", list(range(100))) == ref
     assert store.get(ref) == list(range(100))  # healed by the put, not trusted by size
+
+
+@pytest.mark.parametrize("root", ["/proc/mlpipe-store", "/dev/null/store"])
+def test_a_store_that_cannot_be_made_is_one_line_bad_input(root: str) -> None:
+    from mlpipe_jupyter.errors import BadInput
+
+    with pytest.raises(BadInput, match=r"cannot use the store .*; choose a folder you can write"):
+        Store.open(root)

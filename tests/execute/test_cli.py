@@ -151,5 +151,5 @@ def test_parameters_from_yaml_file_and_string(write_notebook, tmp_path) -> None:
     params_file = tmp_path / "p.yaml"
     params_file.write_text("a: 1\nb: x\n")
     args = Namespace(parameters_file=str(params_file), parameters_yaml="b: 2\nc: [1, 2]",
-                     params_json=None, parameters=[["c", "3.5"]])
+                     parameters=[["c", "3.5"]])
     assert collect_params(args) == {"a": 1, "b": 2, "c": 3.5}

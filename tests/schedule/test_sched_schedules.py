@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from pathlib import Path
 
 import pytest
 from sched_helpers import TWO_STEPS, write_notebook
@@ -23,8 +22,8 @@ class Recorder:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, notebook, params, store):
-        self.calls.append((notebook, params, store))
+    def __call__(self, request):
+        self.calls.append(request)
         return f"run-{len(self.calls)}"
 
 
@@ -57,9 +56,9 @@ def test_due_schedule_fires_once_with_its_params_and_moves_on(store):
     assert scheduler.fire_due(store, added.next_run - 1, start=recorder) == []
     fired = scheduler.fire_due(store, added.next_run + 1, start=recorder)
     assert [(f.schedule, f.version, f.run_id) for f in fired] == [("s", 1, "run-1")]
-    notebook, params, _ = recorder.calls[0]
-    assert params == {"scale": 9}
-    assert notebook == store / "pipelines" / "nightly" / "v1" / "notebook.ipynb"
+    [request] = recorder.calls
+    assert request.params == {"scale": 9} and request.store == store
+    assert request.notebook == store / "pipelines" / "nightly" / "v1" / "notebook.ipynb"
     assert scheduler.fire_due(store, added.next_run + 2, start=recorder) == []
     state = schedules.get(store, "s")
     assert state.last_run_id == "run-1" and state.next_run > added.next_run + 2
@@ -85,7 +84,7 @@ def test_a_failing_schedule_records_its_error_and_others_still_fire(store):
 
 
 def _fire_in_process(store: str, now: float, log: str, barrier) -> None:  # noqa: ANN001
-    def start(notebook: Path, params: dict, root: Path) -> str:
+    def start(request: object) -> str:
         with open(log, "a") as out:
             out.write(f"{multiprocessing.current_process().pid}\n")
         return "run"

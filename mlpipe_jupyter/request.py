@@ -1,0 +1,120 @@
+"""One run request: what a run was asked to do, built once by each front end.
+
+The CLI (`mlpipe run`), `%pipeline run`, the Jupyter server, the scheduler and
+the SDK each build a `RunRequest` with `RunRequest.build` and pass it, unchanged,
+to `service.execute` / `service.start` and on to the runner. Paths in it are
+absolute (the store by `stores.resolve_store`), so it means the same thing in
+the child process a server-started run uses, which gets it as JSON
+(`to_json` / `from_json`), never as a rebuilt command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+from .stores import PathLike, absolute, resolve_store
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run of `notebook` as a pipeline, with the options of `mlpipe run`.
+
+    `scheduler` (an existing Dask scheduler's address) and `workers` /
+    `gpu_workers` (the sizes of the embedded LocalCluster) exclude each other
+    as they do on the command line. `run_id` is None until the run is recorded
+    (`service.start` records it before the child process starts).
+    """
+
+    notebook: Path
+    store: Path
+    params: dict[str, Any] = field(default_factory=dict)
+    scheduler: str | None = None
+    workers: int | None = None
+    gpu_workers: int | None = None
+    no_cache: bool = False
+    run_id: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        notebook: PathLike,
+        params: dict[str, Any] | None = None,
+        *,
+        store: PathLike | None = None,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        gpu_workers: int | None = None,
+        no_cache: bool = False,
+        run_id: str | None = None,
+        cwd: PathLike | None = None,
+    ) -> RunRequest:
+        """A request with its paths made absolute against `cwd` (default: this process's);
+        `BadInput` for options that cannot go together or values a run cannot take."""
+        params = dict(params or {})
+        for name, value in params.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise BadInput(f"parameter name {name!r} is not a Python identifier")
+            _check_json(name, value)
+        if scheduler and (workers is not None or gpu_workers is not None):
+            raise BadInput(
+                "a run takes a scheduler address or the sizes of a local cluster"
+                " (workers, gpu_workers), not both"
+            )
+        for label, count in (("workers", workers), ("gpu_workers", gpu_workers)):
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+                raise BadInput(f"{label} must be a whole number, got {count!r}")
+        if not isinstance(notebook, (str, os.PathLike)) or not str(notebook):
+            raise BadInput(f"notebook must be a path to an .ipynb file, got {notebook!r}")
+        path = absolute(notebook, cwd)
+        return cls(
+            notebook=path,
+            store=resolve_store(store, path, cwd=cwd),
+            params=params,
+            scheduler=scheduler or None,
+            workers=workers,
+            gpu_workers=gpu_workers,
+            no_cache=bool(no_cache),
+            run_id=run_id,
+        )
+
+    def with_run_id(self, run_id: str) -> RunRequest:
+        """The same request, for the recorded run `run_id`."""
+        return replace(self, run_id=run_id)
+
+    def to_json(self) -> str:
+        """The request as one JSON object (paths as strings)."""
+        data = asdict(self)
+        data["notebook"], data["store"] = str(self.notebook), str(self.store)
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRequest:
+        """The request `to_json` wrote; `BadInput` for anything else."""
+        try:
+            data = json.loads(text)
+            return cls(
+                notebook=Path(data["notebook"]), store=Path(data["store"]),
+                params=dict(data.get("params") or {}), scheduler=data.get("scheduler"),
+                workers=data.get("workers"), gpu_workers=data.get("gpu_workers"),
+                no_cache=bool(data.get("no_cache")), run_id=data.get("run_id"),
+            )  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadInput(f"not a run request: {exc}") from None
+
+
+def _check_json(name: str, value: Any) -> None:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise BadInput(
+            f"parameter {name}: a {type(value).__name__} cannot be passed to a run;"
+            " use a literal (number, string, bool, None, list or dict of them)"
+        ) from None
+
+
+__all__ = ["RunRequest"]
