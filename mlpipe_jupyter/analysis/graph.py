@@ -1,4 +1,9 @@
-"""Cells -> `Pipeline`: DESIGN.md's dataflow rules 1-5 over per-cell facts.
+"""Cells -> `Pipeline`: DESIGN.md's dataflow rules 1-7 over per-cell facts.
+
+Rule 7: a function's free names are read by the step that calls it (or passes it
+on), from that step's place: `_Flow.functions` holds the functions bound so far
+in notebook order (setup first), and `_with_calls` adds, for each one a step
+uses, the free names it reads and changes when called, transitively.
 
 The only module that imports networkx (lazily: it costs ~0.3 s). Never raises for
 notebook content: every problem becomes an `AnalysisError` in `Pipeline.errors`.
@@ -10,7 +15,7 @@ import ast
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from typing import Any
 from .model import AnalysisError, Cell, Edge, Pipeline, Step
 from .notebook import read_cells
 from .roles import CodePart, Layout, StepBlock, classify, join_sources, parse_params, syntax_error
-from .visitor import CellFacts, cell_facts
+from .visitor import CellFacts, FunctionFacts, cell_facts
 
 
 def analyze_notebook(path: str | Path) -> Pipeline:
@@ -51,6 +56,7 @@ def _analyze(cells: list[Cell]) -> Pipeline:
     setup_names, setup_stars, setup_errors = _setup_names(layout)
     flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars))
     flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
+    flow.functions.update(_setup_functions(layout))
     for block in layout.steps:
         flow.add(block)
     steps = flow.finish()
@@ -120,6 +126,12 @@ def _setup_names(layout: Layout) -> tuple[set[str], tuple[str, ...], list[Analys
     return set(facts.binds), facts.star_imports, errors
 
 
+def _setup_functions(layout: Layout) -> dict[str, FunctionFacts]:
+    """The functions and classes the setup defines (its facts are memoised)."""
+    facts = block_facts(layout.setup, None, [])
+    return {f.name: f for f in facts.functions} if facts is not None else {}
+
+
 @dataclass
 class _Flow:
     """Rules 1-4, step by step in notebook order."""
@@ -134,6 +146,7 @@ class _Flow:
     blocks: list[tuple[StepBlock, dict[str, str], list[str], list[str]]] = field(
         default_factory=list)
     names: set[str] = field(default_factory=set)
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)  # name -> latest def
     broken: bool = False  # an earlier step could not be parsed: its binds are unknown
 
     def add(self, block: StepBlock) -> None:
@@ -148,15 +161,49 @@ class _Flow:
             self.broken = True
             self.blocks.append((block, {}, [], []))
             return
+        facts = self._with_calls(facts)
         self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
         binds = self._binds(block, facts)
         self.blocks.append((block, inputs, params, binds))
         for name in binds:
             self.producers[name] = block.name
+        own = {f.name: f for f in facts.functions}
+        for name in facts.binds:
+            if name in own:
+                self.functions[name] = own[name]
+            else:
+                self.functions.pop(name, None)
         for name in facts.binds:
             if _private(name):
                 self.private[name] = block.name
+
+    def _with_calls(self, facts: CellFacts) -> CellFacts:
+        """Rule 7: the free names of the earlier functions the code uses are deferred reads
+        unless the code bound them before the use; those they change are changed here."""
+        reads: dict[str, None] = {}
+        changes: dict[str, None] = {}
+        for used, bound in facts.uses:
+            if used not in self.functions:
+                continue
+            local, todo, seen = set(bound), [used], set()
+            while todo:
+                function = self.functions.get(todo.pop())
+                if function is None or function.name in seen:
+                    continue
+                seen.add(function.name)
+                for name in function.reads:
+                    if name not in local:
+                        reads[name] = None
+                        todo.append(name)
+                changes.update(dict.fromkeys(function.changes))
+        known = set(facts.reads) | set(facts.deferred)
+        new_reads = tuple(n for n in reads if n not in known)
+        new_changes = tuple(n for n in changes if n not in facts.mutates)
+        if not new_reads and not new_changes:
+            return facts
+        return replace(facts, deferred=facts.deferred + new_reads,
+                       mutates=facts.mutates + new_changes)
 
     def _reads(self, block: StepBlock, facts: CellFacts) -> tuple[dict[str, str], list[str]]:
         inputs: dict[str, str] = {}

@@ -2,9 +2,16 @@
 
 A nested scope is summarised as `ScopeFacts`: the free names it uses while it is
 being created (`now`: a class body, a comprehension), the free names it uses
-only later, when called (`later`: function and lambda bodies), and the names a
-walrus inside a comprehension binds in the enclosing scope (`walrus`).
+only later, when called (`later`: function and lambda bodies), the names a
+walrus inside a comprehension binds in the enclosing scope (`walrus`), and the
+free names it changes in place or re-binds through `global` (`changes`: rule 6;
+a comprehension changes them now, a function when it is called).
 The cell visitor (visitor.py) resolves these against the cell's top level.
+
+`call_changes` is the one rule for what a call changes in place (rule 6): its
+receiver when it is a method call (`rng.integers(9)`, `df.drop(..., inplace=True)`),
+the first argument of functions known to work in place (`random.shuffle(deck)`,
+`np.random.shuffle(x)`, `heapq.heappush(h, v)`), and an `out=` array.
 """
 
 from __future__ import annotations
@@ -16,11 +23,44 @@ FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+#: Functions and methods that change their first argument in place, whatever the receiver.
+IN_PLACE_FIRST_ARGUMENT = frozenset({
+    "shuffle", "heappush", "heappop", "heapify", "heappushpop", "heapreplace",
+    "insort", "insort_left", "insort_right", "fill_diagonal", "copyto", "putmask",
+})
+
+
 @dataclass(frozen=True)
 class ScopeFacts:
     now: tuple[str, ...] = ()
     later: tuple[str, ...] = ()
     walrus: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+def root_name(node: ast.AST) -> str | None:
+    """`x` for `x`, `x.a.b`, `x[0].a`, `x.m().n`; None when rooted in anything else."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def call_changes(node: ast.Call) -> list[tuple[ast.expr, bool]]:
+    """What a call changes in place: (expression, surely) pairs. `surely` is False for a
+    method call's receiver (most methods only read), True for an argument changed by a
+    function known to work in place, `out=`, or the receiver of an `inplace=True` call."""
+    changed: list[tuple[ast.expr, bool]] = []
+    func = node.func
+    inplace = any(k.arg == "inplace" and isinstance(k.value, ast.Constant)
+                  and k.value.value is True for k in node.keywords)
+    if isinstance(func, ast.Attribute):
+        changed.append((func.value, inplace))
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name in IN_PLACE_FIRST_ARGUMENT and node.args \
+            and not isinstance(node.args[0], ast.Starred):
+        changed.append((node.args[0], True))
+    changed.extend((k.value, True) for k in node.keywords if k.arg == "out")
+    return changed
 
 
 def scope_facts(node: ast.AST) -> ScopeFacts:
@@ -30,16 +70,19 @@ def scope_facts(node: ast.AST) -> ScopeFacts:
         walker.parameters(node.args)
         body = node.body if isinstance(node.body, list) else [node.body]
         walker.visit_all(body)
-        return ScopeFacts(later=walker.free(walker.loads + walker.now + walker.later))
+        return ScopeFacts(later=walker.free(walker.loads + walker.now + walker.later),
+                          changes=walker.free(walker.changed + walker.later_changes))
     if isinstance(node, ast.ClassDef):
         walker.visit_all(node.body)
-        return ScopeFacts(now=walker.free(walker.loads + walker.now), later=_unique(walker.later))
+        return ScopeFacts(now=walker.free(walker.loads + walker.now), later=_unique(walker.later),
+                          changes=_unique(walker.later_changes))
     walker.comprehension(node)
     walrus = set(walker.walrus)  # bound by the comprehension itself, in the enclosing scope
     return ScopeFacts(
         now=tuple(n for n in walker.free(walker.loads + walker.now) if n not in walrus),
         later=walker.free(walker.later),
         walrus=_unique(walker.walrus),
+        changes=walker.free(walker.changed),
     )
 
 
@@ -63,6 +106,8 @@ class _Walker:
         self.now: list[str] = []
         self.later: list[str] = []
         self.walrus: list[str] = []
+        self.changed: list[str] = []  # changed in place (or re-bound via `global`) here
+        self.later_changes: list[str] = []  # changed by nested functions, when called
 
     def free(self, names: list[str]) -> tuple[str, ...]:
         local = self.stores - self.declared
@@ -89,12 +134,27 @@ class _Walker:
         for node in nodes:
             self.visit(node)
 
+    def change(self, node: ast.AST) -> None:
+        name = root_name(node)
+        if name is not None:
+            self.changed.append(name)
+
     def visit(self, node: ast.AST) -> None:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load):
                 self.loads.append(node.id)
             else:
                 self.stores.add(node.id)
+                if node.id in self.declared:
+                    self.changed.append(node.id)
+        elif isinstance(node, ast.Call):
+            for target, _surely in call_changes(node):
+                self.change(target)
+            self.generic(node)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) \
+                and not isinstance(node.ctx, ast.Load):
+            self.change(node.value)
+            self.generic(node)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             self.declared.update(node.names)
             self.loads.extend(node.names)
@@ -135,6 +195,10 @@ class _Walker:
         facts = scope_facts(node)
         self.now.extend(facts.now)
         self.later.extend(facts.later)
+        if isinstance(node, COMPREHENSIONS):
+            self.changed.extend(facts.changes)
+        else:
+            self.later_changes.extend(facts.changes)
         if facts.walrus:
             (self.walrus.extend(facts.walrus) if self.in_comprehension
              else self.stores.update(facts.walrus))

@@ -3,9 +3,17 @@
 Statements are visited in execution order at the cell's top level; nested scopes
 (functions, lambdas, classes, comprehensions) are summarised by scopes.py.
 Conditional code is tracked: a name bound only on some paths (`if`, loop
-bodies, `try`) and read afterwards is a *deferred* read, like the free names of a
-function that the cell binds only later, and like builtins: the graph turns
-them into reads only where an earlier step produces the name.
+bodies, `try`) and read afterwards is a *deferred* read, like the free names of
+the functions the cell defines (rule 7: a function reads them when it is called,
+so a name only a later step binds is no error), and like builtins: the graph
+turns them into reads only where an earlier step produces the name.
+
+Rule 6: a method call changes its receiver wherever it stands (`first =
+rng.integers(9)`, `f(items.pop())`), as do the calls `scopes.call_changes` knows.
+Rule 7: the cell records the functions (and classes) it defines with the free
+names they read and change when called (`functions`), and each name it takes
+from outside with the names it had bound by then (`uses`); the graph resolves a
+called upstream function's free names from the calling step's place.
 """
 
 from __future__ import annotations
@@ -15,7 +23,16 @@ import builtins
 import re
 from dataclasses import dataclass
 
-from .scopes import COMPREHENSIONS, FUNCTIONS, annotations, bound_names, scope_facts
+from .scopes import (
+    COMPREHENSIONS,
+    FUNCTIONS,
+    annotations,
+    bound_names,
+    ScopeFacts,
+    call_changes,
+    root_name,
+    scope_facts,
+)
 
 IPYTHON_NAMES = frozenset(
     {"display", "get_ipython", "In", "Out", "exit", "quit", "_", "__", "___",
@@ -32,6 +49,16 @@ def is_ambient(name: str) -> bool:
 
 
 @dataclass(frozen=True)
+class FunctionFacts:
+    """A function, lambda or class the cell binds: the free names it reads and those it
+    changes (in place, or through `global`) when it is called (a class: its methods)."""
+
+    name: str
+    reads: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CellFacts:
     """What one piece of code does with names, at its top level.
 
@@ -44,6 +71,10 @@ class CellFacts:
         code binds later, names bound on some paths only or read after such a
         binding, builtins).
     star_imports: modules imported with `from m import *` (their names are unknown).
+    functions: the functions/classes bound at top level, as they stand at the end.
+    uses: each name used from outside the code (not surely bound by it at that point),
+        with the names the code had surely bound at every such use, sorted: a called
+        function's free names among them are the code's own (rule 7).
     """
 
     reads: tuple[str, ...] = ()
@@ -52,6 +83,8 @@ class CellFacts:
     assigns_into: tuple[str, ...] = ()
     deferred: tuple[str, ...] = ()
     star_imports: tuple[str, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()
+    uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def cell_facts(code: str | ast.Module) -> CellFacts:
@@ -60,13 +93,6 @@ def cell_facts(code: str | ast.Module) -> CellFacts:
     visitor = _TopLevel()
     visitor.block(tree.body)
     return visitor.facts()
-
-
-def root_name(node: ast.AST) -> str | None:
-    """`x` for `x`, `x.a.b`, `x[0].a`, `x.m().n`; None when rooted in anything else."""
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 class _TopLevel:
@@ -82,14 +108,16 @@ class _TopLevel:
         self.soft: dict[str, None] = {}
         self.later: dict[str, None] = {}  # function free names not bound before
         self.stars: dict[str, None] = {}  # `from m import *`
+        self.functions: dict[str, FunctionFacts] = {}
+        self.uses: dict[str, frozenset[str]] = {}
+        self._snapshot: frozenset[str] | None = None  # frozenset(self.definite), cached
 
     def facts(self) -> CellFacts:
         deferred = dict(self.soft)
         # bound on some paths only: where no path binds it, the upstream value flows through
         deferred.update((n, None) for n in self.binds if n not in self.definite)
         reads = dict(self.reads)
-        for name in self.later:
-            (deferred if name in self.maybe else reads)[name] = None
+        deferred.update(dict.fromkeys(self.later))
         return CellFacts(
             reads=tuple(n for n in reads if not is_ambient(n)),
             binds=tuple(self.binds),
@@ -98,25 +126,47 @@ class _TopLevel:
             deferred=tuple(n for n in deferred if n not in reads)
             + tuple(n for n in reads if is_ambient(n) and n not in deferred),
             star_imports=tuple(self.stars),
+            functions=tuple(self.functions.values()),
+            uses=tuple((n, tuple(sorted(bound))) for n, bound in self.uses.items()),
         )
 
     # -- names -----------------------------------------------------------------
     def load(self, name: str) -> None:
         if name in self.definite:
             return
+        self.use(name)
         if name in self.maybe:
             self.soft[name] = None
         else:
             self.reads[name] = None
 
     def load_later(self, name: str) -> None:
+        if name in self.definite:
+            return
+        self.use(name)
         if name not in self.maybe:
             self.later[name] = None
 
-    def bind(self, name: str) -> None:
+    def use(self, name: str) -> None:
+        if self._snapshot is None:
+            self._snapshot = frozenset(self.definite)
+        before = self.uses.get(name)
+        self.uses[name] = self._snapshot if before is None else before & self._snapshot
+
+    def bind(self, name: str, function: FunctionFacts | None = None) -> None:
         self.definite.add(name)
         self.maybe.add(name)
         self.binds[name] = None
+        self._snapshot = None
+        if function is not None:
+            self.functions[name] = function
+        else:
+            self.functions.pop(name, None)
+
+    def reset(self, definite: set[str]) -> None:
+        """Back to the names surely bound before alternative paths."""
+        self.definite = definite
+        self._snapshot = None
 
     def mutate(self, node: ast.AST, *, assignment: bool) -> None:
         name = root_name(node)
@@ -125,6 +175,9 @@ class _TopLevel:
         if assignment and name not in self.maybe:
             self.assigns_into[name] = None
         self.mutates[name] = None
+
+    def function(self, name: str, facts: ScopeFacts) -> FunctionFacts:
+        return FunctionFacts(name, facts.later, facts.changes)
 
     # -- statements --------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -147,6 +200,11 @@ class _TopLevel:
 
     def do_Assign(self, node: ast.Assign) -> None:
         self.expr(node.value)
+        if isinstance(node.value, ast.Lambda) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            self.bind(name, self.function(name, scope_facts(node.value)))
+            return
         for target in node.targets:
             self.store(target)
 
@@ -166,12 +224,6 @@ class _TopLevel:
             self.expr(node.target.value)  # type: ignore[attr-defined]
             self.expr(node.value)
             self.mutate(node.target, assignment=True)
-
-    def do_Expr(self, node: ast.Expr) -> None:
-        self.expr(node.value)
-        call = node.value.value if isinstance(node.value, ast.Await) else node.value
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-            self.mutate(call.func.value, assignment=False)
 
     def do_Delete(self, node: ast.Delete) -> None:
         for target in node.targets:
@@ -201,17 +253,18 @@ class _TopLevel:
         for expr in (*node.decorator_list, *node.args.defaults,
                      *filter(None, node.args.kw_defaults), *annotations(node)):
             self.expr(expr)
-        for name in scope_facts(node).later:
+        facts = scope_facts(node)
+        for name in facts.later:
             self.load_later(name)
-        self.bind(node.name)
+        self.bind(node.name, self.function(node.name, facts))
 
     do_AsyncFunctionDef = do_FunctionDef
 
     def do_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
             self.expr(expr)
-        self.nested(node)
-        self.bind(node.name)
+        facts = self.nested(node)
+        self.bind(node.name, self.function(node.name, facts))
 
     def do_If(self, node: ast.If) -> None:
         self.expr(node.test)
@@ -222,9 +275,9 @@ class _TopLevel:
         before = set(self.definite)
         self.store(node.target)
         self.block(node.body)
-        self.definite = set(before)
+        self.reset(set(before))
         self.block(node.orelse)
-        self.definite = before
+        self.reset(before)
 
     do_AsyncFor = do_For
 
@@ -232,9 +285,9 @@ class _TopLevel:
         self.expr(node.test)
         before = set(self.definite)
         self.block(node.body)
-        self.definite = set(before)
+        self.reset(set(before))
         self.block(node.orelse)
-        self.definite = before
+        self.reset(before)
 
     def do_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
@@ -264,12 +317,12 @@ class _TopLevel:
         self.expr(node.subject)
         before = set(self.definite)
         for case in node.cases:
-            self.definite = set(before)
+            self.reset(set(before))
             self.pattern(case.pattern)
             if case.guard is not None:
                 self.expr(case.guard)
             self.block(case.body)
-        self.definite = before
+        self.reset(before)
 
     def pattern(self, node: ast.AST) -> None:
         for child in ast.walk(node):
@@ -287,11 +340,11 @@ class _TopLevel:
         before = set(self.definite)
         outcomes = []
         for path in paths:
-            self.definite = set(before)
+            self.reset(set(before))
             for part in path:
                 self.block(part) if isinstance(part, list) else self.statement(part)
             outcomes.append(self.definite)
-        self.definite = before | set.intersection(*outcomes)
+        self.reset(before | set.intersection(*outcomes))
 
     # -- expressions ---------------------------------------------------------------
     def store(self, target: ast.expr) -> None:
@@ -323,6 +376,8 @@ class _TopLevel:
                 self.expr(argument)
             for keyword in node.keywords:  # type: ignore[attr-defined]
                 self.expr(keyword.value)
+            for target, surely in call_changes(node):  # type: ignore[arg-type]
+                self.mutate(target, assignment=surely)
         elif kind is ast.BinOp:
             self.expr(node.left)  # type: ignore[attr-defined]
             self.expr(node.right)  # type: ignore[attr-defined]
@@ -346,7 +401,7 @@ class _TopLevel:
             for child in ast.iter_child_nodes(node):
                 self.expr(child)
 
-    def nested(self, node: ast.AST) -> None:
+    def nested(self, node: ast.AST) -> ScopeFacts:
         facts = scope_facts(node)
         for name in facts.now:
             self.load(name)
@@ -354,3 +409,7 @@ class _TopLevel:
             self.load_later(name)
         for name in facts.walrus:
             self.bind(name)
+        if isinstance(node, COMPREHENSIONS):
+            for name in facts.changes:
+                self.mutates[name] = None
+        return facts

@@ -105,9 +105,9 @@ CASES = [
     DagCase("method_call_statement_mutates",
             ["%%step a\nitems = []", "%%step b\nitems.append(1)", "%%step c\nprint(items)"],
             {("a", "b", ("items",)), ("b", "c", ("items",))}),
-    DagCase("method_call_in_expression_is_plain_read",
+    DagCase("method_call_in_expression_rebinds_rule_6",
             ["%%step a\nitems = [1]", "%%step b\nn = items.count(1)", "%%step c\nprint(items)"],
-            {("a", "b", ("items",)), ("a", "c", ("items",))}),
+            {("a", "b", ("items",)), ("b", "c", ("items",))}),
     DagCase("chained_method_call_mutates_root",
             ["%%step a\nm = {}", "%%step b\nm.setdefault('k', []).append(1)", "%%step c\nm"],
             {("a", "b", ("m",)), ("b", "c", ("m",))}),
@@ -293,3 +293,104 @@ def test_deeply_nested_code_is_an_error_not_a_crash() -> None:
     source = "%%step a\nx = " + " + ".join(["1"] * 3000)
     pipeline = analyze(cells_from_json([{"source": source}]))
     assert len(pipeline.errors) == 1 and "step 'a' (cell 1)" in str(pipeline.errors[0])
+
+
+SETUP_NP = "import random\nimport heapq\nimport numpy as np\nimport pandas as pd"
+
+RULES_6_7 = [
+    # -- rule 6: mutation anywhere ------------------------------------------------------
+    DagCase("method_call_in_an_assignment_is_a_new_version",
+            ["%%step a\nrng = np.random.RandomState(0)", "%%step b\nfirst = rng.randint(1000)",
+             "%%step c\nprint(rng.randint(1000))"],
+            {("a", "b", ("rng",)), ("b", "c", ("rng",))}),
+    DagCase("pop_inside_an_arithmetic_expression",
+            ["%%step a\nqueue = [1, 2, 3]", "%%step b\nhead = queue.pop(0) * 10",
+             "%%step c\nprint(queue, head)"],
+            {("a", "b", ("queue",)), ("b", "c", ("head", "queue"))}),
+    DagCase("pop_inside_a_call_argument_an_fstring_and_a_condition",
+            ["%%step a\nitems = [1, 2]\nstack = [3]\nq = [0, 1]",
+             "%%step b\nprint(items.pop())\nmsg = f'{stack.pop()}'\nif q.pop():\n    pass",
+             "%%step c\nprint(items, stack, q)"],
+            {("a", "b", ("items", "q", "stack")), ("b", "c", ("items", "q", "stack"))}),
+    DagCase("shuffle_through_an_argument",
+            ["%%step a\ndeck = list(range(5))", "%%step b\nrandom.Random(0).shuffle(deck)",
+             "%%step c\nprint(deck)"],
+            {("a", "b", ("deck",)), ("b", "c", ("deck",))}),
+    DagCase("numpy_shuffle_and_heappush_through_arguments",
+            ["import heapq\nimport numpy as np\nnp.random.seed(0)",
+             "%%step a\nxs = np.arange(5)\nheap = []", "%%step b\nnp.random.shuffle(xs)",
+             "%%step c\nheapq.heappush(heap, 3)", "%%step d\nprint(xs, heap)"],
+            {("a", "b", ("xs",)), ("a", "c", ("heap",)), ("b", "d", ("xs",)),
+             ("c", "d", ("heap",))}),
+    DagCase("inplace_true_rebinds_the_frame",
+            ["%%step a\ndf = pd.DataFrame({'a': [1], 'b': [2]})",
+             "%%step b\ndf.drop(columns=['b'], inplace=True)", "%%step c\nprint(df.columns)"],
+            {("a", "b", ("df",)), ("b", "c", ("df",))}),
+    DagCase("attribute_reads_are_not_new_versions",
+            ["%%step a\ndf = pd.DataFrame({'a': [1]})", "%%step b\nn = df.shape[0]",
+             "%%step c\nprint(df, n)"],
+            {("a", "b", ("df",)), ("a", "c", ("df",)), ("b", "c", ("n",))}),
+    DagCase("setup_method_calls_in_expressions_stay_exempt",
+            ["import os", "%%step a\np = os.path.join('a', 'b')\nd = os.getcwd()",
+             "%%step b\nprint(os.sep, p)"],
+            {("a", "b", ("p",))}, expected_outputs={"a": ("p",)}),
+    DagCase("inplace_on_a_setup_name_warns",
+            [SETUP_NP + "\nframe = pd.DataFrame({'a': [1]})",
+             "%%step a\nframe.drop(columns=['a'], inplace=True)", "%%step b\nprint(frame)"],
+            set(), expected_warnings=("step 'a' (cell 2): assigns into setup name 'frame'",)),
+    # -- rule 7: functions resolve free names when called -----------------------------------
+    DagCase("free_name_only_a_later_step_binds_is_no_error",
+            ["%%step a\ndef kind(o):\n    return isinstance(o, Widget)",
+             "%%step b\nclass Widget:\n    pass\nprint(kind(Widget()))"],
+            {("a", "b", ("kind",))}),
+    DagCase("caller_rebinding_the_free_name_first_reads_its_own",
+            ["%%step a\nthreshold = 1\ndef over(x):\n    return x > threshold",
+             "%%step b\nthreshold = 5\nprint(over(3))", "%%step c\nprint(over(3))"],
+            {("a", "b", ("over",)), ("a", "c", ("over",)), ("b", "c", ("threshold",))}),
+    DagCase("caller_reads_the_free_name_from_the_nearest_binder",
+            ["%%step a\ndef over(x):\n    return x > threshold", "%%step b\nthreshold = 5",
+             "%%step c\nr = over(3)"],
+            {("a", "c", ("over",)), ("b", "c", ("threshold",))}),
+    DagCase("passing_a_function_is_calling_it",
+            ["%%step a\ndef over(x):\n    return x > threshold", "%%step b\nthreshold = 2",
+             "%%step c\nflags = list(map(over, [1, 2, 3]))"],
+            {("a", "c", ("over",)), ("b", "c", ("threshold",))}),
+    DagCase("transitive_through_another_function",
+            ["%%step a\ndef scale(v):\n    return v * factor\ndef total(xs):\n"
+             "    return sum(scale(x) for x in xs)", "%%step b\nfactor = 3",
+             "%%step c\nprint(total([1, 2]))"],
+            {("a", "c", ("scale", "total")), ("b", "c", ("factor",))}),
+    DagCase("setup_function_reads_a_step_bound_name_at_the_call",
+            ["def helper():\n    return data * 2", "%%step a\ndata = 21",
+             "%%step b\nprint(helper())"],
+            {("a", "b", ("data",))}),
+    DagCase("a_called_function_that_mutates_rebinds_in_the_caller",
+            ["%%step a\nqueue = [1, 2, 3]\ndef take():\n    return queue.pop(0)",
+             "%%step b\nfirst = take()", "%%step c\nprint(queue)"],
+            {("a", "b", ("queue", "take")), ("b", "c", ("queue",))}),
+    DagCase("global_counter_bumped_by_a_call",
+            ["%%step a\ncounter = 0\ndef bump():\n    global counter\n    counter += 1",
+             "%%step b\nbump()", "%%step c\nprint(counter)"],
+            {("a", "b", ("bump", "counter")), ("b", "c", ("counter",))}),
+    DagCase("lambda_bound_to_a_name_resolves_at_the_call",
+            ["%%step a\nscaled = lambda v: v * k", "%%step b\nk = 4", "%%step c\nprint(scaled(2))"],
+            {("a", "c", ("scaled",)), ("b", "c", ("k",))}),
+    DagCase("rebound_function_name_no_longer_reads_the_old_free_names",
+            ["%%step a\ndef f():\n    return zz", "%%step b\nzz = 1", "%%step c\nf = len",
+             "%%step d\nprint(f([1]))"],
+            {("c", "d", ("f",))}),
+    DagCase("free_name_read_by_a_call_but_bound_by_no_one_is_not_an_error",
+            ["%%step a\ndef f(flag):\n    return nowhere if flag else 0", "%%step b\nprint(f(False))"],
+            {("a", "b", ("f",))}),
+]
+
+
+@pytest.mark.parametrize("case", RULES_6_7, ids=[c.name for c in RULES_6_7])
+def test_dag_rules_6_7_case(case: DagCase) -> None:
+    """Cases that do not start with their own setup cell get SETUP_NP."""
+    cells = case.cells if case.cells[0].startswith(("import", "def ")) \
+        else [SETUP_NP, *case.cells]
+    shifted = case if cells is case.cells else DagCase(
+        case.name, cells, case.expected_edges, case.expected_reads, case.expected_params,
+        case.expected_outputs, case.expected_errors, case.expected_warnings, case.expected_order)
+    test_dag_case(shifted)

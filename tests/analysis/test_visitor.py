@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlpipe_jupyter.analysis.ipysyntax import python_source
-from mlpipe_jupyter.analysis.visitor import cell_facts, root_name
+from mlpipe_jupyter.analysis.visitor import FunctionFacts, cell_facts, root_name
 
 
 def facts(code: str):
@@ -36,15 +36,17 @@ def test_import_binds_top_package():
     assert f.reads == ()
 
 
-def test_function_free_names_are_reads():
+def test_function_defaults_are_reads_free_names_deferred_rule_7():
     f = facts("def f(a, b=default):\n    return a + b + glob\n")
-    assert f.reads == ("default", "glob")
-    assert f.binds == ("f",)
+    assert f.reads == ("default",)
+    assert "glob" in f.deferred
+    assert f.functions[0] == FunctionFacts("f", ("glob",), ())
 
 
 def test_function_locals_params_and_nested_closures():
     f = facts("def f(a):\n    t = a\n    def g():\n        return t + outer\n    return g\n")
-    assert f.reads == ("outer",)
+    assert f.reads == ()
+    assert f.functions[0].reads == ("outer",)
 
 
 def test_function_free_name_bound_later_is_deferred():
@@ -62,14 +64,16 @@ def test_function_free_name_bound_before_is_local():
 
 def test_global_declared_name_in_function_is_free():
     f = facts("def bump():\n    global counter\n    counter += 1")
-    assert f.reads == ("counter",)
+    assert "counter" in f.deferred and f.reads == ()
     assert f.binds == ("bump",)
+    assert f.functions == (FunctionFacts("bump", ("counter",), ("counter",)),)
 
 
 def test_lambda_params_are_local_and_body_free():
     f = facts("g = lambda a, k=kd: a + scale")
-    assert f.reads == ("kd", "scale")
+    assert f.reads == ("kd",)
     assert f.binds == ("g",)
+    assert f.functions == (FunctionFacts("g", ("scale",), ()),)
 
 
 def test_comprehension_targets_are_not_bound():
@@ -99,8 +103,9 @@ def test_walrus_at_top_level_binds():
 def test_class_body_reads_now_methods_read_later():
     f = facts("class M(Base):\n    size = width\n"
               "    def go(self):\n        return self.size + later\n")
-    assert f.reads == ("Base", "width", "later")
+    assert f.reads == ("Base", "width")
     assert f.binds == ("M",)
+    assert f.functions == (FunctionFacts("M", ("later",), ()),)
 
 
 def test_class_attribute_not_visible_as_top_level_binding():
@@ -167,9 +172,11 @@ def test_chained_method_calls_mutate_the_root():
     assert f.mutates == ("x", "y", "z")
 
 
-def test_method_call_inside_expression_is_not_a_mutation():
-    f = facts("n = items.count(1)\nprint(items.pop())")
-    assert f.mutates == ()
+def test_method_call_inside_expression_mutates_rule_6():
+    f = facts("first = rng.integers(9)\nhead = queue.pop(0) * 10\nprint(f'{stack.pop()}')")
+    assert f.mutates == ("rng", "queue", "stack")
+    assert f.assigns_into == ()
+    assert f.binds == ("first", "head")
 
 
 def test_mutation_of_a_locally_bound_name_is_not_assigns_into():
@@ -226,3 +233,65 @@ def test_star_import_is_recorded_not_bound():
     facts = cell_facts("from os.path import *\nfrom . import *\nimport os")
     assert facts.star_imports == ("os.path", ".")
     assert facts.binds == ("os",)
+
+
+# -- rule 6: mutation anywhere -------------------------------------------------------
+def test_method_calls_in_conditions_arguments_and_comprehension_iterables_mutate():
+    f = facts("if q.pop():\n    pass\nf(items.pop())\nys = [y for y in gen.take(3)]")
+    assert f.mutates == ("q", "items", "gen")
+    assert f.reads == ("q", "f", "items", "gen")
+    assert f.binds == ("ys",)
+
+
+def test_method_call_in_a_comprehension_body_mutates_its_free_name():
+    f = facts("firsts = [queue.pop(0) for _ in range(3)]")
+    assert f.mutates == ("queue",)
+    assert f.reads == ("queue",)
+    assert f.binds == ("firsts",)
+
+
+def test_attribute_read_is_not_a_mutation():
+    f = facts("n = df.shape[0]\nm = model.coef_")
+    assert f.mutates == ()
+    assert f.reads == ("df", "model")
+    assert f.binds == ("n", "m")
+
+
+def test_mutation_through_an_argument():
+    f = facts("random.Random(0).shuffle(deck)\nnp.random.shuffle(xs)\n"
+              "heapq.heappush(heap, 1)\nnp.add(a, b, out=c)")
+    assert set(f.mutates) >= {"deck", "xs", "heap", "c"}
+    assert set(f.assigns_into) == {"deck", "xs", "heap", "c"}
+    assert "a" not in f.mutates and "b" not in f.mutates
+
+
+def test_inplace_true_surely_changes_the_receiver():
+    f = facts("df.drop(columns=['a'], inplace=True)\nother.drop(columns=['a'])")
+    assert f.mutates == ("df", "other")
+    assert f.assigns_into == ("df",)
+    assert f.binds == ()
+
+
+# -- rule 7: functions resolve free names when called ---------------------------------
+def test_function_changes_what_its_body_mutates_when_called():
+    f = facts("def take():\n    return queue.pop(0)\ndef put(v):\n    box['k'] = v\n"
+              "    local = []\n    local.append(v)")
+    assert f.functions == (FunctionFacts("take", ("queue",), ("queue",)),
+                           FunctionFacts("put", ("box",), ("box",)))
+    assert f.mutates == ()
+    assert f.reads == ()
+
+
+def test_uses_record_what_the_cell_had_bound_at_each_use():
+    f = facts("threshold = 5\nprint(over(3))\nif c:\n    limit = 1\n    over(1)\nover(2)")
+    uses = dict(f.uses)
+    assert uses["over"] == ("threshold",)  # `limit` is bound at one use only
+    assert "threshold" not in uses
+    assert uses["c"] == ("threshold",)
+
+
+def test_rebinding_a_function_name_drops_its_function_facts():
+    f = facts("def g():\n    return k\ng = 3\nh = lambda: z")
+    assert f.functions == (FunctionFacts("h", ("z",), ()),)
+    assert f.binds == ("g", "h")
+    assert f.reads == ()
