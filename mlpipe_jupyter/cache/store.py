@@ -180,6 +180,7 @@ class Store:
         self.cache_dir = self.root / "cache"
         self.runs_dir = self.root / "runs"
         self.db_path = self.root / "mlpipe.db"
+        self._swept = False  # dead writers' temp files removed (once per process)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str]) -> Store:
@@ -224,6 +225,7 @@ class Store:
         """
         kind = type_name(value)
         candidates = REGISTRY.candidates(value)
+        self._remove_dead_writers_tmp()
         for position, serializer in enumerate(candidates):
             tmp = self.artifacts_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
             try:
@@ -271,6 +273,27 @@ class Store:
         data = self.get(ref)
         atomic_write_bytes(target, bytes(data))
         return True
+
+    def _remove_dead_writers_tmp(self) -> None:
+        """Delete temp files whose writer process is gone (a killed step's half artifact).
+
+        Temp names carry the writer's pid (`.tmp-<pid>-<uuid>`); one whose pid no
+        longer exists on this machine and is older than a minute can never be
+        committed. Checked once per store per process.
+        """
+        if self._swept:
+            return
+        self._swept = True
+        cutoff = time.time() - 60
+        for path in self.artifacts_dir.glob(f"{_TMP_PREFIX}*"):
+            pid = path.name[len(_TMP_PREFIX):].split("-", 1)[0]
+            try:
+                if not pid.isdigit() or _alive(int(pid)) or path.stat().st_mtime > cutoff:
+                    continue
+                path.unlink()
+                log.info("removed %s, left by a writer that died", path.name)
+            except OSError:
+                continue
 
     def _commit_artifact(self, tmp: Path, format: str, kind: str) -> ArtifactRef:
         ref = ArtifactRef(_file_sha256(tmp), format, tmp.stat().st_size, kind)
@@ -453,6 +476,16 @@ class Store:
             count += 1
             freed += stat.st_size
         return count, freed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 _warned: set[str] = set()

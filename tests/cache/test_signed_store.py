@@ -152,3 +152,20 @@ def test_a_store_that_cannot_be_made_is_one_line_bad_input(root: str) -> None:
 
     with pytest.raises(BadInput, match=r"cannot use the store .*; choose a folder you can write"):
         Store.open(root)
+
+
+def test_a_dead_writers_temp_file_is_removed_by_the_next_writer(store: Store) -> None:
+    import os
+    import time as clock
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = store.artifacts_dir / f".tmp-{dead}-deadbeef"
+    stale.write_bytes(b"x" * 1000)
+    live = store.artifacts_dir / f".tmp-{os.getpid()}-cafe"
+    live.write_bytes(b"y")
+    old = clock.time() - 120
+    for path in (stale, live):
+        os.utime(path, (old, old))
+    store.put("x", 1)
+    assert not stale.exists() and live.exists()  # a live writer's file stays
