@@ -8,11 +8,19 @@
      "result": "/path/.mlpipe/runs/<run_id>/train.result.json",
      "step": "train"}          # optional; the save cell passes it too
 
+An input or output named `file:PATH` is a file passed between steps (DESIGN
+rule 8): loading it puts the file back at PATH (relative to the notebook's
+folder, the kernel's working directory) unless it already holds those bytes;
+saving it stores the file's bytes by content. `begin` (the cell before setup)
+starts recording the files the step reads and writes (`tracking.py`); the save
+cell writes `{"outputs": {var: ref}, "report": StepReport}` to `cfg["result"]`.
+
 Kept light: only the store (and the serializers it needs) are imported.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +68,30 @@ def _step_name(cfg: dict[str, Any], step: str | None) -> str:
     return step or str(cfg.get("step") or "?")
 
 
+FILE_PREFIX = "file:"
+
+
+def begin(cfg: dict[str, Any], step: str | None = None) -> None:
+    """Start recording the files this step reads, writes and lists (before setup runs)."""
+    from . import tracking
+
+    store = cfg.get("store")
+    tracking.start(Path(os.getcwd()), Path(store).resolve() if store else None)
+
+
+def restore_file(store: Store, var: str, ref: ArtifactRef) -> None:
+    """Put the file of input `file:PATH` back on disk unless it holds those bytes already."""
+    path = Path(os.getcwd()) / var[len(FILE_PREFIX):]
+    from . import tracking
+
+    tracker = tracking.stop()  # putting it back is not the step writing it
+    try:
+        store.restore_file(ref, path)
+    finally:
+        if tracker is not None:
+            tracking.resume(tracker)
+
+
 def load_inputs(cfg: dict[str, Any], step: str | None = None) -> dict[str, Any]:
     """The step's input values, by variable name, checked against their checksums."""
     inputs = cfg.get("inputs") or {}
@@ -70,6 +102,9 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None) -> dict[str, Any]:
     for var, ref_json in inputs.items():
         try:
             ref = ArtifactRef.from_json(ref_json)
+            if var.startswith(FILE_PREFIX):
+                restore_file(store, var, ref)
+                continue
             values[var] = store.get(ref)
         except CorruptArtifact as exc:
             raise StepInputError(_step_name(cfg, step), var, str(exc)) from exc
@@ -78,20 +113,45 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None) -> dict[str, Any]:
     return values
 
 
+class MissingFile(RuntimeError):
+    """The step did not write a file a later step reads."""
+
+    def __init__(self, step: str, path: str) -> None:
+        self.step = step
+        self.path = path
+        super().__init__(
+            f"step '{step}' should write file '{path}' (a later step reads it) but it does"
+            f" not exist after the step; write it in the step, or read it with --inputs"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.path))
+
+
 def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | None = None) -> None:
-    """Store each output variable; write `{var: ref-json}` to `cfg["result"]` atomically."""
+    """Store each output; write `{"outputs": {var: ref}, "report": ...}` to `cfg["result"]`."""
+    from . import tracking
+
     name = _step_name(cfg, step)
+    tracker = tracking.stop()
     outputs = list(cfg.get("outputs") or [])
-    missing = [var for var in outputs if var not in namespace]
+    missing = [var for var in outputs if var not in namespace and not var.startswith(FILE_PREFIX)]
     if missing:
         raise MissingOutput(name, missing[0])
     refs: dict[str, Any] = {}
-    if outputs:
-        store = Store.open(cfg["store"])
-        for var in outputs:
-            try:
-                refs[var] = store.put(var, namespace[var]).to_json()
-            except UnsavableValue as exc:
-                raise UnsavableValue(exc.var, exc.type_name, exc.reason, name) from None
+    store = Store.open(cfg["store"]) if cfg.get("store") else None
+    for var in outputs:
+        assert store is not None, "a step with outputs needs a store"
+        if var.startswith(FILE_PREFIX):
+            path = Path(os.getcwd()) / var[len(FILE_PREFIX):]
+            if not path.is_file():
+                raise MissingFile(name, var[len(FILE_PREFIX):])
+            refs[var] = store.put_file(path).to_json()
+            continue
+        try:
+            refs[var] = store.put(var, namespace[var]).to_json()
+        except UnsavableValue as exc:
+            raise UnsavableValue(exc.var, exc.type_name, exc.reason, name) from None
+    report = tracking.file_report(tracker, store)
     if cfg.get("result"):
-        atomic_write_json(Path(cfg["result"]), refs)
+        atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})

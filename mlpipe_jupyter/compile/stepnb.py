@@ -5,12 +5,14 @@ The notebook (nbformat 4.5, as plain JSON) has, in order:
 1. a `parameters`-tagged cell: the defaults of the parameters the step reads
    and `_mlpipe = {...}` (store, inputs, outputs, result), which papermill
    overrides at run time;
-2. the setup cells;
-3. an injected cell that loads the step's inputs from the artifact store
+2. an injected cell that starts recording the files the step reads and writes
+   (setup's reads count too);
+3. the setup cells;
+4. an injected cell that loads the step's inputs from the artifact store
    (after setup, so an upstream step that re-binds a setup name wins);
-4. the step's own cells (metadata `mlpipe.role = "step"`, and `mlpipe.cell`,
+5. the step's own cells (metadata `mlpipe.role = "step"`, and `mlpipe.cell`,
    the source notebook's cell index), whose displayed outputs get cached;
-5. an injected cell that saves the step's outputs and writes their refs.
+6. an injected cell that saves the step's outputs and writes their refs.
 
 The same pipeline and step always give the same bytes from `dumps_notebook`:
 cell ids are derived from hashes, nothing depends on time or paths.
@@ -32,6 +34,11 @@ NBFORMAT = 4
 NBFORMAT_MINOR = 5
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
+BEGIN_SOURCE = (
+    "# mlpipe: record the files this step reads and writes\n"
+    "from mlpipe_jupyter.compile import runtime as _mlpipe_rt\n"
+    "_mlpipe_rt.begin(_mlpipe, step={step!r})"
+)
 LOAD_SOURCE = (
     "# mlpipe: load this step's inputs from the artifact store\n"
     "from mlpipe_jupyter.compile import runtime as _mlpipe_rt\n"
@@ -105,6 +112,7 @@ def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
             step.name, 0, "parameters", parameters_source(pipeline, step), tags=("parameters",)
         ),
     ]
+    cells.append(_code_cell(step.name, len(cells), "begin", BEGIN_SOURCE.format(step=step.name)))
     for index, source in _setup_sources(pipeline):
         cells.append(_code_cell(step.name, len(cells), "setup", source, cell=index))
     # Inputs load after setup: a step may re-bind a setup name upstream.

@@ -16,16 +16,25 @@ from typing import Any
 CACHED, STALE, NEVER = "cached", "stale", "never"
 
 
-def annotate(dag: dict[str, Any], pipeline: Any, store_root: Path) -> dict[str, Any]:
-    """`dag` with each step's `cache_state` added (unchanged on errors)."""
+def annotate(
+    dag: dict[str, Any], pipeline: Any, store_root: Path, base: Path | None = None
+) -> dict[str, Any]:
+    """`dag` with each step's `cache_state` added (unchanged on errors).
+
+    `base` is the notebook's folder: the files, local modules and `--inputs`
+    the planner checks are found from it (the same check a run makes, so
+    "stale: file data.csv changed" shows before anything runs).
+    """
     if pipeline.errors or not pipeline.steps:
         return dag
-    states = step_states(pipeline, store_root)
+    states = step_states(pipeline, store_root, base)
     steps = [{**s, "cache_state": states[s["name"]]} for s in dag["steps"]]
     return {**dag, "steps": steps}
 
 
-def step_states(pipeline: Any, store_root: Path) -> dict[str, dict[str, str]]:
+def step_states(
+    pipeline: Any, store_root: Path, base: Path | None = None
+) -> dict[str, dict[str, str]]:
     never = {"state": NEVER, "reason": "never run: no cache entry"}
     if not (store_root / "cache").is_dir():
         return {step.name: dict(never) for step in pipeline.steps}
@@ -33,7 +42,8 @@ def step_states(pipeline: Any, store_root: Path) -> dict[str, dict[str, str]]:
     from ..execute import planner
 
     store = Store.open(store_root)
-    plan = planner.plan(pipeline, store, planner.param_values(pipeline, {}))
+    folder = Path(base) if base is not None else Path(store_root).resolve().parent
+    plan = planner.plan(pipeline, store, planner.param_values(pipeline, {}), base=folder)
     return {name: _state(store, pipeline.step(name), d) for name, d in plan.decisions.items()}
 
 

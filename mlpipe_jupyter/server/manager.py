@@ -117,7 +117,7 @@ class MlpipeService(LoggingConfigurable):
         if notebook is None:
             return dag
         try:
-            return cache_state.annotate(dag, pipeline, self._store_of(notebook))
+            return cache_state.annotate(dag, pipeline, self._store_of(notebook), notebook.parent)
         except Exception:  # the DAG matters more than its cache states
             self.log.warning("mlpipe: cache state of %s unavailable", notebook, exc_info=True)
             return dag

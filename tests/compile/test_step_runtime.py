@@ -23,7 +23,7 @@ def config(store: Store, tmp_path, **extra) -> dict:
 def test_save_then_load_round_trip(store, tmp_path) -> None:
     cfg = config(store, tmp_path, outputs=["w", "meta"])
     save_outputs(cfg, {"w": np.ones(3), "meta": {"lr": 0.1}, "other": 1})
-    refs = json.loads((tmp_path / "result.json").read_text())
+    refs = json.loads((tmp_path / "result.json").read_text())["outputs"]
     assert sorted(refs) == ["meta", "w"] and refs["w"]["format"] == "npy"
     loaded = load_inputs(config(store, tmp_path, inputs=refs))
     assert loaded["meta"] == {"lr": 0.1} and loaded["w"].tolist() == [1.0, 1.0, 1.0]
@@ -31,7 +31,7 @@ def test_save_then_load_round_trip(store, tmp_path) -> None:
 
 def test_no_outputs_still_writes_an_empty_result(store, tmp_path) -> None:
     save_outputs(config(store, tmp_path), {})
-    assert json.loads((tmp_path / "result.json").read_text()) == {}
+    assert json.loads((tmp_path / "result.json").read_text())["outputs"] == {}
     assert load_inputs(config(store, tmp_path)) == {}
 
 

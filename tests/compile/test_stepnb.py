@@ -22,7 +22,7 @@ def test_same_pipeline_compiles_to_the_same_bytes(pipeline) -> None:
 
 def test_cells_in_the_documented_order(pipeline) -> None:
     nb = compile_step(pipeline, "train")
-    assert roles(nb) == ["parameters", "setup", "load", "step", "step", "save"]
+    assert roles(nb) == ["parameters", "begin", "setup", "load", "step", "step", "save"]
     assert nb["cells"][0]["metadata"]["tags"] == ["parameters"]
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     assert (nb["nbformat"], nb["nbformat_minor"]) == (4, 5)
