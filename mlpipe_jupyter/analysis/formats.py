@@ -62,6 +62,8 @@ def to_text(pipeline: Pipeline) -> str:
         ]))
         if extra:
             lines.append(f"     resources: {extra}")
+        if step.nondeterministic:
+            lines.append(f"     non-deterministic: {step.nondeterministic}")
     if pipeline.edges:
         lines.append("edges:")
         for edge in pipeline.edges:

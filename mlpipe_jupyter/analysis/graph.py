@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .hidden import HiddenState
 from .model import AnalysisError, Cell, Edge, Pipeline, Step
 from .notebook import read_cells
 from .roles import CodePart, Layout, StepBlock, classify, join_sources, parse_params, syntax_error
@@ -54,7 +55,8 @@ def _analyze(cells: list[Cell]) -> Pipeline:
     layout = classify(cells)
     params, param_errors = parse_params(layout.params)
     setup_names, setup_stars, setup_errors = _setup_names(layout)
-    flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars))
+    flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars),
+                 hidden=HiddenState.after_setup(tuple(p.python for p in layout.setup)))
     flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
     flow.functions.update(_setup_functions(layout))
     for block in layout.steps:
@@ -148,6 +150,7 @@ class _Flow:
     names: set[str] = field(default_factory=set)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)  # name -> latest def
     broken: bool = False  # an earlier step could not be parsed: its binds are unknown
+    hidden: HiddenState = field(default_factory=HiddenState)  # rule 9: random state
 
     def add(self, block: StepBlock) -> None:
         where = {"step": block.name, "cell": block.cell}
@@ -165,6 +168,8 @@ class _Flow:
         self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
         binds = self._binds(block, facts)
+        self.warnings.extend(self.hidden.step(
+            block.name, block.cell, tuple(p.python for p in block.parts), inputs, binds))
         self.blocks.append((block, inputs, params, binds))
         for name in binds:
             self.producers[name] = block.name
@@ -281,6 +286,7 @@ class _Flow:
             params=tuple(sorted(set(params))),
             outputs=tuple(sorted(outputs)),
             inputs=tuple(sorted(inputs.items())),
+            nondeterministic=self.hidden.reasons.get(block.name),
         )
 
 

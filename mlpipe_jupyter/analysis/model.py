@@ -96,6 +96,7 @@ class Step:
     params: tuple[str, ...]  # parameters read, sorted
     outputs: tuple[str, ...]  # binds that a later step reads, plus --outputs, sorted
     inputs: tuple[tuple[str, str], ...] = ()  # (name, producer step), sorted by name
+    nondeterministic: str | None = None  # why its results vary run to run (rule 9), if they do
 
     def producers(self) -> dict[str, str]:
         return dict(self.inputs)
@@ -162,6 +163,7 @@ class Pipeline:
                     "cache": s.options.cache,
                     "after": list(s.options.after),
                     "cells": list(s.cells),
+                    "nondeterministic": s.nondeterministic,
                 }
                 for s in self.steps
             ],
