@@ -3,9 +3,10 @@
 `run_step(job)` is what a Dask worker executes: it takes a kernel from this
 process's pool, runs the step notebook with `_mlpipe` injected as a papermill
 parameter, keeps the executed notebook at `job.notebook_path` (written even on
-failure, as papermill does), and returns a small JSON-able result dict: the
-output artifact refs, never the artifacts. A watchdog enforces `--timeout`
-and stops the step when its run is cancelled.
+failure, as papermill does), and returns a `StepResult`: the output artifact
+refs (never the artifacts) and the step's `StepReport`, read from the result
+JSON the save cell writes. A watchdog enforces `--timeout` and stops the step
+when its run is cancelled.
 
 Heavy imports (papermill, nbformat) happen here, on the worker, never on the
 CLI's fast path.
@@ -18,11 +19,16 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from mlpipe_jupyter.cache.store import ArtifactRef
+from mlpipe_jupyter.compile.report import StepReport
+from mlpipe_jupyter.status import StepStatus
+
 from .kernels import call, pool_for, retire_in_background
+from .machine import Failure
 
 KILL_GRACE_S = 2.0
 
@@ -45,18 +51,44 @@ class StepJob:
 
 @dataclass(frozen=True)
 class StepResult:
-    status: str  # "succeeded" | "failed"
+    """What one attempt of a step gave, from the worker to the coordinator."""
+
+    status: StepStatus  # SUCCEEDED | FAILED
     step: str
     worker: str
     duration_s: float
     attempt: int
-    outputs: dict[str, Any] = field(default_factory=dict)  # var -> ArtifactRef json
+    outputs: dict[str, ArtifactRef] = field(default_factory=dict)
     displays: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
-    reason: str | None = None  # "timeout" | "cancelled" | "kernel-died" | "error"
+    failure: Failure | None = None
+    report: StepReport = field(default_factory=StepReport)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def ok(self) -> bool:
+        return self.status is StepStatus.SUCCEEDED
+
+
+def read_result(path: Path) -> tuple[dict[str, ArtifactRef], StepReport]:
+    """The output refs and report of a step's result JSON.
+
+    `{"outputs": {var: ref}, "report": {...}}`; a file without `"report"` is
+    the older shape, `{var: ref}` alone.
+    """
+    data = json.loads(path.read_text("utf-8"))
+    if isinstance(data.get("outputs"), dict) and isinstance(data.get("report"), dict):
+        refs, report = data["outputs"], StepReport.from_json(data["report"])
+    else:
+        refs, report = data, StepReport()
+    return {var: ArtifactRef.from_json(ref) for var, ref in refs.items()}, report
+
+
+def _report_if_any(path: Path) -> StepReport:
+    """A failed step's report, when its runtime wrote one before failing."""
+    try:
+        return read_result(path)[1]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return StepReport()
 
 
 class _Watchdog:
@@ -152,23 +184,23 @@ def _report(job: StepJob, worker: Any, status: str) -> None:
         pass
 
 
-def _error_line(job: StepJob, exc: BaseException, fired: str | None) -> tuple[str, str]:
-    """(reason, one-line error) for a step that raised `exc`."""
+def _error_line(job: StepJob, exc: BaseException, fired: str | None) -> tuple[Failure, str]:
+    """(why, one-line error) for a step that raised `exc`."""
     if fired == "timeout":
-        return "timeout", f"step '{job.step}' timed out after {job.timeout:g}s"
+        return Failure.TIMEOUT, f"step '{job.step}' timed out after {job.timeout:g}s"
     if fired == "cancelled":
-        return "cancelled", f"step '{job.step}' cancelled"
+        return Failure.CANCELLED, f"step '{job.step}' cancelled"
     name = type(exc).__name__
     if name == "DeadKernelError":
-        return "kernel-died", f"kernel died, possibly out of memory (step '{job.step}')"
+        return Failure.KERNEL_DIED, f"kernel died, possibly out of memory (step '{job.step}')"
     ename = getattr(exc, "ename", None)
     if ename is not None:
         evalue = str(getattr(exc, "evalue", "")).strip().splitlines()
         where = _cell_role(job, getattr(exc, "source", None))
         detail = f"{ename}: {evalue[0]}" if evalue else str(ename)
-        return "error", f"{detail} ({where} of step '{job.step}')"
+        return Failure.ERROR, f"{detail} ({where} of step '{job.step}')"
     text = str(exc).strip().splitlines()
-    return "error", f"{name}: {text[0] if text else ''} (step '{job.step}')"
+    return Failure.ERROR, f"{name}: {text[0] if text else ''} (step '{job.step}')"
 
 
 def _cell_role(job: StepJob, source: Any) -> str:
@@ -235,8 +267,8 @@ def _execute(job: StepJob, km: Any) -> Any:
     )
 
 
-def run_step(job: StepJob) -> dict[str, Any]:
-    """Run the step on a kernel from this process's pool; a `StepResult` as JSON."""
+def run_step(job: StepJob) -> StepResult:
+    """Run the step on a kernel from this process's pool."""
     started = time.perf_counter()
     dask_worker = _dask_worker()
     worker = str(dask_worker.address) if dask_worker else socket.gethostname()
@@ -248,17 +280,16 @@ def run_step(job: StepJob) -> dict[str, Any]:
     try:
         with watchdog:
             nb = _execute(job, km)
-        outputs = json.loads(result_file.read_text("utf-8"))
-        result = StepResult(
-            "succeeded", job.step, worker, time.perf_counter() - started, job.attempt,
-            outputs=outputs, displays=_displays(nb),
+        outputs, report = read_result(result_file)
+        return StepResult(
+            StepStatus.SUCCEEDED, job.step, worker, time.perf_counter() - started, job.attempt,
+            outputs=outputs, displays=_displays(nb), report=report,
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a result
-        reason, error = _error_line(job, exc, watchdog.fired)
-        result = StepResult(
-            "failed", job.step, worker, time.perf_counter() - started, job.attempt,
-            error=error, reason=reason,
+        failure, error = _error_line(job, exc, watchdog.fired)
+        return StepResult(
+            StepStatus.FAILED, job.step, worker, time.perf_counter() - started, job.attempt,
+            error=error, failure=failure, report=_report_if_any(result_file),
         )
     finally:
         retire_in_background(km)
-    return result.to_json()

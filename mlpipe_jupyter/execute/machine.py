@@ -205,7 +205,9 @@ class _Slot:
 class RunMachine:
     """One run's step states; `start()` then `handle(event)` until `FinishRun`."""
 
-    def __init__(self, specs: list[StepSpec], order: list[str], random_transfer: bool = False):
+    def __init__(
+        self, specs: list[StepSpec], order: list[str], carried: frozenset[str] = frozenset()
+    ) -> None:
         self.order = list(order)
         self.slots = {s.name: _Slot(s, decide=s.pending) for s in specs}
         self.parents = {s.name: set(s.parents) for s in specs}
@@ -213,14 +215,16 @@ class RunMachine:
         self.extra_outputs: dict[str, set[str]] = {s.name: set() for s in specs}
         self.blame: dict[str, str] = {}
         self.discoveries: list[Discovery] = []
-        self.random_transfer = random_transfer  # the runtime saves/loads random:<gen>
+        self.carried = carried  # generators whose state the runtime saves as random:<gen>
         self.finished: RunStatus | None = None
         for slot in self.slots.values():
             if slot.spec.cached:
                 slot.status = StepStatus.CACHED
 
     @classmethod
-    def from_plan(cls, pipeline: Pipeline, the_plan: Plan, **kwargs: bool) -> RunMachine:
+    def from_plan(
+        cls, pipeline: Pipeline, the_plan: Plan, carried: frozenset[str] = frozenset()
+    ) -> RunMachine:
         from .planner import CACHED, PENDING
 
         position = {s.name: i for i, s in enumerate(pipeline.steps)}
@@ -233,7 +237,7 @@ class RunMachine:
                 retries=step.options.retries, pending=action == PENDING,
                 cached=action == CACHED, inputs=step.inputs, outputs=step.outputs,
             ))
-        return cls(specs, list(pipeline.order), **kwargs)
+        return cls(specs, list(pipeline.order), carried)
 
     # -- queries for the adapter ---------------------------------------------------
 
@@ -288,8 +292,11 @@ class RunMachine:
         if event.ok:
             slot.status = StepStatus.SUCCEEDED
             slot.report, slot.saved = event.report, event.saved
-            actions.append(MarkSucceeded(event.step, event.attempt, tuple(slot.discovered)))
+            mark = len(actions)
             self._verify(actions)
+            if slot.status is StepStatus.SUCCEEDED:  # not found stale by its own report
+                actions.insert(mark, MarkSucceeded(event.step, event.attempt,
+                                                   tuple(slot.discovered)))
             return
         if event.failure is not Failure.CANCELLED and slot.tries <= slot.spec.retries:
             slot.attempt += 1
@@ -438,7 +445,7 @@ class RunMachine:
         known = {(d.writer, d.reader, d.var) for d in self.discoveries}
         found = check(
             {n: s.spec.position for n, s in self.slots.items()}, reports, self.producers,
-            self._ancestors, started, known, self.random_transfer,
+            self._ancestors, started, known, self.carried,
         )
         for discovery in found:
             self._apply(discovery, actions)

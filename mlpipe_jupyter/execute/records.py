@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from ..sqlite import ensure_wal, execute_script, transaction
+from ..status import RunStatus, StepStatus
 
-SCHEMA_VERSION = 1
-RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
-STEP_STATUSES = ("pending", "queued", "running", "succeeded", "cached", "failed", "skipped")
+SCHEMA_VERSION = 2  # 2: steps.discovered
 STEP_FIELDS = (
     "status", "reason", "worker", "duration_s", "cache_key", "notebook", "error",
-    "attempt", "started", "finished",
+    "attempt", "started", "finished", "discovered",
 )
-_UNFINISHED = ("pending", "queued", "running")
+_JSON_FIELDS = ("discovered",)  # stored as JSON text: a list of "file:x from step" lines
+_UNFINISHED = tuple(s.value for s in StepStatus if not s.finished)
 _READY: set[Path] = set()  # databases whose schema this process has checked
 
 _SCHEMA = """
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS steps (
     attempt INTEGER NOT NULL DEFAULT 0,
     started REAL,
     finished REAL,
+    discovered TEXT,
     PRIMARY KEY (run_id, name)
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
@@ -109,12 +110,24 @@ class Records:
                     f"run records {self.path} were written by a newer mlpipe-jupyter"
                     f" (schema {found[0]} > {SCHEMA_VERSION}); upgrade mlpipe-jupyter"
                 )
+            if int(found[0]) < SCHEMA_VERSION:
+                self._migrate()
             return
         with self._connect(write=True) as conn:
             execute_script(conn, _SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
+            )
+
+    def _migrate(self) -> None:
+        """Version 1 -> 2: add `steps.discovered` (idempotent, several processes may race)."""
+        with self._connect(write=True) as conn:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
+            if "discovered" not in columns:
+                conn.execute("ALTER TABLE steps ADD COLUMN discovered TEXT")
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
 
     # -- writing -------------------------------------------------------------
@@ -150,10 +163,17 @@ class Records:
             raise ValueError(
                 f"unknown step field(s) {', '.join(unknown)}; use {', '.join(STEP_FIELDS)}"
             )
-        if "status" in fields and fields["status"] not in STEP_STATUSES:
-            raise ValueError(
-                f"step status {fields['status']!r} is not one of {', '.join(STEP_STATUSES)}"
-            )
+        if "status" in fields:
+            try:
+                fields["status"] = StepStatus(fields["status"]).value
+            except ValueError:
+                known = ", ".join(s.value for s in StepStatus)
+                raise ValueError(
+                    f"step status {fields['status']!r} is not one of {known}"
+                ) from None
+        for column in _JSON_FIELDS:
+            if fields.get(column) is not None:
+                fields[column] = json.dumps(list(fields[column]))
         if not fields:
             return
         columns = ", ".join(f"{column} = ?" for column in fields)
@@ -168,10 +188,10 @@ class Records:
 
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> None:
         """Close the run; steps still pending, queued or running become skipped."""
-        if status not in RUN_STATUSES[1:]:
-            raise ValueError(
-                f"a run finishes as one of {', '.join(RUN_STATUSES[1:])}, not {status!r}"
-            )
+        finals = [s.value for s in RunStatus if s.finished]
+        if status not in finals:
+            raise ValueError(f"a run finishes as one of {', '.join(finals)}, not {status!r}")
+        status = RunStatus(status).value
         now = time.time()
         with self._connect(write=True) as conn:
             cursor = conn.execute(
@@ -186,11 +206,34 @@ class Records:
                 (f"run {status}", run_id, *_UNFINISHED),
             )
 
+    def fail_if_running(self, run_id: str, error: str | None) -> bool:
+        """Record the run failed with the first line of `error`, unless it already ended.
+
+        The one way to mark a run failed from outside its coordinator (the
+        runner on bad input, the service when the run raised or its process
+        died). False when the run had finished already.
+        """
+        line = (error or "").strip().splitlines()
+        with self._connect(write=True) as conn:
+            status = self._require_run(conn, run_id)
+            if status != RunStatus.RUNNING:
+                return False
+            conn.execute(
+                "UPDATE runs SET status = ?, finished = ?, error = ? WHERE run_id = ?",
+                (RunStatus.FAILED.value, time.time(), line[0] if line else None, run_id),
+            )
+            conn.execute(
+                "UPDATE steps SET status = 'skipped', reason = COALESCE(reason, 'run failed')"
+                f" WHERE run_id = ? AND status IN ({', '.join('?' * len(_UNFINISHED))})",
+                (run_id, *_UNFINISHED),
+            )
+            return True
+
     def request_cancel(self, run_id: str) -> bool:
         """Ask a running run to stop; False when it has already finished."""
         with self._connect(write=True) as conn:
             status = self._require_run(conn, run_id)
-            if status != "running":
+            if status != RunStatus.RUNNING:
                 return False
             conn.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
             return True
@@ -255,5 +298,12 @@ def _run_record(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any
         "params": json.loads(row["params"] or "{}"),
         "error": row["error"],
         "cancel_requested": bool(row["cancel_requested"]),
-        "steps": {step["name"]: {f: step[f] for f in STEP_FIELDS} for step in steps},
+        "steps": {step["name"]: _step_record(step) for step in steps},
     }
+
+
+def _step_record(row: sqlite3.Row) -> dict[str, Any]:
+    record = {f: row[f] for f in STEP_FIELDS}
+    for column in _JSON_FIELDS:
+        record[column] = json.loads(record[column]) if record[column] else []
+    return record

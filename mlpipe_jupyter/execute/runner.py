@@ -14,6 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from mlpipe_jupyter.analysis.model import Edge
+from mlpipe_jupyter.status import RunStatus, StepStatus
+
+from . import discovered
 from .cluster import ClusterOptions
 from .errors import ResourceError
 from .planner import CACHED, RUN, Plan, param_values, plan
@@ -49,17 +53,17 @@ class RunContext:
     options: RunOptions
     emit: EventHandler
 
-    def step_event(self, step: str, status: str, **fields: Any) -> None:
+    def step_event(self, step: str, status: StepStatus, **fields: Any) -> None:
         """Record a step's new state and tell `on_event`."""
         stored = {k: v for k, v in fields.items() if k in _RECORD_FIELDS}
         self.records.update_step(self.run_id, step, status=status, **stored)
-        event = {"event": "step", "run_id": self.run_id, "step": step, "status": status}
+        event = {"event": "step", "run_id": self.run_id, "step": step, "status": status.value}
         self.emit({**event, **fields})
 
 
 _RECORD_FIELDS = {
     "reason", "worker", "duration_s", "cache_key", "notebook", "error", "attempt",
-    "started", "finished",
+    "started", "finished", "discovered",
 }
 
 
@@ -89,18 +93,21 @@ def run_pipeline(
         run_id, pipeline, request.notebook, store, records,
         param_values(pipeline, request.params), options, _safe(on_event),
     )
+    ctx.pipeline = pipeline = discovered.with_discovered(
+        pipeline, discovered.load(store, ctx.notebook), discovered.carried_generators()
+    )  # what earlier runs found at run time, up front (DESIGN rule 10)
     the_plan = plan(pipeline, store, ctx.params, no_cache=ctx.options.no_cache)
     _record_plan(ctx, the_plan)
     if the_plan.all_cached:
-        _finish(ctx, "succeeded")
+        _finish(ctx, RunStatus.SUCCEEDED)
     else:
         _run_on_cluster(ctx, the_plan)
     return records.get_run(run_id)
 
 
-def _finish(ctx: RunContext, status: str) -> None:
+def _finish(ctx: RunContext, status: RunStatus) -> None:
     ctx.records.finish_run(ctx.run_id, status)
-    ctx.emit({"event": "run", "run_id": ctx.run_id, "status": status})
+    ctx.emit({"event": "run", "run_id": ctx.run_id, "status": status.value})
 
 
 def _safe(on_event: EventHandler | None) -> EventHandler:
@@ -119,11 +126,11 @@ def _record_plan(ctx: RunContext, the_plan: Plan) -> None:
         if decision.action == CACHED:
             entry = decision.entry
             ctx.step_event(
-                name, "cached", reason=decision.reason, cache_key=decision.key,
+                name, StepStatus.CACHED, reason=decision.reason, cache_key=decision.key,
                 duration_s=0.0, saved_s=entry.duration_s if entry else None,
             )
         else:
-            status = "queued" if decision.action == RUN else "pending"
+            status = StepStatus.QUEUED if decision.action == RUN else StepStatus.PENDING
             ctx.step_event(name, status, reason=decision.reason, cache_key=decision.key)
 
 
@@ -152,9 +159,9 @@ def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
     return replace(options, workers=min(cpus, max(1, width)))
 
 
-def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
+def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
     from . import cluster as clusters
-    from .coordinator import Coordinator
+    from .coordinator import Coordinator  # imports distributed
 
     started = time.perf_counter()
     warn = lambda message: ctx.emit({"event": "warning", "message": message})  # noqa: E731
@@ -169,7 +176,7 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
         try:
             ignore = clusters.check_resources(steps, handle.workers())
         except ResourceError as exc:
-            ctx.records.finish_run(ctx.run_id, "failed", error=str(exc))
+            ctx.records.fail_if_running(ctx.run_id, str(exc))
             raise
         asked = sorted({k for s in steps for k in s.options.resources()} & ignore)
         if asked:
@@ -180,6 +187,9 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> str:
             )
         coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
         status = coordinator.run(release_pool=handle.kind == "scheduler")
+        discovered.save(ctx.store, ctx.notebook, [
+            Edge(d.writer, d.reader, (d.var,)) for d in coordinator.discovered
+        ])
         # Before the cluster shuts down (seconds): the sidebar and CLI see the end at once.
         _finish(ctx, status)
         return status

@@ -57,7 +57,7 @@ def check(
     ancestors: Callable[[str], Collection[str]],
     started: Collection[str],
     known: Collection[tuple[str, str, str]] = (),
-    random_transfer: bool = False,
+    carried: Collection[str] = (),
 ) -> list[Discovery]:
     """The dependencies the plan missed, in the readers' notebook order.
 
@@ -65,13 +65,13 @@ def check(
     `{input: producing step}` as planned so far; `ancestors(step)`: the steps
     it waits for, transitively; `started`: steps decided or run already;
     `known`: (writer, reader, var) found before, never returned again;
-    `random_transfer`: the step runtime saves and loads `random:GEN` values,
-    so a random-state reader can be re-run from the right state.
+    `carried`: the generators whose state the step runtime saves and loads as
+    `random:GEN` values, so a reader of one can be re-run from the right state.
     """
     found = [
         *_files(positions, reports, ancestors),
         *_changed_inputs(positions, reports, producers, started),
-        *_random(positions, reports, producers, random_transfer),
+        *_random(positions, reports, producers, carried),
     ]
     seen = set(known)
     unique = []
@@ -135,7 +135,7 @@ def _random(
     positions: Mapping[str, int],
     reports: Mapping[str, StepReport],
     producers: Mapping[str, Mapping[str, str]],
-    random_transfer: bool,
+    carried: Collection[str],
 ) -> list[Discovery]:
     found = []
     for reader, report in reports.items():
@@ -145,7 +145,6 @@ def _random(
             writer = _nearest_before(positions, drew, reader)
             if writer is None or producers[reader].get(var) == writer:
                 continue
-            found.append(Discovery(
-                writer, reader, var, stale=random_transfer, rewires=random_transfer,
-            ))
+            moves = generator in carried
+            found.append(Discovery(writer, reader, var, stale=moves, rewires=moves))
     return found

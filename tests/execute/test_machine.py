@@ -39,7 +39,7 @@ def make(
     pending: str = "",
     cached: str = "",
     inputs: dict[str, dict[str, str]] | None = None,
-    random_transfer: bool = False,
+    carried: str = "",
 ) -> RunMachine:
     """`make("a b c", "a>b a>c")`: steps in notebook order (also the run order)."""
     names = steps.split()
@@ -54,7 +54,7 @@ def make(
         )
         for i, name in enumerate(names)
     ]
-    return RunMachine(specs, names, random_transfer=random_transfer)
+    return RunMachine(specs, names, frozenset(carried.split()))
 
 
 def line(action: object) -> str:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from mlpipe_jupyter.execute.records import Records, RunNotFound, new_run_id
+from mlpipe_jupyter.execute.records import SCHEMA_VERSION, Records, RunNotFound, new_run_id
 
 
 @pytest.fixture
@@ -90,7 +90,33 @@ def test_schema_is_idempotent_and_versioned_in_wal_mode(records) -> None:
     with sqlite3.connect(records.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    assert version == ("1",)
+    assert version == (str(SCHEMA_VERSION),)
+
+
+def test_a_version_1_store_gains_the_discovered_column(records) -> None:
+    from mlpipe_jupyter.execute import records as module
+
+    run_id = records.create_run("nb.ipynb", {}, ["a"])
+    with sqlite3.connect(records.path) as conn:
+        conn.execute("ALTER TABLE steps DROP COLUMN discovered")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    module._READY.clear()
+    again = Records(records.path.parent)
+    again.update_step(run_id, "a", status="succeeded", discovered=["file:m.joblib from train"])
+    assert again.get_run(run_id)["steps"]["a"]["discovered"] == ["file:m.joblib from train"]
+
+
+def test_fail_if_running_marks_a_running_run_failed_once(records) -> None:
+    run_id = records.create_run("nb.ipynb", {}, ["a", "b"])
+    records.update_step(run_id, "a", status="succeeded")
+    assert records.fail_if_running(run_id, "the run process exited with code 9\nmore") is True
+    record = records.get_run(run_id)
+    assert (record["status"], record["error"]) == ("failed", "the run process exited with code 9")
+    assert {n: s["status"] for n, s in record["steps"].items()} == {
+        "a": "succeeded", "b": "skipped",
+    }
+    assert records.fail_if_running(run_id, "later") is False
+    assert records.get_run(run_id)["error"] == "the run process exited with code 9"
 
 
 def _worker(root: str, name: str, count: int) -> None:

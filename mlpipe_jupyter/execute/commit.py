@@ -1,0 +1,66 @@
+"""What the coordinator does around a step attempt: build its job, commit its result.
+
+Kept apart from the Dask adapter (`coordinator.py`): compiling the step
+notebook into a `StepJob`, and writing the cache entry once a step has fully
+succeeded, are plain functions of the run's context.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry
+
+from .engine import StepJob
+
+if TYPE_CHECKING:
+    from .engine import StepResult
+    from .planner import Decision
+    from .runner import RunContext
+
+
+def step_job(
+    ctx: RunContext,
+    name: str,
+    attempt: int,
+    inputs: dict[str, ArtifactRef],
+    outputs: tuple[str, ...],
+) -> StepJob:
+    """The job that runs attempt `attempt` of step `name` with these inputs and outputs."""
+    from mlpipe_jupyter.compile.stepnb import compile_step
+
+    step = ctx.pipeline.step(name)
+    notebook_path = ctx.store.run_notebook_path(ctx.run_id, name)
+    result_path = notebook_path.with_suffix(".result.json")
+    mlpipe = {
+        "store": str(ctx.store.root),
+        "inputs": {var: ref.to_json() for var, ref in inputs.items()},
+        "outputs": list(outputs),
+        "result": str(result_path),
+        "step": name,
+    }
+    parameters = {p: ctx.params[p] for p in step.params if p in ctx.params}
+    return StepJob(
+        run_id=ctx.run_id, step=name, notebook=compile_step(ctx.pipeline, name),
+        parameters={**parameters, "_mlpipe": mlpipe}, notebook_path=str(notebook_path),
+        result_path=str(result_path), cwd=str(ctx.notebook.resolve().parent),
+        timeout=step.options.timeout, attempt=attempt,
+        cancel_check=(str(ctx.store.root), ctx.run_id),
+    )
+
+
+def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> None:
+    """Write the step's cache entry, only now that it has fully succeeded.
+
+    Raises when an output artifact is missing or damaged (`CorruptArtifact`).
+    """
+    if decision.key is None:
+        return
+    entry = CacheEntry(
+        step_key=decision.key, step=result.step, outputs=dict(result.outputs),
+        displays=list(result.displays), duration_s=result.duration_s, origin="pipeline",
+        ingredients=decision.ingredients,
+        files_read=result.report.files_read, dirs_listed=result.report.dirs_listed,
+        files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
+    )
+    ctx.store.commit(entry)
