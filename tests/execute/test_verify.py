@@ -1,0 +1,215 @@
+"""Run-time verification (DESIGN rule 10): step reports against the plan.
+
+Machine-level cases drive the `RunMachine` with reports and no cluster; the
+`with_discovered` / `load` / `save` cases check that a discovered dependency
+is kept per notebook and shapes the next plan; one integration test runs a
+notebook whose `score` reads a file `train` writes through a path no static
+analysis can see, on a real LocalCluster, twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from machine_script import fail, feed, file, line, make, ok
+
+from mlpipe_jupyter.analysis import Cell, Edge, analyze
+from mlpipe_jupyter.cache.store import Store
+from mlpipe_jupyter.execute import discovered
+from mlpipe_jupyter.execute.machine import RunMachine
+
+OLD, NEW = file("model.joblib", "old"), file("model.joblib", "new")
+RERUN_FILE = "re-run: reads file:model.joblib written by train"
+
+
+@dataclass
+class Case:
+    name: str
+    machine: RunMachine
+    script: list[tuple]
+    expected: list[list[str]]
+
+
+CASES = [
+    Case("a reader that read the file before its writer re-runs after it", make("train score"),
+         [ok("score", files_read=(OLD,)), ok("train", files_written=(NEW,)),
+          ok("score", files_read=(NEW,))], [
+        ["submit train#1", "submit score#1"],
+        ["succeeded score"],
+        ["succeeded train", "discovered train->score file:model.joblib",
+         f"submit score#2 ({RERUN_FILE})"],
+        ["succeeded score [file:model.joblib from train]", "finish succeeded"],
+    ]),
+    Case("a reader that happened to read the right bytes is kept; the edge is recorded",
+         make("train score"),
+         [ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,))], [
+        ["submit train#1", "submit score#1"],
+        ["succeeded train"],
+        ["succeeded score [file:model.joblib from train]",
+         "discovered train->score file:model.joblib", "finish succeeded"],
+    ]),
+    Case("the nearest earlier writer is the producer", make("old_train train score"),
+         [ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,)),
+          ok("old_train", files_written=(OLD,))], [
+        ["submit old_train#1", "submit train#1", "submit score#1"],
+        ["succeeded train"],
+        ["succeeded score [file:model.joblib from train]",
+         "discovered train->score file:model.joblib"],
+        ["succeeded old_train", "finish succeeded"],
+    ]),
+    Case("a file the plan already orders is no discovery", make("train score", "train>score"),
+         [ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,))], [
+        ["submit train#1"], ["succeeded train", "submit score#1"],
+        ["succeeded score", "finish succeeded"],
+    ]),
+    Case("a reader that failed while an earlier step was writing files runs again after it",
+         make("train score"),
+         [fail("score"), ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,))], [
+        ["submit train#1", "submit score#1"],
+        [],
+        ["succeeded train", "submit score#2 (re-run: failed while train, before it in notebook"
+         " order, was still writing files)"],
+        ["succeeded score [file:model.joblib from train]",
+         "discovered train->score file:model.joblib", "finish succeeded"],
+    ]),
+    Case("a failure is final when the earlier steps wrote no file", make("train score"),
+         [fail("score"), ok("train")], [
+        ["submit train#1", "submit score#1"], [],
+        ["succeeded train", "failed score: score error", "finish failed"],
+    ]),
+    Case("what ran downstream of a re-run step is decided again (early cutoff)",
+         make("train score report", "score>report", pending="report"),
+         [ok("score", files_read=(OLD,)), ("decided", "report", False), ok("report"),
+          ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,)),
+          ("decided", "report", True)], [
+        ["submit train#1", "submit score#1"],
+        ["succeeded score", "decide report"], ["submit report#1"], ["succeeded report"],
+        ["succeeded train", "discovered train->score file:model.joblib",
+         f"submit score#2 ({RERUN_FILE})"],
+        ["succeeded score [file:model.joblib from train]", "decide report"],
+        ["cached report", "finish succeeded"],
+    ]),
+    Case("a running downstream step of a re-run step is cancelled, then run again",
+         make("train score report", "score>report"),
+         [ok("score", files_read=(OLD,)), ok("train", files_written=(NEW,)),
+          ok("report", attempt=1), ok("score", files_read=(NEW,)), ("decided", "report", False),
+          ok("report")], [
+        ["submit train#1", "submit score#1"],
+        ["succeeded score", "submit report#1"],
+        ["succeeded train", "discovered train->score file:model.joblib", "cancel report",
+         f"submit score#2 ({RERUN_FILE})"],
+        [],
+        ["succeeded score [file:model.joblib from train]", "decide report"],
+        ["submit report#2"], ["succeeded report", "finish succeeded"],
+    ]),
+    Case("an input changed in place: later readers read it from the changer",
+         make("a b c", "a>b a>c", inputs={"b": {"x": "a"}, "c": {"x": "a"}}),
+         [ok("a"), ok("c"), ok("b", inputs_changed=("x",), saved=("x",)), ok("c")], [
+        ["submit a#1"], ["succeeded a", "submit b#1", "submit c#1"], ["succeeded c"],
+        ["succeeded b", "discovered b->c x", "submit c#2 (re-run: reads x changed by b)"],
+        ["succeeded c [x from b]", "finish succeeded"],
+    ]),
+    Case("a changer that did not save the input runs again to save it",
+         make("a b c", "a>b a>c", inputs={"b": {"x": "a"}, "c": {"x": "a"}}),
+         [ok("a"), ok("c"), ok("b", inputs_changed=("x",), saved=()),
+          ok("b", inputs_changed=("x",)), ok("c")], [
+        ["submit a#1"], ["succeeded a", "submit b#1", "submit c#1"], ["succeeded c"],
+        ["discovered b->c x", "submit b#2 +x (re-run: x is read by c)"],
+        ["succeeded b", "submit c#2 (re-run: reads x changed by b)"],
+        ["succeeded c [x from b]", "finish succeeded"],
+    ]),
+    Case("a reader not started yet just waits for the changer", make(
+        "a b c", "a>b a>c", retries={}, inputs={"b": {"x": "a"}, "c": {"x": "a", "y": "a"}}),
+         [ok("a"), ok("b", inputs_changed=("x",), saved=("x",)), ok("c")], [
+        ["submit a#1"], ["succeeded a", "submit b#1", "submit c#1"],
+        ["succeeded b", "discovered b->c x", "cancel c", "submit c#2 (re-run: reads x changed by b)"],
+        ["succeeded c [x from b]", "finish succeeded"],
+    ]),
+    Case("random state drawn by two unlinked steps: the later one re-runs from the earlier's end",
+         make("a b", carried="numpy"),
+         [ok("b", random=("numpy",)), ok("a", random=("numpy",), saved=("random:numpy",)),
+          ok("b", random=("numpy",))], [
+        ["submit a#1", "submit b#1"], ["succeeded b"],
+        ["succeeded a", "discovered a->b random:numpy",
+         "submit b#2 (re-run: draws from random:numpy after a)"],
+        ["succeeded b [random:numpy from a]", "finish succeeded"],
+    ]),
+    Case("a generator whose state cannot be carried is recorded, not re-run", make("a b"),
+         [ok("a", random=("tensorflow",)), ok("b", random=("tensorflow",))], [
+        ["submit a#1", "submit b#1"], ["succeeded a"],
+        ["succeeded b [random:tensorflow from a]", "discovered a->b random:tensorflow",
+         "finish succeeded"],
+    ]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_verification(case: Case) -> None:
+    got = [[line(a) for a in case.machine.start()]]
+    for event in case.script:
+        got.append(feed(case.machine, event))
+    assert got == case.expected
+
+
+def test_rewired_inputs_are_what_the_adapter_asks_for() -> None:
+    m = make("a b c", "a>b a>c", inputs={"b": {"x": "a"}, "c": {"x": "a"}})
+    m.start()
+    for event in [ok("a"), ok("c"), ok("b", inputs_changed=("x",), saved=())]:
+        feed(m, event)
+    assert m.producer("c", "x") == "b" and m.outputs("b") == ("x",)
+    assert m.parents["c"] == {"a", "b"}
+
+
+# -- kept per notebook, planned up front -------------------------------------------------
+
+
+def pipeline_of(*sources: str):  # noqa: ANN201
+    return analyze([Cell(i, "code", s) for i, s in enumerate(sources)])
+
+
+SETUP = "import os"
+NAME = "''.join(['model', '.txt'])"  # a path no static analysis follows
+TRAIN = f"%%step train\nwith open({NAME}, 'w') as fh:\n    fh.write('1')"
+SCORE = f"%%step score\nwith open({NAME}) as fh:\n    score = fh.read()"
+
+
+def test_with_discovered_adds_the_edge_and_keeps_the_order_topological() -> None:
+    p = pipeline_of(SETUP, "%%step score0\nprint(1)", TRAIN, SCORE)
+    assert not any(e.target == "score" and e.source == "train" for e in p.edges)
+    q = discovered.with_discovered(p, [Edge("train", "score", ("file:model.txt",))])
+    assert any(e.source == "train" and e.target == "score" and "file:model.txt" in e.vars
+               for e in q.edges)
+    assert q.order.index("train") < q.order.index("score")
+    assert q.step("score").inputs == p.step("score").inputs  # a file edge only orders
+
+
+def test_with_discovered_rewires_a_changed_input() -> None:
+    p = pipeline_of(SETUP, "%%step a\nx = [3, 1]", "%%step b\nprint(sorted(x))",
+                    "%%step c\nprint(x)")
+    q = discovered.with_discovered(p, [Edge("b", "c", ("x",))])
+    assert dict(q.step("c").inputs)["x"] == "b" and "x" in q.step("b").outputs
+    assert Edge("b", "c", ("x",)) in q.edges
+
+
+def test_with_discovered_drops_what_no_longer_fits() -> None:
+    p = pipeline_of(SETUP, TRAIN, SCORE)
+    stale = [Edge("score", "train", ("file:model.txt",)), Edge("gone", "score", ("file:x",))]
+    assert discovered.with_discovered(p, stale) == p
+
+
+def test_discoveries_are_saved_per_notebook_and_merged(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / ".mlpipe")
+    notebook = tmp_path / "sub" / "nb.ipynb"
+    assert discovered.load(store, notebook) == ()
+    discovered.save(store, notebook, [Edge("train", "score", ("file:model.txt",))])
+    discovered.save(store, notebook, [Edge("a", "b", ("x",))])
+    path = discovered.deps_path(store, notebook)
+    assert path == tmp_path / ".mlpipe" / "deps" / "sub--nb.ipynb.json"
+    assert json.loads(path.read_text())["deps"] == [
+        {"from": "a", "to": "b", "var": "x"},
+        {"from": "train", "to": "score", "var": "file:model.txt"},
+    ]
+    assert discovered.load(store, tmp_path / "other.ipynb") == ()
