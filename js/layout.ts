@@ -21,6 +21,8 @@ export interface ILayoutEdge {
   label: string;
   /** The full text behind a shortened label (a tooltip). */
   title?: string;
+  /** Only files pass along it (`file:PATH`, rule 8): drawn dashed. */
+  file?: boolean;
 }
 
 /** A node's box; `x`, `y` is its top-left corner. */
@@ -37,6 +39,8 @@ export interface IEdgePath {
   to: string;
   label: string;
   title: string;
+  /** Only files pass along it: drawn dashed. */
+  file?: boolean;
   points: IPoint[];
   labelPos: IPoint;
 }
@@ -140,6 +144,7 @@ function toPath(
     to: edge.to,
     label: edge.label,
     title: edge.title ?? edge.label,
+    file: edge.file ?? false,
     points,
     labelPos: { x: placed.x ?? middle.x, y: placed.y ?? middle.y }
   };

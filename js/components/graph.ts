@@ -53,12 +53,18 @@ export function renderGraph(
 }
 
 export function renderEdge(doc: Document, edge: IEdgePath): SVGGElement {
-  const g = svgEl(doc, 'g', { class: 'mlpipe-edge' });
+  const kind = edge.file ? 'mlpipe-edge mlpipe-edge-file' : 'mlpipe-edge';
+  const g = svgEl(doc, 'g', { class: kind });
   g.dataset.from = edge.from;
   g.dataset.to = edge.to;
-  g.appendChild(
-    svgEl(doc, 'path', { d: pathData(edge.points), 'marker-end': 'url(#mlpipe-arrow)' })
-  );
+  const line: Record<string, string> = {
+    d: pathData(edge.points),
+    'marker-end': 'url(#mlpipe-arrow)'
+  };
+  if (edge.file) {
+    line['stroke-dasharray'] = '5 3';
+  }
+  g.appendChild(svgEl(doc, 'path', line));
   if (edge.title) {
     const title = svgEl(doc, 'title');
     title.textContent = edge.title;
@@ -195,8 +201,16 @@ export function truncate(value: string, max: number): string {
   return value.length > max ? value.slice(0, max - 1) + '…' : value;
 }
 
-/** Edge label: its variables, shortened to fit between two ranks. */
-export function edgeLabel(vars: string[], max = 11): string {
+const FILE_PREFIX = 'file:';
+
+/** True for an edge only files pass along (`file:PATH` labels, DESIGN rule 8). */
+export function isFileEdge(vars: string[]): boolean {
+  return vars.length > 0 && vars.every(v => v.startsWith(FILE_PREFIX));
+}
+
+/** Edge label: its variables (a file by its name), shortened to fit between two ranks. */
+export function edgeLabel(names: string[], max = 11): string {
+  const vars = names.map(v => (v.startsWith(FILE_PREFIX) ? v.slice(FILE_PREFIX.length) : v));
   const all = vars.join(', ');
   if (all.length <= max) {
     return all;

@@ -1,6 +1,6 @@
 /** The DAG as a pannable, zoomable SVG; nodes report clicks through a callback. */
 import { Widget } from '@lumino/widgets';
-import { edgeLabel, INodeView, renderGraph, svgEl } from '../components/graph';
+import { edgeLabel, INodeView, isFileEdge, renderGraph, svgEl } from '../components/graph';
 import { attachPanZoom, formatViewBox, IViewBox } from '../components/panzoom';
 import { IGraphLayout, layoutGraph, NODE_HEIGHT, NODE_WIDTH } from '../layout';
 import { IDag } from '../types';
@@ -41,6 +41,7 @@ export class GraphView extends Widget {
           from: e.from,
           to: e.to,
           label: edgeLabel(e.vars),
+          file: isFileEdge(e.vars),
           title: `${e.from} → ${e.to}: ${e.vars.length ? e.vars.join(', ') : 'runs after (--after)'}`
         }))
       );

@@ -75,6 +75,13 @@ def to_text(pipeline: Pipeline) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _split(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(variable names, file names) of an edge's labels (`file:PATH` -> PATH)."""
+    prefix = "file:"
+    files = [n[len(prefix):] for n in names if n.startswith(prefix)]
+    return [n for n in names if not n.startswith(prefix)], files
+
+
 def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -86,8 +93,13 @@ def to_dot(pipeline: Pipeline) -> str:
         style = ', color="#b45309", penwidth=2' if step.options.gpu else ""
         lines.append(f"  {_dot_quote(step.name)} [label={_dot_quote(label)}{style}];")
     for edge in pipeline.edges:
-        attrs = f"label={_dot_quote(', '.join(edge.vars))}" if edge.vars else "style=dashed"
-        lines.append(f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)} [{attrs}];")
+        values, files = _split(edge.vars)
+        ends = f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)}"
+        if values or not files:
+            attrs = f"label={_dot_quote(', '.join(values))}" if values else "style=dashed"
+            lines.append(f"{ends} [{attrs}];")
+        if files:  # a file passed between steps (rule 8): dashed, with the file's name
+            lines.append(f"{ends} [style=dashed, label={_dot_quote(', '.join(files))}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -109,9 +121,12 @@ def to_mermaid(pipeline: Pipeline) -> str:
         lines.append(f'  {ids[step.name]}["{label}"]')
     for edge in pipeline.edges:
         source, target = ids[edge.source], ids[edge.target]
-        if edge.vars:
-            lines.append(f'  {source} -->|"{_mermaid_text(", ".join(edge.vars))}"| {target}')
-        else:
+        values, files = _split(edge.vars)
+        if values:
+            lines.append(f'  {source} -->|"{_mermaid_text(", ".join(values))}"| {target}')
+        if files:
+            lines.append(f'  {source} -.->|"{_mermaid_text(", ".join(files))}"| {target}')
+        if not values and not files:
             lines.append(f"  {source} -.-> {target}")
     gpu = [ids[s.name] for s in pipeline.steps if s.options.gpu]
     if gpu:

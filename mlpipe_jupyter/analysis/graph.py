@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .files import FileFlow
 from .hidden import HiddenState
 from .model import AnalysisError, Cell, Edge, Pipeline, Step
 from .notebook import read_cells
@@ -56,7 +57,8 @@ def _analyze(cells: list[Cell]) -> Pipeline:
     params, param_errors = parse_params(layout.params)
     setup_names, setup_stars, setup_errors = _setup_names(layout)
     flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars),
-                 hidden=HiddenState.after_setup(tuple(p.python for p in layout.setup)))
+                 hidden=HiddenState.after_setup(tuple(p.python for p in layout.setup)),
+                 files=FileFlow.after_setup(tuple(p.python for p in layout.setup), params))
     flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
     flow.functions.update(_setup_functions(layout))
     for block in layout.steps:
@@ -151,6 +153,7 @@ class _Flow:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)  # name -> latest def
     broken: bool = False  # an earlier step could not be parsed: its binds are unknown
     hidden: HiddenState = field(default_factory=HiddenState)  # rule 9: random state
+    files: FileFlow = field(default_factory=FileFlow)  # rule 8: files between steps
 
     def add(self, block: StepBlock) -> None:
         where = {"step": block.name, "cell": block.cell}
@@ -170,6 +173,7 @@ class _Flow:
         binds = self._binds(block, facts)
         self.warnings.extend(self.hidden.step(
             block.name, block.cell, tuple(p.python for p in block.parts), inputs, binds))
+        self.files.step(block.name, tuple(p.python for p in block.parts), inputs, binds)
         self.blocks.append((block, inputs, params, binds))
         for name in binds:
             self.producers[name] = block.name
@@ -287,6 +291,8 @@ class _Flow:
             outputs=tuple(sorted(outputs)),
             inputs=tuple(sorted(inputs.items())),
             nondeterministic=self.hidden.reasons.get(block.name),
+            file_reads=self.files.reads.get(block.name, ()),
+            file_writes=self.files.writes.get(block.name, ()),
         )
 
 

@@ -97,6 +97,8 @@ class Step:
     outputs: tuple[str, ...]  # binds that a later step reads, plus --outputs, sorted
     inputs: tuple[tuple[str, str], ...] = ()  # (name, producer step), sorted by name
     nondeterministic: str | None = None  # why its results vary run to run (rule 9), if they do
+    file_reads: tuple[str, ...] = ()  # files it reads at constant paths (rule 8)
+    file_writes: tuple[str, ...] = ()  # files it writes at constant paths
 
     def producers(self) -> dict[str, str]:
         return dict(self.inputs)
@@ -164,6 +166,8 @@ class Pipeline:
                     "after": list(s.options.after),
                     "cells": list(s.cells),
                     "nondeterministic": s.nondeterministic,
+                    "file_reads": list(s.file_reads),
+                    "file_writes": list(s.file_writes),
                 }
                 for s in self.steps
             ],

@@ -1,7 +1,7 @@
 /**
  * @jest-environment jsdom
  */
-import { edgeLabel, formatMemory, INodeView, renderGraph, renderNode, resourcesLabel } from '../../js/components/graph';
+import { edgeLabel, formatMemory, INodeView, isFileEdge, renderEdge, renderGraph, renderNode, resourcesLabel } from '../../js/components/graph';
 import { zoomViewBox } from '../../js/components/panzoom';
 import { IGraphLayout } from '../../js/layout';
 import { INodeState, IStepInfo } from '../../js/types';
@@ -127,5 +127,23 @@ describe('helpers', () => {
     expect(parseValue('"a b"')).toBe('a b');
     expect(parseValue('rbf')).toBe('rbf');
     expect(parseValue('[1, 2]')).toEqual([1, 2]);
+  });
+});
+
+describe('file edges (rule 8)', () => {
+  it('are drawn dashed and labelled with the file name', () => {
+    expect(isFileEdge(['file:model.joblib'])).toBe(true);
+    expect(isFileEdge(['model', 'file:model.joblib'])).toBe(false);
+    expect(isFileEdge([])).toBe(false);
+    expect(edgeLabel(['file:a.csv'])).toBe('a.csv');
+    const edge = {
+      from: 'train', to: 'score', label: 'm.joblib', title: 'train → score: file:m.joblib',
+      file: true, points: [{ x: 0, y: 0 }, { x: 10, y: 0 }], labelPos: { x: 5, y: 0 }
+    };
+    const g = renderEdge(document, edge);
+    expect(g.getAttribute('class')).toBe('mlpipe-edge mlpipe-edge-file');
+    expect(g.querySelector('path')?.getAttribute('stroke-dasharray')).toBe('5 3');
+    const plain = renderEdge(document, { ...edge, file: false });
+    expect(plain.querySelector('path')?.hasAttribute('stroke-dasharray')).toBe(false);
   });
 });
