@@ -31,6 +31,7 @@ from mlpipe_jupyter.cache.store import (
     UnsavableValue,
     atomic_write_json,
 )
+from mlpipe_jupyter.compile import latebind
 
 
 class StepInputError(RuntimeError):
@@ -92,8 +93,10 @@ def restore_file(store: Store, var: str, ref: ArtifactRef) -> None:
             tracking.resume(tracker)
 
 
-def load_inputs(cfg: dict[str, Any], step: str | None = None) -> dict[str, Any]:
-    """The step's input values, by variable name, checked against their checksums."""
+def load_inputs(cfg: dict[str, Any], step: str | None = None,
+                namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The step's input values, by variable name, checked against their checksums; a
+    notebook function among them runs against `namespace`, the step's globals (rule 7)."""
     inputs = cfg.get("inputs") or {}
     if not inputs:
         return {}
@@ -106,6 +109,8 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None) -> dict[str, Any]:
                 restore_file(store, var, ref)
                 continue
             values[var] = store.get(ref)
+            if namespace is not None:
+                values[var] = latebind.rebind(values[var], namespace)
         except CorruptArtifact as exc:
             raise StepInputError(_step_name(cfg, step), var, str(exc)) from exc
         except (KeyError, ValueError, TypeError) as exc:

@@ -42,7 +42,7 @@ BEGIN_SOURCE = (
 LOAD_SOURCE = (
     "# mlpipe: load this step's inputs from the artifact store\n"
     "from mlpipe_jupyter.compile import runtime as _mlpipe_rt\n"
-    "globals().update(_mlpipe_rt.load_inputs(_mlpipe, step={step!r}))"
+    "globals().update(_mlpipe_rt.load_inputs(_mlpipe, step={step!r}, namespace=globals()))"
 )
 SAVE_SOURCE = (
     "# mlpipe: save this step's outputs to the artifact store\n"
