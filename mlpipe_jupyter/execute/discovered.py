@@ -79,12 +79,13 @@ def with_discovered(
 ) -> Pipeline:
     """`pipeline` with the discovered dependencies as edges (the `Edge` shape of the analysis).
 
-    A file edge only orders the steps. A changed-input edge (`vars` a name the
-    reader reads) makes the reader read that name from the step that changed
-    it, which then outputs it; a `random:GEN` edge does the same for the
-    generators in `carried`. Edges to unknown steps, against notebook order,
-    or that would make a cycle are dropped: verification finds them again if
-    they are real.
+    Each makes the reader read the edge's name from the edge's source, which
+    then outputs it, as the analysis does for what it sees statically: a
+    `file:PATH` (the runtime stores the file and puts it back; the reader's key
+    covers its bytes), a changed input (a name the reader reads), or a
+    `random:GEN` for the generators in `carried` (another `random:GEN` only
+    orders the steps). Edges to unknown steps, against notebook order, or that
+    would make a cycle are dropped: verification finds them again if real.
     """
     position = {s.name: i for i, s in enumerate(pipeline.steps)}
     steps = {s.name: s for s in pipeline.steps}
@@ -95,10 +96,11 @@ def with_discovered(
         if a not in position or b not in position or position[a] >= position[b]:
             continue
         for var in edge.vars:
-            moves = not var.startswith(FILE) and (
-                not var.startswith(RANDOM) or var[len(RANDOM):] in carried
-            )
-            if moves and (var in steps[b].reads or var.startswith(RANDOM)):
+            if var.startswith(RANDOM):
+                moves = var[len(RANDOM):] in carried
+            else:
+                moves = var.startswith(FILE) or var in steps[b].reads
+            if moves:
                 old = steps[b].producers().get(var)
                 if old == a:
                     continue

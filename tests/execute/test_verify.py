@@ -183,7 +183,9 @@ def test_with_discovered_adds_the_edge_and_keeps_the_order_topological() -> None
     assert any(e.source == "train" and e.target == "score" and "file:model.txt" in e.vars
                for e in q.edges)
     assert q.order.index("train") < q.order.index("score")
-    assert q.step("score").inputs == p.step("score").inputs  # a file edge only orders
+    # Like a file the analysis sees: score's key covers its bytes, train stores it.
+    assert ("file:model.txt", "train") in q.step("score").inputs
+    assert "file:model.txt" in q.step("score").reads and "file:model.txt" in q.step("train").outputs
 
 
 def test_with_discovered_rewires_a_changed_input() -> None:
@@ -213,3 +215,58 @@ def test_discoveries_are_saved_per_notebook_and_merged(tmp_path: Path) -> None:
         {"from": "train", "to": "score", "var": "file:model.txt"},
     ]
     assert discovered.load(store, tmp_path / "other.ipynb") == ()
+
+
+# -- on a real cluster -------------------------------------------------------------------
+
+COMPUTED = "''.join(['model', '.txt'])"  # the analysis cannot see which file this is
+WRITER = (
+    "%%step train\ntime.sleep(4)\n"
+    f"with open({COMPUTED}, 'w') as fh:\n    fh.write(f'model v{{version}}')"
+)
+READER = f"%%step score --outputs score\nwith open({COMPUTED}) as fh:\n    score = fh.read()"
+
+
+def score_of(store_root: Path, record: dict) -> str:
+    store = Store.open(store_root)
+    entry = store.lookup(record["steps"]["score"]["cache_key"])
+    assert entry is not None
+    return store.get(entry.outputs["score"])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("stale", "reason"), [
+    (True, "re-run: reads file:model.txt written by train"),
+    (False, "re-run: failed while train, before it in notebook order, was still writing files"),
+], ids=["an old file was there", "no file yet"])
+def test_a_file_read_through_a_computed_path_is_found_rerun_and_planned_next_time(
+    write_notebook, tmp_path: Path, stale: bool, reason: str  # noqa: ANN001
+) -> None:
+    from mlpipe_jupyter import service
+
+    path = write_notebook(["import time", "%%params\nversion = 1", WRITER, READER])
+    assert not any(e.target == "score" for e in analyze_notebook_edges(path))
+    if stale:
+        (tmp_path / "model.txt").write_text("a stale model from last week")
+    store = tmp_path / "store"
+
+    first = service.run(path, {}, store=store, workers=2)
+    assert first["status"] == "succeeded", first
+    score = first["steps"]["score"]
+    assert score["discovered"] == ["file:model.txt from train"]
+    assert score["reason"] == reason
+    assert score_of(store, first) == "model v1"  # the notebook's value, the first time
+    deps = json.loads(discovered.deps_path(Store.open(store), path).read_text())["deps"]
+    assert deps == [{"from": "train", "to": "score", "var": "file:model.txt"}]
+
+    second = service.run(path, {"version": 2}, store=store, workers=2)
+    assert second["status"] == "succeeded", second
+    assert not second["steps"]["score"]["reason"].startswith("re-run")  # ordered up front
+    assert second["steps"]["score"]["discovered"] == []
+    assert score_of(store, second) == "model v2"
+
+
+def analyze_notebook_edges(path: Path) -> tuple[Edge, ...]:
+    from mlpipe_jupyter.analysis import analyze_notebook
+
+    return analyze_notebook(path).edges
