@@ -84,12 +84,17 @@ class PipelineMagics(Magics):
         words = line.split(None, 1)
         command = words[0] if words else ""
         rest = words[1] if len(words) > 1 else ""
-        if command == "dag":
-            from .dag_view import pipeline_dag
+        from ..errors import MlpipeError
 
-            return pipeline_dag(self.shell, rest)
-        if command == "run":
-            from .run_view import pipeline_run
+        try:
+            if command == "dag":
+                from .dag_view import pipeline_dag
 
-            return pipeline_run(self.shell, rest)
+                return pipeline_dag(self.shell, rest)
+            if command == "run":
+                from .run_view import pipeline_run
+
+                return pipeline_run(self.shell, rest)
+        except MlpipeError as exc:  # the magics' one translation: a one-line UsageError
+            raise UsageError(f"%pipeline {command}: {str(exc).splitlines()[0]}") from None
         raise UsageError(f"unknown %pipeline command {command!r}; usage: {PIPELINE_USAGE}")

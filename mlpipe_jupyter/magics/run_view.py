@@ -1,7 +1,8 @@
 """`%pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR] [--gpu-workers N] [--no-cache]`.
 
-Runs the saved notebook as a pipeline through `service.run`, showing one
-progress row per step. The source notebook is never written.
+Runs the saved notebook as a pipeline through the SDK (`load(path).run(...)`,
+one `RunRequest`), showing one progress row per step. An `MlpipeError` becomes
+IPython's `UsageError` (one line). The source notebook is never written.
 """
 
 from __future__ import annotations
@@ -52,24 +53,33 @@ def pipeline_run(shell: Any, line: str) -> RunResult:
             "%pipeline run: cannot tell which notebook this kernel runs;"
             " save it and pass its path, as in %pipeline run my_notebook.ipynb"
         )
-    from .. import analysis, service
+    from ..errors import MlpipeError
+    from ..sdk import load
 
-    pipeline = analysis.analyze(analysis.read_cells(path))
+    try:
+        pipeline = load(path)
+    except MlpipeError as exc:
+        raise UsageError(f"%pipeline run: {exc}") from None
     if pipeline.errors:
         more = f" (and {len(pipeline.errors) - 1} more)" if len(pipeline.errors) > 1 else ""
         raise UsageError(f"%pipeline run: {path.name}: {pipeline.errors[0]}{more}")
     names = list(pipeline.order) or [step.name for step in pipeline.steps]
     view = progress_view(names)
-    record = RunResult(service.run(
-        str(path),
-        {name: parse_value(value) for name, value in args.parameters},
-        store=args.store,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        gpu_workers=args.gpu_workers,
-        no_cache=args.no_cache,
-        on_event=view,
-    ))
+    try:
+        run = pipeline.run(
+            {name: parse_value(value) for name, value in args.parameters},
+            store=args.store,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            gpu_workers=args.gpu_workers,
+            no_cache=args.no_cache,
+            on_event=view,
+        )
+    except MlpipeError as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise UsageError(f"%pipeline run: {lines[0]}{more}") from None
+    record = RunResult(run.record)
     for name, step in record.get("steps", {}).items():  # the record is the final word
         view({**step, "event": "step", "step": name})
     view({"event": "run", "status": record.get("status"), "run_id": record.get("run_id")})

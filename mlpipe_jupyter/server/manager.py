@@ -1,8 +1,16 @@
 """MlpipeService: what the REST handlers call (thin handlers, fat manager).
 
 It validates request bodies, resolves notebook paths inside the server root, picks the
-store, and calls `mlpipe_jupyter.service` (runs) and `mlpipe_jupyter.schedule`
-(published pipelines, schedules). Its methods are plain blocking functions; the
+store by the one rule (`stores.resolve_store`), builds one `RunRequest` per run, and
+calls `mlpipe_jupyter.service` (runs) and `mlpipe_jupyter.schedule` (published
+pipelines, schedules).
+
+Where things live: with `store_dir` (or `$MLPIPE_STORE`) set, everything is there.
+Otherwise a notebook's runs and the pipelines published from it go to `.mlpipe`
+beside it, exactly as `mlpipe run` / `mlpipe publish` put them, and a schedule goes
+to the store of the pipeline it fires. The GET routes read every store they know:
+the server's own (`<root>/.mlpipe`), and each `.mlpipe` found under the root (see
+discovery.py), so what the CLI made shows here, also after a restart. Its methods are plain blocking functions; the
 handlers run them on a thread pool, and runs themselves go to the execution service's
 background workers, so the server's event loop never waits on a pipeline.
 
@@ -13,19 +21,22 @@ service (the tests do that).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
+from ..errors import BadInput, Conflict, NotFound
+from ..request import RunRequest
 from ..schedule import cron, publish, scheduler, schedules
-from ..schedule.errors import BadInput, Conflict, NotFound
+from ..status import RunStatus
+from ..stores import resolve_store
 from . import cache_state, validate
+from .discovery import StoreFinder
 from .paths import relative_to_root, resolve_inside, resolve_notebook
 
-FINISHED = ("succeeded", "failed", "cancelled")
+T = TypeVar("T")
 
 
 class MlpipeService(LoggingConfigurable):
@@ -34,9 +45,9 @@ class MlpipeService(LoggingConfigurable):
     root_dir = Unicode("", help="The server root; set from ServerApp.root_dir.").tag(config=True)
     store_dir = Unicode(
         "",
-        help="Store for published pipelines and schedules, and for every run if set. "
-        "Default: $MLPIPE_STORE, else .mlpipe in the server root (published pipelines) "
-        "and .mlpipe beside each notebook (runs, as `mlpipe run` does).",
+        help="One store for every run, published pipeline and schedule. Default: "
+        "$MLPIPE_STORE, else .mlpipe beside each notebook (as `mlpipe run` and `mlpipe "
+        "publish` do); the routes also read every .mlpipe found under the root.",
     ).tag(config=True)
     scheduler_address = Unicode(
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
@@ -64,16 +75,17 @@ class MlpipeService(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._run_stores: dict[str, Path] = {}  # runs started here -> their store
-        self._stores: list[Path] = []  # every store seen, for GET runs
+        self._stores: list[Path] = []  # stores used by this process
+        self._finder: StoreFinder | None = None
 
     # stores -------------------------------------------------------------------------
     @property
     def store_root(self) -> Path:
-        """The store of published pipelines and schedules."""
-        configured = self.store_dir or os.environ.get("MLPIPE_STORE", "")
-        if configured:
-            return Path(os.path.expanduser(configured)).resolve()
-        return Path(self.root_dir).resolve() / ".mlpipe"
+        """The server's own store: `store_dir`, else $MLPIPE_STORE, else `<root>/.mlpipe`."""
+        return resolve_store(self.store_dir or None, None, cwd=self._root())
+
+    def _root(self) -> Path:
+        return Path(self.root_dir or ".").resolve()
 
     def run_store(self, notebook: Path) -> Path:
         """Where a run of `notebook` keeps its records and cache (as `mlpipe run` would)."""
@@ -82,16 +94,31 @@ class MlpipeService(LoggingConfigurable):
         return store
 
     def _store_of(self, notebook: Path) -> Path:
-        configured = self.store_dir or os.environ.get("MLPIPE_STORE", "")
-        return Path(configured).resolve() if configured else notebook.parent / ".mlpipe"
+        return resolve_store(self.store_dir or None, notebook, cwd=self._root())
 
     def _remember(self, store: Path) -> None:
         if store not in self._stores:
             self._stores.append(store)
 
-    def known_stores(self) -> list[Path]:
-        stores = [self.store_root, *self._stores]
-        return [s for i, s in enumerate(stores) if s not in stores[:i] and s.exists()]
+    def known_stores(self, fresh: bool = False) -> list[Path]:
+        """The server's store, those it used, and every store found under the root."""
+        if self._finder is None or self._finder.root != self._root():
+            self._finder = StoreFinder(self._root())
+        stores = [self.store_root, *self._stores, *self._finder.stores(fresh)]
+        unique = {s.resolve(): s for s in reversed(stores)}  # first mention wins
+        ordered = [s for s in stores if unique.get(s.resolve()) is s]
+        return [s for s in ordered if s.exists()]
+
+    def _first(self, find: Callable[[Path], T], missing: str) -> tuple[Path, T]:
+        """The first known store where `find` does not raise NotFound, and what it found."""
+        error: NotFound | None = None
+        for fresh in (False, True):
+            for store in self.known_stores(fresh):
+                try:
+                    return store, find(store)
+                except NotFound as exc:
+                    error = error or exc
+        raise error or NotFound(missing)
 
     # the DAG ------------------------------------------------------------------------
     def dag(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +157,8 @@ class MlpipeService(LoggingConfigurable):
         no_cache = validate.flag(body, "no_cache")
         address = validate.optional_str(body, "scheduler") or self.scheduler_address or None
         store = self.run_store(notebook)
-        run_id = self.backend_start(notebook, params, store, **self._cluster(no_cache, address))
+        request = RunRequest.build(notebook, params, store=store, **self._cluster(no_cache, address))
+        run_id = self.backend_start(request)
         self._run_stores[run_id] = store
         return {"run_id": run_id, "path": relative_to_root(self.root_dir, notebook)}
 
@@ -148,7 +176,7 @@ class MlpipeService(LoggingConfigurable):
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         store, record = self._find_run(run_id)
-        if record.get("status") in FINISHED:
+        if record.get("status") != RunStatus.RUNNING:
             raise Conflict(f"run {run_id} already {record['status']}; nothing to cancel")
         self.backend_cancel(store, run_id)
         return {"run_id": run_id, "status": "cancelling"}
@@ -174,10 +202,11 @@ class MlpipeService(LoggingConfigurable):
     def _find_run(self, run_id: str) -> tuple[Path, dict[str, Any]]:
         validate.identifier(run_id, "run id")
         stores = [self._run_stores[run_id]] if run_id in self._run_stores else []
-        for store in stores + self.known_stores():
-            record = self.backend_record(store, run_id)
-            if record is not None:
-                return store, record
+        for fresh in (False, True):  # a store made since the last scan: look again
+            for store in stores + self.known_stores(fresh):
+                record = self.backend_record(store, run_id)
+                if record is not None:
+                    return store, record
         raise NotFound(f"run {run_id} not found; GET runs lists the known runs")
 
     def _present(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -191,41 +220,54 @@ class MlpipeService(LoggingConfigurable):
 
     # published pipelines and schedules ----------------------------------------------------
     def list_pipelines(self) -> list[dict[str, Any]]:
-        return publish.list_pipelines(self.store_root)
+        rows = [
+            {**row, "store": str(store)}
+            for store in self.known_stores() for row in publish.list_pipelines(store)
+        ]
+        return sorted(rows, key=lambda row: row["name"])
 
     def publish(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         body = validate.body(body)
         notebook = resolve_notebook(self.root_dir, body.get("path"))
         name = body.get("name") or notebook.stem
-        published, created = publish.publish(notebook, name, self.store_root)
-        return {**published.to_json(), "created": created}, created
+        store = self.run_store(notebook)  # beside the notebook, as `mlpipe publish` does
+        published, created = publish.publish(notebook, name, store)
+        return {**published.to_json(), "created": created, "store": str(store)}, created
+
+    def pipeline_store(self, name: str, version: int | None = None) -> Path:
+        """The store the pipeline `name` is published in (NotFound names what is)."""
+        publish.check_name(name)
+        what = f"pipeline '{name}'" + (f" version {version}" if version is not None else "")
+        missing = (f"{what} is not published (no store under the server root has published"
+                   " pipelines); publish it with `mlpipe publish` or POST pipelines")  # fmt: skip
+        return self._first(lambda s: publish.get(s, name, version), missing)[0]
 
     def run_pipeline(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         body = validate.body(body)
         version = validate.optional_int(body, "version")
         params = validate.params(body.get("params", {}))
+        store = self.pipeline_store(name, version)
         published, run_id = scheduler.run_published(
-            self.store_root, name, version=version, params=params, start=self._start_snapshot
+            store, name, version=version, params=params, start=self.backend_start,
+            options=self._cluster(False, self.scheduler_address or None),
         )
-        self._run_stores[run_id] = self.store_root
+        self._run_stores[run_id] = store
         return {"run_id": run_id, "pipeline": name, "version": published.version}
 
-    def _start_snapshot(self, notebook: Path, params: dict[str, Any], store: Path) -> str:
-        """Start a run of a published snapshot (a scheduler.Starter)."""
-        return self.backend_start(
-            notebook, params, store, **self._cluster(False, self.scheduler_address or None)
-        )
-
     def _cluster(self, no_cache: bool, scheduler: str | None) -> dict[str, Any]:
-        """backend_start's keywords: a scheduler, or the sizes of a LocalCluster (not both,
-        as `mlpipe run` takes `--scheduler` or `--workers`)."""
+        """A run request's cluster options: a scheduler, or the sizes of a LocalCluster
+        (not both, as `mlpipe run` takes `--scheduler` or `--workers`)."""
         local = scheduler is None
         return {"no_cache": no_cache, "scheduler": scheduler,
                 "workers": self.workers if local else None,
                 "gpu_workers": self.gpu_workers if local else None}  # fmt: skip
 
     def list_schedules(self) -> list[dict[str, Any]]:
-        return [s.to_json() for s in schedules.list_schedules(self.store_root)]
+        rows = [
+            {**s.to_json(), "store": str(store)}
+            for store in self.known_stores() for s in schedules.list_schedules(store)
+        ]
+        return sorted(rows, key=lambda row: row["name"])
 
     def add_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
         body = validate.body(body)
@@ -233,25 +275,32 @@ class MlpipeService(LoggingConfigurable):
         expr = validate.optional_str(body, "cron")
         if not name or not expr:
             raise BadInput("a schedule needs 'name' and 'cron' (and 'pipeline' if not the name)")
+        pipeline = validate.optional_str(body, "pipeline") or name
+        version = validate.optional_int(body, "version")
+        params = validate.params(body.get("params", {}))
+        publish.check_name(name, "schedule")
+        cron.normalize(expr)  # a bad cron is 400 before the pipeline is looked up
+        for store in self.known_stores():  # one name across the stores the routes show
+            if any(s.name == name for s in schedules.list_schedules(store)):
+                raise Conflict(f"schedule '{name}' already exists (in {store}); remove it first")
         schedule = schedules.add(
-            self.store_root,
-            name,
-            expr,
-            pipeline=validate.optional_str(body, "pipeline"),
-            params=validate.params(body.get("params", {})),
-            version=validate.optional_int(body, "version"),
-            published_only=True,
+            self.pipeline_store(pipeline, version), name, expr, pipeline=pipeline,
+            params=params, version=version, published_only=True,
         )
         return schedule.to_json()
+
+    def _schedule_store(self, name: str) -> Path:
+        missing = f"schedule '{name}' does not exist; GET schedules lists them"
+        return self._first(lambda s: schedules.get(s, name), missing)[0]
 
     def update_schedule(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         body = validate.body(body)
         if not isinstance(body.get("paused"), bool):
             raise BadInput("'paused' must be true or false")
-        return schedules.set_paused(self.store_root, name, body["paused"]).to_json()
+        return schedules.set_paused(self._schedule_store(name), name, body["paused"]).to_json()
 
     def remove_schedule(self, name: str) -> None:
-        schedules.remove(self.store_root, name)
+        schedules.remove(self._schedule_store(name), name)
 
     def cron_preview(self, expr: str | None) -> dict[str, Any]:
         if not expr:
@@ -259,13 +308,16 @@ class MlpipeService(LoggingConfigurable):
         return cron.preview(expr)
 
     def fire_due_schedules(self) -> list[str]:
-        """One pass of the scheduler, starting runs through this service's backend."""
-        fired = scheduler.fire_due(self.store_root, start=self._start_snapshot)
-        for item in fired:
-            self.log.info("mlpipe: %s", item)
-            if item.run_id:
-                self._run_stores[item.run_id] = self.store_root
-        return [str(item) for item in fired]
+        """One pass of the scheduler over every known store, through this service's backend."""
+        fired = []
+        for store in self.known_stores():
+            options = self._cluster(False, self.scheduler_address or None)
+            for item in scheduler.fire_due(store, start=self.backend_start, options=options):
+                self.log.info("mlpipe: %s", item)
+                if item.run_id:
+                    self._run_stores[item.run_id] = store
+                fired.append(str(item))
+        return fired
 
     def status(self) -> dict[str, Any]:
         from .. import __version__
@@ -281,19 +333,11 @@ class MlpipeService(LoggingConfigurable):
         }
 
     # the execution service: the only calls into it ---------------------------------------
-    def backend_start(
-        self, notebook: Path, params: dict[str, Any], store: Path, *, no_cache: bool,
-        scheduler: str | None, workers: int | None = None, gpu_workers: int | None = None,
-    ) -> str:  # fmt: skip
+    def backend_start(self, request: RunRequest) -> str:
+        """Record the run and start it in a child process (`service.start`); its id."""
         from .. import service
 
-        try:
-            return service.start_run_async(
-                str(notebook), params, store=str(store), no_cache=no_cache, scheduler=scheduler,
-                workers=workers, gpu_workers=gpu_workers,
-            )
-        except ValueError as exc:  # the notebook cannot run: analysis errors, bad params
-            raise BadInput(str(exc)) from exc
+        return service.start(request)
 
     def backend_runs(self, store: Path) -> list[dict[str, Any]]:
         from .. import service

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import uuid
+
 from mlpipe_jupyter.execute.kernels import warm_code
 from mlpipe_jupyter.execute.warm import setup_modules, warm
 
@@ -25,8 +29,22 @@ def test_warm_code_binds_no_name() -> None:
     assert set(namespace) == {"__builtins__"}
 
 
-def test_warm_ignores_modules_that_fail() -> None:
-    warm(["no_such_module_xyz", "json"])
-    import sys
+def test_warm_imports_what_loads_and_skips_what_fails(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    suffix = uuid.uuid4().hex[:8]  # never imported before in this process
+    good, broken = f"warm_good_{suffix}", f"warm_broken_{suffix}"
+    (tmp_path / f"{good}.py").write_text("VALUE = 42\n")
+    (tmp_path / f"{broken}.py").write_text("raise RuntimeError('cannot import me')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert good not in sys.modules and broken not in sys.modules
+    warm([broken, "no_such_module_xyz", good])  # a failure does not stop the rest
+    assert sys.modules[good].VALUE == 42
+    assert broken not in sys.modules
+    del sys.modules[good]
 
-    assert "json" in sys.modules
+
+def test_warm_code_imports_in_a_fresh_interpreter(tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "warm_fresh_mod.py").write_text("VALUE = 7\n")
+    code = warm_code(("warm_fresh_mod",)) + "\nimport sys\nprint('warm_fresh_mod' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.stdout.strip() == "True", done.stderr

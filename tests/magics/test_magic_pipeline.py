@@ -97,12 +97,13 @@ def test_param_values_follow_papermill(text: str, value: Any) -> None:
 
 @pytest.fixture
 def fake_service(monkeypatch: Any) -> dict[str, Any]:
-    """A stand-in for mlpipe_jupyter.service that replays events like the runner."""
+    """A stand-in for mlpipe_jupyter.service.execute (the SDK's run) that replays events."""
     calls: dict[str, Any] = {}
 
-    def run(path: str, params: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        calls.update(path=path, params=params, **kwargs)
-        on_event = kwargs["on_event"]
+    def execute(request: Any, on_event: Any = None) -> dict[str, Any]:
+        calls.update(path=str(request.notebook), params=request.params, store=request.store,
+                     scheduler=request.scheduler, workers=request.workers,
+                     gpu_workers=request.gpu_workers, no_cache=request.no_cache)
         on_event({"event": "step", "step": "prepare", "status": "cached", "reason": "cached: code unchanged"})
         for name in ("branch_mean", "branch_std", "branch_quantiles", "branch_histogram", "combine"):
             on_event({"event": "step", "step": name, "status": "running"})
@@ -113,7 +114,7 @@ def fake_service(monkeypatch: Any) -> dict[str, Any]:
         return {"run_id": "r42", "status": "succeeded", "steps": steps}
 
     service = types.ModuleType("mlpipe_jupyter.service")
-    service.run = run  # type: ignore[attr-defined]
+    service.execute = execute  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mlpipe_jupyter.service", service)
     monkeypatch.setattr(mlpipe_jupyter, "service", service, raising=False)
     return calls

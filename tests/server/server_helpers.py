@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import asdict
 import time
 from pathlib import Path
 from typing import Any
 
+from mlpipe_jupyter.request import RunRequest
 from mlpipe_jupyter.server import MlpipeService
 
 TWO_STEPS = [
@@ -40,12 +42,10 @@ class FakeService(MlpipeService):
         self.records: dict[str, dict[str, Any]] = {}
         self.started: list[dict[str, Any]] = []
 
-    def backend_start(self, notebook, params, store, *, no_cache, scheduler,  # noqa: ANN001
-                      workers=None, gpu_workers=None):  # fmt: skip
+    def backend_start(self, request: RunRequest) -> str:
         run_id = f"20260101-000000-{len(self.records):06d}"
-        self.started.append({"notebook": notebook, "params": params, "store": store,
-                             "no_cache": no_cache, "scheduler": scheduler,
-                             "workers": workers, "gpu_workers": gpu_workers})  # fmt: skip
+        notebook, params, store = request.notebook, request.params, request.store
+        self.started.append({**asdict(request), "request": request})
         step_nb = store / "runs" / run_id / "load.ipynb"
         step_nb.parent.mkdir(parents=True, exist_ok=True)
         step_nb.write_text("{}")

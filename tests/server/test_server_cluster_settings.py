@@ -10,6 +10,7 @@ from server_helpers import FakeService
 from test_server_routes import call
 
 from mlpipe_jupyter import service as execution
+from mlpipe_jupyter.request import RunRequest
 from mlpipe_jupyter.server import MlpipeService
 
 
@@ -53,18 +54,17 @@ def test_defaults_leave_the_engine_to_choose():
     assert MlpipeService().gpu_workers is None and MlpipeService().workers is None
 
 
-def test_the_real_backend_passes_them_to_start_run_async(tmp_path, monkeypatch):
-    seen: dict[str, Any] = {}
+def test_the_real_backend_passes_one_request_to_service_start(tmp_path, monkeypatch):
+    seen: list[RunRequest] = []
 
-    def start_run_async(path: str, params: dict[str, Any], **options: Any) -> str:
-        seen.update(options, path=path, params=params)
+    def start(request: RunRequest) -> str:
+        seen.append(request)
         return "20260101-000000-aaaaaa"
 
-    monkeypatch.setattr(execution, "start_run_async", start_run_async)
+    monkeypatch.setattr(execution, "start", start)
     backend = MlpipeService(gpu_workers=1)
-    run_id = backend.backend_start(
-        tmp_path / "nb.ipynb", {"lr": 1}, tmp_path, no_cache=False, scheduler=None,
-        workers=None, gpu_workers=backend.gpu_workers,
-    )  # fmt: skip
-    assert run_id == "20260101-000000-aaaaaa"
-    assert seen["gpu_workers"] == 1 and seen["workers"] is None and seen["params"] == {"lr": 1}
+    request = RunRequest.build(tmp_path / "nb.ipynb", {"lr": 1}, store=tmp_path,
+                               **backend._cluster(False, None))  # fmt: skip
+    assert backend.backend_start(request) == "20260101-000000-aaaaaa"
+    assert seen == [request]
+    assert (request.gpu_workers, request.workers, request.params) == (1, None, {"lr": 1})

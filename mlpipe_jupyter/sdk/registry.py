@@ -1,0 +1,71 @@
+"""Runs of a store, and published pipelines: `runs`, `get_run`, `publish`, `trigger`.
+
+Every `store=` follows `stores.resolve_store`: the argument, else
+`$MLPIPE_STORE`, else `.mlpipe` beside `notebook=` (or, for `publish`, beside the
+notebook it publishes), else `.mlpipe` in the working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..stores import PathLike, absolute, resolve_store
+from .run import Run
+
+
+def runs(store: PathLike | None = None, *, notebook: PathLike | None = None,
+         limit: int = 50) -> list[Run]:  # fmt: skip
+    """The store's recent runs, newest first (`notebook=`: that notebook's store)."""
+    from .. import service
+
+    root = resolve_store(store, notebook)
+    return [Run(r["run_id"], root, r) for r in service.runs(root, limit)]
+
+
+def get_run(run_id: str, store: PathLike | None = None, *,
+            notebook: PathLike | None = None) -> Run:  # fmt: skip
+    """The run `run_id` of the store; `NotFound` when it has no such run."""
+    from .. import service
+
+    root = resolve_store(store, notebook)
+    return Run(run_id, root, service.run_record(root, run_id))
+
+
+def publish(notebook: PathLike, name: str | None = None, *,
+            store: PathLike | None = None) -> tuple[str, int]:  # fmt: skip
+    """Publish the notebook as an immutable, versioned pipeline; `(name, version)`.
+
+    The name defaults to the notebook's; publishing unchanged cells again returns
+    the latest version. `BadInput` for a bad name or a notebook with analysis
+    errors, `NotFound` when there is no such notebook.
+    """
+    from ..schedule import publish as published
+
+    path = absolute(notebook)
+    version, _ = published.publish(path, name or path.stem, resolve_store(store, path))
+    return version.name, version.version
+
+
+def trigger(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    version: int | None = None,
+    store: PathLike | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    gpu_workers: int | None = None,
+    no_cache: bool = False,
+) -> Run:
+    """Start a run of the published pipeline `name` (latest version unless `version`); the
+    `Run` at once (`run.wait()` blocks). `NotFound` when it is not published in the store."""
+    from .. import service
+    from ..schedule.scheduler import run_published
+
+    root = resolve_store(store)
+    options = {"scheduler": scheduler, "workers": workers, "gpu_workers": gpu_workers,
+               "no_cache": no_cache}  # fmt: skip
+    _, run_id = run_published(root, name, version=version, params=params, start=service.start,
+                              options=options)  # fmt: skip
+    return Run(run_id, Path(root))

@@ -1,0 +1,205 @@
+"""`Run`: one pipeline run, read from its store's records; its steps and their outputs.
+
+A `Run` holds a run id and the absolute store root. Its record is re-read
+while the run is unfinished and kept once it has finished. `run["train"]` is
+the outputs of step `train` (a read-only mapping); `run["train"]["model"]`
+loads that value from the store, checked against its checksum.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, NotFound, StepFailed
+from ..status import RunStatus, StepStatus
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A step's line of the run record: what it did and why."""
+
+    name: str
+    status: StepStatus
+    reason: str | None
+    duration_s: float | None
+    notebook: Path | None  # the executed step notebook (its log and traceback)
+    error: str | None
+    worker: str | None
+    cache_key: str | None
+
+    @classmethod
+    def from_record(cls, name: str, step: Mapping[str, Any]) -> StepInfo:
+        """The step `name` of a run record's `steps`."""
+        notebook = step.get("notebook")
+        return cls(
+            name=name, status=StepStatus(step.get("status", "pending")),
+            reason=step.get("reason"), duration_s=step.get("duration_s"),
+            notebook=Path(notebook) if notebook else None, error=step.get("error"),
+            worker=step.get("worker"), cache_key=step.get("cache_key"),
+        )  # fmt: skip
+
+
+class Run:
+    """A pipeline run: `id`, `status`, `record`, `steps`, outputs by `run[STEP][VAR]`."""
+
+    def __init__(self, run_id: str, store: Path, record: dict[str, Any] | None = None) -> None:
+        self._id = run_id
+        self._store = Path(store)
+        self._record = record
+
+    @property
+    def id(self) -> str:
+        """The run id (`20261122-093012-ab12cd`)."""
+        return self._id
+
+    @property
+    def store(self) -> Path:
+        """The store root that holds the run's record and outputs."""
+        return self._store
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The run record (DESIGN.md shape) as a dict, read now unless the run has finished."""
+        if self._record is None or self._record.get("status") == RunStatus.RUNNING:
+            from .. import service
+
+            self._record = service.run_record(self._store, self._id)
+        return self._record
+
+    @property
+    def status(self) -> RunStatus:
+        """`running`, `succeeded`, `failed` or `cancelled`."""
+        return RunStatus(self.record["status"])
+
+    @property
+    def steps(self) -> dict[str, StepInfo]:
+        """Each step's `StepInfo`, by name, in pipeline order."""
+        return {n: StepInfo.from_record(n, s) for n, s in self.record.get("steps", {}).items()}
+
+    def __getitem__(self, step: str) -> StepOutputs:
+        """The outputs of `step`; `NotFound` for a step the run does not have."""
+        steps = self.steps
+        if step not in steps:
+            known = ", ".join(steps) or "(none)"
+            raise NotFound(f"run {self._id} has no step '{step}'; its steps: {known}")
+        return StepOutputs(self, steps[step])
+
+    def wait(self, timeout: float | None = None, *, raise_on_failure: bool = False,
+             poll_s: float = 0.2) -> Run:  # fmt: skip
+        """Block until the run has finished (`TimeoutError` after `timeout` seconds); this run.
+
+        With `raise_on_failure`, a run that did not succeed raises `StepFailed`
+        naming its first failed step and that step's error.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.status is RunStatus.RUNNING:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {self._id} still running after {timeout} s")
+            time.sleep(poll_s)
+        if raise_on_failure and self.status is not RunStatus.SUCCEEDED:
+            raise StepFailed(self._failure())
+        return self
+
+    def cancel(self) -> None:
+        """Ask the run to stop; `Conflict` when it has already finished."""
+        from .. import service
+
+        if self.status is not RunStatus.RUNNING or not service.cancel(self._store, self._id):
+            raise Conflict(f"run {self._id} already {self.status}; nothing to cancel")
+
+    def _failure(self) -> str:
+        for step in self.steps.values():
+            if step.status is StepStatus.FAILED:
+                where = f"; its notebook: {step.notebook}" if step.notebook else ""
+                return f"run {self._id}: step '{step.name}' failed: {step.error}{where}"
+        error = self.record.get("error")
+        return f"run {self._id} {self.status}" + (f": {error}" if error else "")
+
+    def __repr__(self) -> str:
+        status = self._record.get("status") if self._record else "?"
+        return f"<Run {self._id} {status} in {self._store}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and (other.id, other.store) == (self._id, self._store)
+
+    def __hash__(self) -> int:
+        return hash((self._id, self._store))
+
+
+class StepOutputs(Mapping[str, Any]):
+    """The outputs of one step of a run: `outputs["model"]` loads the value from the store.
+
+    A step saves the names a later step reads, plus those given with `--outputs`.
+    Reading from a step that failed or was skipped raises `StepFailed`; from a
+    step still to finish, `Conflict`.
+    """
+
+    def __init__(self, run: Run, step: StepInfo) -> None:
+        self._run = run
+        self._step = step
+        self._refs: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def step(self) -> StepInfo:
+        """The step these are the outputs of."""
+        return self._step
+
+    def refs(self) -> dict[str, dict[str, Any]]:
+        """The artifact reference (key, format, size, type) of each output, by name."""
+        if self._refs is None:
+            self._refs = self._find_refs()
+        return self._refs
+
+    def __getitem__(self, var: str) -> Any:
+        from ..cache.store import ArtifactRef, Store
+
+        refs = self.refs()
+        if var not in refs:
+            known = ", ".join(refs) or "(none)"
+            raise NotFound(
+                f"step '{self._step.name}' of run {self._run.id} has no output '{var}';"
+                f" its outputs: {known} (a step saves the names later steps read, plus"
+                " --outputs NAME)"
+            )
+        return Store(self._run.store).get(ArtifactRef.from_json(refs[var]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.refs())
+
+    def __len__(self) -> int:
+        return len(self.refs())
+
+    def _find_refs(self) -> dict[str, dict[str, Any]]:
+        step, run = self._step, self._run
+        if step.status in (StepStatus.FAILED, StepStatus.SKIPPED):
+            why = step.error or step.reason or step.status.value
+            raise StepFailed(f"step '{step.name}' of run {run.id} {step.status}: {why}")
+        if not step.status.ok:
+            raise Conflict(
+                f"step '{step.name}' of run {run.id} is {step.status}; wait for the run"
+                " (run.wait()) before reading its outputs"
+            )
+        result = run.store / "runs" / run.id / f"{step.name}.result.json"
+        if step.status is StepStatus.SUCCEEDED and result.is_file():
+            data = json.loads(result.read_text(encoding="utf-8"))
+            if isinstance(data.get("outputs"), dict) and isinstance(data.get("report"), dict):
+                data = data["outputs"]  # {"outputs": {var: ref}, "report": ...}; else {var: ref}
+            return {k: v for k, v in data.items() if isinstance(v, dict) and "key" in v}
+        return self._from_cache_entry()
+
+    def _from_cache_entry(self) -> dict[str, dict[str, Any]]:
+        from ..cache.store import Store
+
+        step, run = self._step, self._run
+        entry = Store(run.store).lookup(step.cache_key) if step.cache_key else None
+        if entry is None:
+            raise NotFound(
+                f"the outputs of step '{step.name}' of run {run.id} are no longer in the"
+                f" store {run.store} (pruned); run the pipeline again"
+            )
+        return {var: ref.to_json() for var, ref in entry.outputs.items()}
