@@ -290,7 +290,11 @@ def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
         before, after = old.inputs.get(var), new.inputs.get(var)
         if before is None or after is None or before[1] != after[1]:
             producer = (after or before or ("", ""))[0] or var
-            if producer not in changed_upstream:
+            if var.startswith("file:"):  # a file an upstream step writes (rule 8)
+                reasons.append(f"file {var[len('file:'):]} changed (written by {producer})")
+            elif var.startswith("random:"):  # a generator's state (rule 9)
+                reasons.append(f"random state from step '{producer}' changed")
+            elif producer not in changed_upstream:
                 changed_upstream.append(producer)
     reasons.extend(f"upstream {producer} changed" for producer in changed_upstream)
     reasons.extend(_environment_reasons(old, new))
