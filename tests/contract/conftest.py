@@ -8,14 +8,14 @@ Magics run in a real IPython shell; REST goes through a real Jupyter server.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - jp_fetch, jp_serverapp, hooks
 
-from contract_helpers import Result, mlpipe_inline, notebook
+from contract_helpers import Result, mlpipe_inline
+from nbfiles import write_notebook
 
 
 @pytest.fixture
@@ -24,10 +24,7 @@ def write_nb(tmp_path: Path) -> Any:
 
     def write(cells: list[Any], name: str = "nb.ipynb", minor: int = 5,
               newline: str = "\n") -> Path:
-        path = tmp_path / name
-        text = json.dumps(notebook(cells, minor), indent=1, ensure_ascii=False)
-        path.write_bytes(text.replace("\n", newline).encode("utf-8"))
-        return path
+        return write_notebook(tmp_path / name, cells, minor=minor, newline=newline)
 
     return write
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbfiles import code_cell, notebook_json as notebook  # noqa: F401 - one writer
+
 from mlpipe_jupyter.cli import main as cli_main
 
 MLPIPE = Path(sys.executable).with_name("mlpipe")
@@ -29,20 +31,9 @@ class Result:
 def cell(source: str | list[str], *, tags: tuple[str, ...] = (), kind: str = "code",
          **extra: Any) -> dict[str, Any]:
     """An .ipynb cell dict (nbformat 4.5 fields unless `extra` overrides them)."""
-    raw: dict[str, Any] = {"cell_type": kind, "metadata": {"tags": list(tags)}, "source": source}
     if kind == "code":
-        raw.update(execution_count=None, outputs=[])
-    raw.update(extra)
-    return raw
-
-
-def notebook(cells: list[Any], minor: int = 5) -> dict[str, Any]:
-    """A notebook of `cells`: a str is a code cell, a dict is used as it is."""
-    raws = [cell(c) if isinstance(c, str) else c for c in cells]
-    if minor >= 5:
-        for number, raw in enumerate(raws):
-            raw.setdefault("id", f"c{number}")
-    return {"cells": raws, "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
+        return code_cell(source, tags, **extra)
+    return {"cell_type": kind, "metadata": {"tags": list(tags)}, "source": source, **extra}
 
 
 def mlpipe(*args: str | Path) -> Result:

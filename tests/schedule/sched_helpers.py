@@ -1,9 +1,11 @@
-"""Helpers of the schedule tests: small pipeline notebooks written as JSON."""
+"""Helpers of the schedule tests: small pipeline notebooks (written by tests/nbfiles.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import nbfiles
+from nbfiles import code_cell
 
 TWO_STEPS = [
     "%%params\nscale = 2",
@@ -13,12 +15,5 @@ TWO_STEPS = [
 
 
 def write_notebook(path: Path, sources: list[str], outputs: list | None = None) -> Path:
-    cells = [
-        {"cell_type": "code", "metadata": {}, "source": s, "outputs": outputs or [],
-         "execution_count": None}
-        for s in sources
-    ]  # fmt: skip
-    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document))
-    return path
+    """`nbfiles.write_notebook`, each source a code cell (with `outputs` if given)."""
+    return nbfiles.write_notebook(path, [code_cell(s, outputs=outputs or []) for s in sources])

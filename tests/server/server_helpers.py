@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import asdict
 import time
 from pathlib import Path
 from typing import Any
+
+from nbfiles import write_notebook  # noqa: F401 - the tests import it from here
 
 from mlpipe_jupyter.request import RunRequest
 from mlpipe_jupyter.server import MlpipeService
@@ -18,17 +19,6 @@ TWO_STEPS = [
     "%%step load\nnumbers = [1, 2, 3]",
     "%%step total\nresult = sum(numbers) * scale",
 ]
-
-
-def write_notebook(path: Path, sources: list[str]) -> Path:
-    cells = [
-        {"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}
-        for s in sources
-    ]
-    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document))
-    return path
 
 
 class FakeService(MlpipeService):
