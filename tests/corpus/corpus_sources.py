@@ -1243,3 +1243,80 @@ print(log.groupby("hour")["wait"].agg(["mean", "max"]).round(6).head().to_string
 %%step extra_noise
 print("one more draw each:", round(random.random(), 6), round(float(np.random.rand()), 6))
 ''')
+
+
+nb("artifact_dir_models", r'''
+#%% md
+# Two models saved under an artifacts folder, compared from disk
+
+The file names are built at run time, so only running the steps shows which files they use.
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import glob
+import os
+import pickle
+
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+#%%
+%%params
+out_dir = "artifacts"
+#%%
+%%step split
+X, y = load_iris(return_X_y=True)
+Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.4, random_state=7, stratify=y)
+os.makedirs(out_dir, exist_ok=True)
+print(Xtr.shape)
+#%%
+%%step fit_models
+for kind, est in [("logreg", LogisticRegression(max_iter=500)),
+                  ("tree", DecisionTreeClassifier(max_depth=2, random_state=0))]:
+    with open(os.path.join(out_dir, f"{kind}.pkl"), "wb") as fh:
+        pickle.dump(est.fit(Xtr, ytr), fh)
+print("saved", sorted(os.listdir(out_dir)))
+#%%
+%%step leaderboard
+board = {}
+for path in sorted(glob.glob(os.path.join(out_dir, "*.pkl"))):
+    with open(path, "rb") as fh:
+        board[os.path.basename(path)[:-4]] = round(pickle.load(fh).score(Xte, yte), 6)
+print(board)
+''')
+
+
+nb("manual_shuffle_split", r'''
+#%% md
+# A hand-made shuffled split, the way old tutorials do it
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+
+np.random.seed(5)
+#%%
+%%step data
+X, y = load_breast_cancer(return_X_y=True)
+order = np.arange(len(y))
+print(len(order), "rows")
+#%%
+%%step shuffle
+np.random.shuffle(order)
+print("first rows after shuffling:", order[:6].tolist())
+#%%
+%%step split
+cut = int(0.8 * len(order))
+train_idx, test_idx = order[:cut], order[cut:]
+scaler = StandardScaler().fit(X[train_idx])
+print(len(train_idx), len(test_idx), round(float(scaler.mean_[0]), 6))
+#%%
+%%step knn
+knn = KNeighborsClassifier(7).fit(scaler.transform(X[train_idx]), y[train_idx])
+print("accuracy:", round(knn.score(scaler.transform(X[test_idx]), y[test_idx]), 6))
+''')
