@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from mlpipe_jupyter.compile.report import FileFact
 
@@ -163,6 +163,24 @@ def changed_listing(facts: Iterable[FileFact], base: Path) -> str | None:
         if listing_sha256(names) != fact.sha256:
             return f"files in {fact.path} changed"
     return None
+
+
+def entry_changed(entry: Any, base: Path, cache_dir: Path | None,
+                  skip: Iterable[str] = ()) -> str | None:
+    """Why a cache entry's recorded files and folders no longer hold; None if they do.
+
+    The one check behind a run's plan, the sidebar's cache state and a live
+    kernel's `%%step` hit. `cache_dir` keeps the hashes (the store's cache folder).
+    """
+    if not entry.files_read and not entry.dirs_listed:
+        return None
+    hashes = HashCache.at(cache_dir)
+    try:
+        return changed_file(entry.files_read, base, hashes, skip=skip) or changed_listing(
+            entry.dirs_listed, base
+        )
+    finally:
+        hashes.save()
 
 
 def declared_files(

@@ -131,19 +131,11 @@ def entry_stale(entry: CacheEntry, step: Step, store: Store, base: Path | None) 
     Files that are key inputs (`file:PATH`, written upstream) are skipped:
     their content is in the key already.
     """
-    if not entry.files_read and not entry.dirs_listed:
-        return None
-    from mlpipe_jupyter.cache.files import HashCache, changed_file, changed_listing
+    from mlpipe_jupyter.cache.files import entry_changed
 
     folder = Path.cwd() if base is None else Path(base)
-    hashes = HashCache.at(store.cache_dir)
     skip = [var[len("file:"):] for var in step.reads if var.startswith("file:")]
-    try:
-        return changed_file(entry.files_read, folder, hashes, skip=skip) or changed_listing(
-            entry.dirs_listed, folder
-        )
-    finally:
-        hashes.save()
+    return entry_changed(entry, folder, store.cache_dir, skip)
 
 
 def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:

@@ -44,12 +44,22 @@ class CachePlan:
     extras: tuple[str, ...]  # the step's other names, kept when they can be saved
 
 
+def _files_changed(entry: Any, store: Any) -> bool:
+    from pathlib import Path
+
+    from ..cache.files import entry_changed
+
+    return entry_changed(entry, Path.cwd(), store.cache_dir) is not None
+
+
 def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, str]:
     """Run or restore `step`; return (the value to show as Out, "succeeded" | "cached")."""
     __tracebackhide__ = True  # noqa: F841
     try:
         plan = plan_step(shell, session, step)
         entry = plan.store.lookup(plan.key) if plan else None
+        if entry is not None and _files_changed(entry, plan.store):
+            entry = None  # a file it read changed since: run it (issue 8)
         if plan and entry and _restore(shell, plan, entry, step.name):
             return None, "cached"
     except Exception as exc:  # the cache must never stop a cell: run it without
