@@ -37,7 +37,8 @@ def load(path: PathLike) -> Pipeline:
 
     notebook = absolute(path)
     if not notebook.is_file():
-        raise NotFound(f"notebook '{path}' not found (looked at {notebook})")
+        where = "" if str(path) == str(notebook) else f" (looked at {notebook})"
+        raise NotFound(f"notebook '{path}' not found{where}")
     try:
         return Pipeline(notebook, analyze(read_cells(notebook)))
     except NotebookError as exc:
