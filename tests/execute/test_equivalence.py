@@ -86,7 +86,9 @@ def test_pipeline_outputs_equal_a_top_to_bottom_run(
     context = {k: v for outputs in actual.values() for k, v in outputs.items()}
     assert sorted(actual) == sorted(expected)
     for step_name, outputs in expected.items():
-        assert sorted(actual[step_name]) == sorted(outputs), (step_name, sorted(actual[step_name]))
+        # The entry keeps every name the step binds (a live-kernel hit restores them all);
+        # the outputs later steps read must be among them.
+        assert set(outputs) <= set(actual[step_name]), (step_name, sorted(actual[step_name]))
         for var, value in outputs.items():
             assert_same(value, actual[step_name][var], f"{step_name}.{var}", context)
 
