@@ -23,7 +23,7 @@ from .cluster import step_resources
 from .commit import commit_result, step_job
 from .discovered import carried_generators
 from .engine import StepResult, event_topic, run_step
-from .machine import (
+from .events import (
     Action,
     Cancel,
     CancelRequested,
@@ -38,10 +38,10 @@ from .machine import (
     MarkFailed,
     MarkSucceeded,
     Retry,
-    RunMachine,
     Skip,
     Submit,
 )
+from .machine import RunMachine
 from .planner import CACHED, RUN, Decision, decide
 
 if TYPE_CHECKING:
@@ -256,9 +256,8 @@ class Coordinator:
         except Exception as exc:  # noqa: BLE001 - KilledWorker, cancelled, lost data
             kind = type(exc).__name__
             if kind == "KilledWorker":
-                failure, error = (
-                    Failure.WORKER_LOST, f"the worker running step '{name}' died repeatedly ({kind})"
-                )
+                failure = Failure.WORKER_LOST
+                error = f"the worker running step '{name}' died repeatedly ({kind})"
             else:
                 first = (str(exc).strip().splitlines() or [""])[0]
                 failure = Failure.CLUSTER

@@ -28,7 +28,7 @@ from mlpipe_jupyter.compile.report import StepReport
 from mlpipe_jupyter.status import StepStatus
 
 from .kernels import call, pool_for, retire_in_background
-from .machine import Failure
+from .events import Failure
 
 KILL_GRACE_S = 2.0
 

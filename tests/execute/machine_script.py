@@ -8,8 +8,10 @@ short lines ("submit b#1", "skip d: upstream 'b' failed", "finish failed").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mlpipe_jupyter.compile.report import FileFact, StepReport
-from mlpipe_jupyter.execute.machine import (
+from mlpipe_jupyter.execute.events import (
     Cancel,
     CancelRequested,
     Decided,
@@ -22,11 +24,10 @@ from mlpipe_jupyter.execute.machine import (
     MarkFailed,
     MarkSucceeded,
     Retry,
-    RunMachine,
     Skip,
-    StepSpec,
     Submit,
 )
+from mlpipe_jupyter.execute.machine import RunMachine, StepSpec
 
 
 def make(
@@ -114,3 +115,19 @@ def feed(machine: RunMachine, event: tuple) -> list[str]:
             error = f"{step} {event[3]}"
             actions = machine.handle(Finished(step, attempt, False, event[3], error))
     return [line(a) for a in actions]
+
+
+@dataclass
+class Case:
+    """A named script for a fresh machine and the actions expected after each step."""
+
+    name: str
+    machine: RunMachine
+    script: list[tuple]
+    expected: list[list[str]]  # the actions of start(), then after each event
+
+    def play(self) -> list[list[str]]:
+        got = [[line(a) for a in self.machine.start()]]
+        for event in self.script:
+            got.append(feed(self.machine, event))
+        return got

@@ -7,28 +7,18 @@ events; the machine's actions come back as short lines a person can read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
+from machine_script import Case, fail, feed, make, ok
 
-from machine_script import fail, feed, line, make, ok
-
-from mlpipe_jupyter.execute.machine import Failure, RunMachine
-
-
-@dataclass
-class Case:
-    name: str
-    machine: RunMachine
-    script: list[tuple]
-    expected: list[list[str]]  # the actions of start(), then after each event
+from mlpipe_jupyter.execute.events import Failure
 
 
 CASES = [
     Case("chain", make("a b", "a>b"), [ok("a"), ok("b")], [
         ["submit a#1"], ["succeeded a", "submit b#1"], ["succeeded b", "finish succeeded"],
     ]),
-    Case("independent steps start together", make("a b c", "a>c b>c"), [ok("b"), ok("a"), ok("c")], [
+    Case("independent steps start together", make("a b c", "a>c b>c"),
+         [ok("b"), ok("a"), ok("c")], [
         ["submit a#1", "submit b#1"], ["succeeded b"], ["succeeded a", "submit c#1"],
         ["succeeded c", "finish succeeded"],
     ]),
@@ -69,7 +59,8 @@ CASES = [
         ["cancel b", "skip b: run cancelled", "skip c: run cancelled", "finish cancelled"],
         [],
     ]),
-    Case("early cutoff: upstream re-ran with the same outputs", make("a b c", "a>b b>c", pending="b c"),
+    Case("early cutoff: upstream re-ran with the same outputs",
+         make("a b c", "a>b b>c", pending="b c"),
          [ok("a"), ("decided", "b", True), ("decided", "c", False), ok("c")], [
         ["submit a#1"], ["succeeded a", "decide b"], ["cached b", "decide c"], ["submit c#1"],
         ["succeeded c", "finish succeeded"],
@@ -89,10 +80,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_machine(case: Case) -> None:
-    got = [[line(a) for a in case.machine.start()]]
-    for event in case.script:
-        got.append(feed(case.machine, event))
-    assert got == case.expected
+    assert case.play() == case.expected
 
 
 def test_the_run_status_follows_the_steps() -> None:

@@ -24,7 +24,9 @@ def union_literals(source: str, name: str) -> list[str]:
     return [single or double for single, double in literals]
 
 
-@pytest.mark.parametrize(("ts_name", "enum"), [("RunStatus", RunStatus), ("StepRunStatus", StepStatus)])
+@pytest.mark.parametrize(
+    ("ts_name", "enum"), [("RunStatus", RunStatus), ("StepRunStatus", StepStatus)]
+)
 def test_ts_status_union_matches_the_python_enum(ts_name: str, enum: type[Enum]) -> None:
     literals = union_literals(TYPES_TS.read_text("utf-8"), ts_name)
     assert literals == [member.value for member in enum]

@@ -10,27 +10,17 @@ analysis can see, on a real LocalCluster, twice.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from machine_script import fail, feed, file, line, make, ok
+from machine_script import Case, fail, feed, file, make, ok
 
 from mlpipe_jupyter.analysis import Cell, Edge, analyze
 from mlpipe_jupyter.cache.store import Store
 from mlpipe_jupyter.execute import discovered
-from mlpipe_jupyter.execute.machine import RunMachine
 
 OLD, NEW = file("model.joblib", "old"), file("model.joblib", "new")
 RERUN_FILE = "re-run: reads file:model.joblib written by train"
-
-
-@dataclass
-class Case:
-    name: str
-    machine: RunMachine
-    script: list[tuple]
-    expected: list[list[str]]
 
 
 CASES = [
@@ -121,11 +111,19 @@ CASES = [
         ["succeeded b", "submit c#2 (re-run: reads x changed by b)"],
         ["succeeded c [x from b]", "finish succeeded"],
     ]),
-    Case("a reader not started yet just waits for the changer", make(
-        "a b c", "a>b a>c", retries={}, inputs={"b": {"x": "a"}, "c": {"x": "a", "y": "a"}}),
+    Case("a reader not started yet just reads from the changer",
+         make("a b d c", "a>b a>c d>c", inputs={"b": {"x": "a"}, "c": {"x": "a"}}),
+         [ok("a"), ok("b", inputs_changed=("x",), saved=("x",)), ok("d"), ok("c")], [
+        ["submit a#1", "submit d#1"], ["succeeded a", "submit b#1"],
+        ["succeeded b", "discovered b->c x"], ["succeeded d", "submit c#1"],
+        ["succeeded c [x from b]", "finish succeeded"],
+    ]),
+    Case("a reader still running when its input is found changed is cancelled and run again",
+         make("a b c", "a>b a>c", inputs={"b": {"x": "a"}, "c": {"x": "a"}}),
          [ok("a"), ok("b", inputs_changed=("x",), saved=("x",)), ok("c")], [
         ["submit a#1"], ["succeeded a", "submit b#1", "submit c#1"],
-        ["succeeded b", "discovered b->c x", "cancel c", "submit c#2 (re-run: reads x changed by b)"],
+        ["succeeded b", "discovered b->c x", "cancel c",
+         "submit c#2 (re-run: reads x changed by b)"],
         ["succeeded c [x from b]", "finish succeeded"],
     ]),
     Case("random state drawn by two unlinked steps: the later one re-runs from the earlier's end",
@@ -148,10 +146,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_verification(case: Case) -> None:
-    got = [[line(a) for a in case.machine.start()]]
-    for event in case.script:
-        got.append(feed(case.machine, event))
-    assert got == case.expected
+    assert case.play() == case.expected
 
 
 def test_rewired_inputs_are_what_the_adapter_asks_for() -> None:
