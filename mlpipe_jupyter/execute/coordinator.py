@@ -192,8 +192,12 @@ class Coordinator:
 
     def _decide(self, name: str, no_cache: bool | None = None) -> Decision:
         keys = {var: ref.key for var, ref in self._inputs(name).items()}
+        step = self.ctx.pipeline.step(name)
+        # Keyed with its producers as found in this run: the next run plans the same.
+        producers = tuple((var, self.machine.producer(name, var)) for var, _ in step.inputs)
+        step = replace(step, inputs=producers)
         return decide(
-            self.ctx.pipeline.step(name), self.ctx.pipeline, self.ctx.store, self.ctx.params,
+            step, self.ctx.pipeline, self.ctx.store, self.ctx.params,
             keys, no_cache=self.ctx.options.no_cache if no_cache is None else no_cache,
             after_upstream_ran=True, base=self.ctx.notebook.resolve().parent,
         )

@@ -265,3 +265,28 @@ def analyze_notebook_edges(path: Path) -> tuple[Edge, ...]:
     from mlpipe_jupyter.analysis import analyze_notebook
 
     return analyze_notebook(path).edges
+
+
+@pytest.mark.integration
+def test_an_input_changed_through_a_function_reaches_the_later_reader(
+    write_notebook, tmp_path: Path  # noqa: ANN001
+) -> None:
+    from mlpipe_jupyter import service
+
+    setup = "def take(xs):\n    return xs.pop(0)"  # mutates its argument: no analysis sees it
+    path = write_notebook([setup, "%%step a\nitems = [3, 1, 2]",
+                           "%%step b --outputs head\nhead = take(items)",
+                           "%%step c --outputs rest\nrest = list(items)"])
+    store = tmp_path / "store"
+    record = service.run(path, {}, store=store, workers=2)
+    assert record["status"] == "succeeded", record
+    assert record["steps"]["c"]["discovered"] == ["items from b"]
+    entry = Store.open(store).lookup(record["steps"]["c"]["cache_key"])
+    assert Store.open(store).get(entry.outputs["rest"]) == [1, 2]  # as top to bottom
+    # Planned with the dependency now: b also outputs items (a new key, so it runs), and c,
+    # keyed as it was re-run, comes from the cache.
+    again = service.run(path, {}, store=store, workers=2)
+    assert {n: s["status"] for n, s in again["steps"].items()} == {
+        "a": "cached", "b": "succeeded", "c": "cached",
+    }, again
+    assert again["steps"]["c"]["discovered"] == []
