@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             cwd=args.cwd,
             progress_bar=False,
         )
-        saved[step["name"]] = json.loads(result.read_text(encoding="utf-8"))
+        written = json.loads(result.read_text(encoding="utf-8"))  # {"outputs": ..., "report": ...}
+        saved[step["name"]] = written["outputs"] if "report" in written else written
     print(f"done: {len(spec['steps'])} steps, executed notebooks in {output}", file=sys.stderr)
     return 0
 

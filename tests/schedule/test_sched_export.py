@@ -98,5 +98,5 @@ def test_exported_pipeline_runs_with_plain_papermill(notebook, tmp_path):
     assert sorted(p.name for p in (out / "output").glob("*.ipynb")) == [
         "01_load.ipynb", "02_total.ipynb"
     ]
-    refs = json.loads((out / "output" / "results" / "total.json").read_text())
+    refs = json.loads((out / "output" / "results" / "total.json").read_text())["outputs"]
     assert Store.open(out / "store").get(ArtifactRef.from_json(refs["result"])) == 60
