@@ -31,7 +31,7 @@ from mlpipe_jupyter.compile.report import FileFact
 
 from mlpipe_jupyter.errors import BadInput
 
-from .keys import KeyIngredients, explain
+from .keys import KeyIngredients
 from .signing import sign, verify
 from .serializers import FILE_FORMAT, REGISTRY, UnsavableValue, type_name
 
@@ -414,24 +414,6 @@ class Store:
             return entry
         mine = [e for e in self.entries() if e.step == step]
         return mine[-1] if mine else None
-
-    def miss_reason(self, ingredients: KeyIngredients) -> str:
-        """Why a step with these ingredients must run, in a few words.
-
-        "no cache entry", "code changed; parameter lr changed", or "cached
-        output missing or corrupt" when the entry is there but unusable.
-        """
-        if self.entry_path(ingredients.key()).exists():
-            return "cached output missing or corrupt"
-        latest = self.latest_for_step(ingredients.step)
-        if latest is not None and latest.ingredients is None:
-            return "inputs changed"
-        return explain(latest.ingredients if latest else None, ingredients)
-
-    def usage(self) -> tuple[int, int]:
-        """(number of artifact files, their total bytes), for `mlpipe cache ls`."""
-        sizes = [p.stat().st_size for p in self.artifacts_dir.glob("*/*") if p.is_file()]
-        return len(sizes), sum(sizes)
 
     def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0) -> PruneReport:
         """Remove older entries, then artifacts no entry references.

@@ -158,18 +158,3 @@ def test_latest_for_step_follows_the_last_commit_and_survives_a_lost_pointer(sto
     (store.cache_dir / "latest" / "train.json").unlink()
     store.entry_path(second.step_key).unlink()
     assert store.latest_for_step("train") == first
-
-
-def test_miss_reason_explains_against_the_latest_entry(store) -> None:
-    from mlpipe_jupyter.cache.keys import KeyIngredients
-
-    def ingredients(code: str, lr: float) -> KeyIngredients:
-        return KeyIngredients("fit", code, "s", params={"lr": lr}, inputs={"x": ("load", "k")})
-
-    assert store.miss_reason(ingredients("c1", 0.1)) == "no cache entry"
-    old = ingredients("c1", 0.1)
-    ref = store.put("m", 1)
-    store.commit(CacheEntry(old.key(), "fit", {"m": ref}, ingredients=old))
-    assert store.miss_reason(ingredients("c2", 0.2)) == "code changed; parameter lr changed"
-    store.artifact_path(ref).unlink()
-    assert store.miss_reason(old) == "cached output missing or corrupt"
