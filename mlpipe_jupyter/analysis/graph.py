@@ -192,6 +192,7 @@ class _Flow:
         unless the code bound them before the use; those they change are changed here."""
         reads: dict[str, None] = {}
         changes: dict[str, None] = {}
+        later = set(facts.used_later)
         for used, bound in facts.uses:
             if used not in self.functions:
                 continue
@@ -205,7 +206,8 @@ class _Flow:
                     if name not in local:
                         reads[name] = None
                         todo.append(name)
-                changes.update(dict.fromkeys(function.changes))
+                if used not in later:  # called now, not only inside a function body
+                    changes.update(dict.fromkeys(function.changes))
         known = set(facts.reads) | set(facts.deferred)
         new_reads = tuple(n for n in reads if n not in known)
         new_changes = tuple(n for n in changes if n not in facts.mutates)

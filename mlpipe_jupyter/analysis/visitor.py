@@ -75,6 +75,8 @@ class CellFacts:
     uses: each name used from outside the code (not surely bound by it at that point),
         with the names the code had surely bound at every such use, sorted: a called
         function's free names among them are the code's own (rule 7).
+    used_later: the subset of `uses` used only inside function bodies (called, if ever,
+        later: what such a function changes is not changed by this code).
     """
 
     reads: tuple[str, ...] = ()
@@ -85,6 +87,7 @@ class CellFacts:
     star_imports: tuple[str, ...] = ()
     functions: tuple[FunctionFacts, ...] = ()
     uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    used_later: tuple[str, ...] = ()
 
 
 def cell_facts(code: str | ast.Module) -> CellFacts:
@@ -110,6 +113,7 @@ class _TopLevel:
         self.stars: dict[str, None] = {}  # `from m import *`
         self.functions: dict[str, FunctionFacts] = {}
         self.uses: dict[str, frozenset[str]] = {}
+        self.used_now: set[str] = set()
         self._snapshot: frozenset[str] | None = None  # frozenset(self.definite), cached
 
     def facts(self) -> CellFacts:
@@ -128,6 +132,7 @@ class _TopLevel:
             star_imports=tuple(self.stars),
             functions=tuple(self.functions.values()),
             uses=tuple((n, tuple(sorted(bound))) for n, bound in self.uses.items()),
+            used_later=tuple(n for n in self.uses if n not in self.used_now),
         )
 
     # -- names -----------------------------------------------------------------
@@ -135,6 +140,7 @@ class _TopLevel:
         if name in self.definite:
             return
         self.use(name)
+        self.used_now.add(name)
         if name in self.maybe:
             self.soft[name] = None
         else:

@@ -1,7 +1,13 @@
 """Property: running the inferred DAG in any topological order, each step in a fresh
 namespace (setup + params + only its producers' outputs, deep-copied), gives every step
 the same values as running the notebook top to bottom (DESIGN: "notebook order is the
-truth")."""
+truth").
+
+Rules 6-7 are in the draw too: method calls inside expressions, mutation through
+arguments (`random.Random(n).shuffle(xs)`, `heapq.heappush`), and notebook
+functions whose free names later steps re-bind, called (and passed on) later;
+a function received from upstream runs against the receiving step's globals, as
+the step runtime makes it (compile/latebind.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlpipe_jupyter.analysis import Pipeline, analyze, cells_from_json
+from mlpipe_jupyter.compile.latebind import rebind
 
 POOL = ("a", "b", "c", "d")
-SETUP = 'S = {"s": 2}\nL = [1, 2, 3]'
+SETUP = 'import heapq\nimport random\nS = {"s": 2}\nL = [1, 2, 3]'
 PARAMS = "%%params\nP = 3\nQ = 5"
 KINDS = ("assign", "subscript", "augsub", "method", "append", "augname", "cond", "func",
-         "private", "assert", "loop", "comprehension", "rebind")
+         "private", "assert", "loop", "comprehension", "rebind",
+         # rules 6-7
+         "method_in_expr", "list", "shuffle", "heappush", "pop_in_arg", "define", "define_mut",
+         "call", "call_passed", "define_caller")
+LISTS = ("xs", "ys")
+FUNCTIONS = ("f1", "f2", "g1")
 
 
 class _Builder:
@@ -26,12 +38,15 @@ class _Builder:
     def __init__(self, data: st.DataObject) -> None:
         self.data = data
         self.bound: set[str] = set()
+        self.lists: set[str] = set()
+        self.functions: dict[str, set[str]] = {}  # name -> the dict names it reads when called
 
     def draw(self, strategy):
         return self.data.draw(strategy)
 
     def expr(self) -> str:
         terms = ["S['s']", "len(L)", "P", "Q", "1"] + [f'{v}["n"]' for v in sorted(self.bound)]
+        terms += [f"sum({xs})" for xs in sorted(self.lists)]
         chosen = self.draw(st.lists(st.sampled_from(terms), min_size=1, max_size=3))
         return " + ".join(chosen)
 
@@ -44,6 +59,12 @@ class _Builder:
     def statement(self, number: int) -> list[str]:
         kind = self.draw(st.sampled_from(KINDS))
         v = self.existing()
+        if kind in ("list", "shuffle", "heappush", "pop_in_arg", "define", "define_mut", "call",
+                    "call_passed", "define_caller", "method_in_expr") and v is not None:
+            found = self.rules_6_7(kind, v, number)
+            if found is not None:
+                return found
+            kind = "assign"
         if kind in ("assign", "rebind") or v is None:
             t = self.target()
             line = f't = {{"n": {self.expr()}}}'.replace("t =", f"{t} =", 1)
@@ -85,6 +106,52 @@ class _Builder:
         self.bound.add(t)
         return lines
 
+    def callable_functions(self) -> list[str]:
+        """Functions whose free names are all bound by now (a call would not fail)."""
+        return sorted(f for f, reads in self.functions.items() if reads <= self.bound)
+
+    def rules_6_7(self, kind: str, v: str, number: int) -> list[str] | None:
+        """Statements for rules 6-7, or None when their preconditions do not hold."""
+        t = self.target()
+        if kind == "method_in_expr":  # rule 6: a method call inside an expression
+            self.bound.add(t)
+            return [f'{t} = {{"n": {v}.setdefault("hist", []).append(1) or len({v}["hist"])}}']
+        if kind == "list":
+            xs = self.draw(st.sampled_from(LISTS))
+            line = f"{xs} = [{self.expr()}, {self.expr()}, 3, 4]"
+            self.lists.add(xs)
+            return [line]
+        xs = self.draw(st.sampled_from(sorted(self.lists))) if self.lists else None
+        if kind == "shuffle" and xs:  # rule 6: mutation through an argument
+            return [f"random.Random({number}).shuffle({xs})"]
+        if kind == "heappush" and xs:
+            return [f"heapq.heappush({xs}, {self.expr()})"]
+        if kind == "pop_in_arg" and xs:  # a method call inside a call's argument
+            self.bound.add(t)
+            return [f'{t} = {{"n": max({xs}.pop(), 0) if {xs} else 0}}']
+        if kind in ("define", "define_mut"):  # rule 7: free names re-bound later
+            name = self.draw(st.sampled_from(FUNCTIONS))
+            w = self.target()
+            self.functions[name] = {w}
+            if kind == "define":
+                return [f"def {name}(k=1):", f'    return {w}["n"] * k + 1']
+            return [f"def {name}(k=1):", f'    {w}["n"] += k', f'    return {w}["n"]']
+        if kind == "define_caller" and self.functions:  # calls another function when called
+            inner = self.draw(st.sampled_from(sorted(self.functions)))
+            name = self.draw(st.sampled_from([f for f in FUNCTIONS if f != inner]))
+            self.functions[name] = set(self.functions[inner]) | {inner}
+            return [f"def {name}(k=1):", f"    return {inner}(k) + 1"]
+        ready = self.callable_functions()
+        if kind == "call" and ready:
+            function = self.draw(st.sampled_from(ready))
+            self.bound.add(t)
+            return [f'{t} = {{"n": {function}(2)}}']
+        if kind == "call_passed" and ready:  # passing a function on is calling it
+            function = self.draw(st.sampled_from(ready))
+            self.bound.add(t)
+            return [f'{t} = {{"n": sum(map({function}, [1, 2]))}}']
+        return None
+
     def step_cells(self, index: int) -> list[dict]:
         statements = [self.statement(index * 10 + k)
                       for k in range(self.draw(st.integers(1, 4)))]
@@ -98,15 +165,20 @@ class _Builder:
         return cells
 
 
+def values(namespace: dict, names: tuple[str, ...]) -> dict:
+    """Deep copies of the data the names hold (functions are compared by what they return)."""
+    return copy.deepcopy({v: namespace[v] for v in names if not callable(namespace[v])})
+
+
 def top_to_bottom(pipeline: Pipeline) -> dict[str, tuple[dict, dict]]:
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}
     exec(pipeline.setup_source, namespace)
     namespace.update(copy.deepcopy(pipeline.params))
     seen = {}
     for step in pipeline.steps:
-        before = copy.deepcopy({v: namespace[v] for v in step.reads})
+        before = values(namespace, step.reads)
         exec(step.source, namespace)
-        seen[step.name] = (before, copy.deepcopy({v: namespace[v] for v in step.binds}))
+        seen[step.name] = (before, values(namespace, step.binds))
     return seen
 
 
@@ -115,14 +187,14 @@ def as_pipeline(pipeline: Pipeline, order: list[str]) -> dict[str, tuple[dict, d
     seen = {}
     for name in order:
         step = pipeline.step(name)
-        namespace: dict = {}
+        namespace: dict = {"__name__": "__main__"}
         exec(pipeline.setup_source, namespace)
         namespace.update(copy.deepcopy(pipeline.params))
         for var, producer in step.inputs:
-            namespace[var] = copy.deepcopy(outputs[producer][var])
-        before = copy.deepcopy({v: namespace[v] for v in step.reads})
+            namespace[var] = rebind(copy.deepcopy(outputs[producer][var]), namespace)
+        before = values(namespace, step.reads)
         exec(step.source, namespace)
-        seen[name] = (before, copy.deepcopy({v: namespace[v] for v in step.binds}))
+        seen[name] = (before, values(namespace, step.binds))
         outputs[name] = {v: copy.deepcopy(namespace[v]) for v in step.outputs}
     return seen
 
