@@ -188,6 +188,28 @@ def _install(name: str, artifact: Any) -> None:
     _KERNEL.seeded[name] = bool(artifact.get("seeded"))
 
 
+def _generator(var: str) -> tuple[Generator, ModuleType]:
+    import importlib
+
+    name = var[len(PREFIX):] if is_pseudo(var) else var
+    gen = next(g for g in GENERATORS if g.name == name)
+    module = importlib.import_module(gen.module)
+    _hook(module, gen)
+    return gen, module
+
+
+def state_artifact(var: str) -> dict[str, Any]:
+    """The value a step saves as `random:GEN`: the generator's state now."""
+    gen, module = _generator(var)
+    return {"generator": gen.name, "state": gen.get(module),
+            "seeded": _KERNEL.seeded.get(gen.name, False)}
+
+
+def install_state(var: str, artifact: Any) -> None:
+    """Put a saved `random:GEN` state back (a cache hit in the live kernel)."""
+    _install(var[len(PREFIX):], artifact)
+
+
 @dataclass(frozen=True)
 class Ending:
     """What `end` found: values to save, and the report's fields."""
@@ -204,14 +226,11 @@ def end(cfg: dict[str, Any], namespace: dict[str, Any]) -> Ending:
     saves: dict[str, Any] = {}
     changed: list[str] = []
     for gen, module in _loaded():
-        state = gen.get(module)
-        if _KERNEL.started and _pickled(state) != _KERNEL.start.get(gen.name):
+        artifact = state_artifact(gen.name)
+        if _KERNEL.started and _pickled(artifact["state"]) != _KERNEL.start.get(gen.name):
             changed.append(gen.name)
         if gen.name in changed or gen.name in wanted:
-            saves[pseudo_name(gen.name)] = {
-                "generator": gen.name, "state": state,
-                "seeded": _KERNEL.seeded.get(gen.name, False),
-            }
+            saves[pseudo_name(gen.name)] = artifact
     unseeded = tuple(g for g in changed if not _KERNEL.seeded.get(g, False))
     inputs_changed = []
     for var, before in _KERNEL.fingerprints.items():

@@ -21,6 +21,7 @@ Kept light: only the store (and the serializers it needs) are imported.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from mlpipe_jupyter.cache.store import (
     atomic_write_json,
 )
 from mlpipe_jupyter.compile import latebind
+from mlpipe_jupyter.compile import hidden
 
 
 class StepInputError(RuntimeError):
@@ -77,6 +79,7 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     from . import tracking
 
     store = cfg.get("store")
+    hidden.watch()
     tracking.start(Path(os.getcwd()), Path(store).resolve() if store else None)
 
 
@@ -99,7 +102,7 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None,
     notebook function among them runs against `namespace`, the step's globals (rule 7)."""
     inputs = cfg.get("inputs") or {}
     if not inputs:
-        return {}
+        return hidden.begin(cfg, {})
     store = Store.open(cfg["store"])
     values = {}
     for var, ref_json in inputs.items():
@@ -115,7 +118,7 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None,
             raise StepInputError(_step_name(cfg, step), var, str(exc)) from exc
         except (KeyError, ValueError, TypeError) as exc:
             raise StepInputError(_step_name(cfg, step), var, f"bad artifact ref ({exc})") from exc
-    return values
+    return hidden.begin(cfg, values)  # installs the `random:*` states, keeps the rest
 
 
 class MissingFile(RuntimeError):
@@ -133,13 +136,15 @@ class MissingFile(RuntimeError):
         return (type(self), (self.step, self.path))
 
 
-def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | None = None) -> None:
+def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | None = None,
+                 keep: tuple[str, ...] = ()) -> None:
     """Store each output; write `{"outputs": {var: ref}, "report": ...}` to `cfg["result"]`."""
     from . import tracking
 
     name = _step_name(cfg, step)
     tracker = tracking.stop()
-    outputs = list(cfg.get("outputs") or [])
+    ending = hidden.end(cfg, namespace)  # changed random states and inputs: saved below
+    outputs = [var for var in cfg.get("outputs") or [] if not hidden.is_pseudo(var)]
     missing = [var for var in outputs if var not in namespace and not var.startswith(FILE_PREFIX)]
     if missing:
         raise MissingOutput(name, missing[0])
@@ -157,6 +162,9 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
             refs[var] = store.put(var, namespace[var]).to_json()
         except UnsavableValue as exc:
             raise UnsavableValue(exc.var, exc.type_name, exc.reason, name) from None
-    report = tracking.file_report(tracker, store)
+    if store is not None:
+        refs.update(hidden.save_rest(store, name, ending, namespace, keep, refs))
+    report = replace(tracking.file_report(tracker, store), random=ending.random,
+                     unseeded=ending.unseeded, inputs_changed=ending.inputs_changed)
     if cfg.get("result"):
         atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})

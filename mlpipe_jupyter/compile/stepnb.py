@@ -12,7 +12,9 @@ The notebook (nbformat 4.5, as plain JSON) has, in order:
    (after setup, so an upstream step that re-binds a setup name wins);
 5. the step's own cells (metadata `mlpipe.role = "step"`, and `mlpipe.cell`,
    the source notebook's cell index), whose displayed outputs get cached;
-6. an injected cell that saves the step's outputs and writes their refs.
+6. an injected cell that saves the step's outputs and writes their refs; the
+   other names the step binds are saved too where they can be (`keep`), and the
+   end state of a global random generator the step changed (compile/hidden.py).
 
 The same pipeline and step always give the same bytes from `dumps_notebook`:
 cell ids are derived from hashes, nothing depends on time or paths.
@@ -46,7 +48,7 @@ LOAD_SOURCE = (
 )
 SAVE_SOURCE = (
     "# mlpipe: save this step's outputs to the artifact store\n"
-    "_mlpipe_rt.save_outputs(_mlpipe, globals(), step={step!r})"
+    "_mlpipe_rt.save_outputs(_mlpipe, globals(), step={step!r}{keep})"
 )
 
 
@@ -100,6 +102,13 @@ def _setup_sources(pipeline: Pipeline) -> list[tuple[int | None, str]]:
     return [(None, pipeline.setup_source)] if pipeline.setup_source.strip() else []
 
 
+def _keep_argument(step: Step) -> str:
+    """`, keep=(...)`: the names the step binds besides its outputs (saved when they can
+    be, so that a cache hit restores every name the step binds), or ''."""
+    kept = tuple(n for n in step.binds if n not in step.outputs and ":" not in n)
+    return f", keep={kept!r}" if kept else ""
+
+
 def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
     """The step notebook for `step_name` as an nbformat-4 JSON dict."""
     try:
@@ -119,7 +128,8 @@ def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
     cells.append(_code_cell(step.name, len(cells), "load", LOAD_SOURCE.format(step=step.name)))
     for index, source in _step_sources(pipeline, step):
         cells.append(_code_cell(step.name, len(cells), "step", source, step=step.name, cell=index))
-    cells.append(_code_cell(step.name, len(cells), "save", SAVE_SOURCE.format(step=step.name)))
+    save = SAVE_SOURCE.format(step=step.name, keep=_keep_argument(step))
+    cells.append(_code_cell(step.name, len(cells), "save", save))
     return {
         "cells": cells,
         "metadata": {

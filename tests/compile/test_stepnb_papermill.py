@@ -38,7 +38,7 @@ def test_step_notebook_loads_inputs_runs_and_saves_outputs(tmp_path) -> None:
            "result": str(result)}
     out = execute(tmp_path, make_pipeline(), cfg, lr=0.25)
 
-    refs = json.loads(result.read_text())
+    refs = json.loads(result.read_text())["outputs"]
     w = store.get(ArtifactRef.from_json(refs["w"]))
     np.testing.assert_array_equal(w, np.arange(4) * 0.25 * 2)
 
