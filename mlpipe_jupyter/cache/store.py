@@ -200,11 +200,10 @@ class Store:
 
     @staticmethod
     def default_root(notebook_path: str | os.PathLike[str]) -> Path:
-        """`$MLPIPE_STORE` if set, else `.mlpipe` beside the notebook."""
-        env = os.environ.get(STORE_ENV)
-        if env:
-            return Path(env).expanduser()
-        return Path(notebook_path).expanduser().resolve().parent / ".mlpipe"
+        """`$MLPIPE_STORE` if set, else `.mlpipe` beside the notebook (stores.resolve_store)."""
+        from ..stores import resolve_store
+
+        return resolve_store(None, Path(notebook_path).expanduser().resolve())
 
     def run_notebook_path(self, run_id: str, step: str) -> Path:
         return self.runs_dir / run_id / f"{step}.ipynb"
@@ -414,6 +413,16 @@ class Store:
             return entry
         mine = [e for e in self.entries() if e.step == step]
         return mine[-1] if mine else None
+
+    def nearest_for_step(self, step: str, ingredients: KeyIngredients) -> CacheEntry | None:
+        """The entry of `step` whose ingredients differ from these in the fewest ways
+        (newest on ties), to explain a miss against what is really closest."""
+        from .keys import key_reasons
+
+        mine = [e for e in self.entries() if e.step == step and e.ingredients is not None]
+        if not mine:
+            return self.latest_for_step(step)
+        return min(reversed(mine), key=lambda e: len(key_reasons(e.ingredients, ingredients)))
 
     def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0) -> PruneReport:
         """Remove older entries, then artifacts no entry references.

@@ -139,7 +139,7 @@ def entry_stale(entry: CacheEntry, step: Step, store: Store, base: Path | None) 
 
 
 def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:
-    latest = store.latest_for_step(step)
+    latest = store.nearest_for_step(step, ingredients)
     if latest is None or latest.ingredients is None:
         return "no cache entry"
     reason = explain(latest.ingredients, ingredients)
