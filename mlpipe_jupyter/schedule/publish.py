@@ -175,7 +175,10 @@ def get(store_root: Path | str, name: str, version: int | None = None) -> Publis
         known = [p["name"] for p in list_pipelines(store_root)]
         what = f"pipeline '{name}'" + (f" version {version}" if version is not None else "")
         hint = f"published: {', '.join(known)}" if known else "nothing is published yet"
-        raise NotFound(f"{what} is not published ({hint}); publish it with `mlpipe publish`")
+        raise NotFound(
+            f"{what} is not published in {store_root} ({hint}); publish it with `mlpipe"
+            " publish`, or pass the store it was published in (--store, beside its notebook)"
+        )
     return _from_row(store_root, row)
 
 
