@@ -217,6 +217,9 @@ class FileFlow:
     writer: dict[str, str] = field(default_factory=dict)  # path -> latest writing step
     reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> files read
     writes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> files written
+    readers: dict[str, list[str]] = field(default_factory=dict)  # path -> readers of its version
+    #: (reader, later writer): the writer replaces what the reader reads, so it runs after
+    order: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def after_setup(cls, pythons: tuple[str | None, ...], params: dict[str, Any]) -> FileFlow:
@@ -230,7 +233,11 @@ class FileFlow:
         for path in reads:
             if path in self.writer:
                 inputs[pseudo_name(path)] = self.writer[path]
+            self.readers.setdefault(path, []).append(name)
         for path in writes:
+            for reader in self.readers.pop(path, []):
+                if reader != name and (reader, name) not in self.order:
+                    self.order.append((reader, name))
             self.writer[path] = name
             if pseudo_name(path) not in binds:
                 binds.append(pseudo_name(path))

@@ -316,6 +316,8 @@ def _edges(steps: tuple[Step, ...], flow: _Flow) -> tuple[Edge, ...]:
                     f"--after {other}: there is no step named '{other}'; use one of"
                     f" {', '.join(sorted(position)) or '(no steps)'}",
                     step=step.name, cell=step.cell))
+    for reader, writer in flow.files.order:  # rule 8: a later writer waits for the readers
+        labels.setdefault((reader, writer), set())
     ordered = sorted(labels, key=lambda pair: (position[pair[0]], position[pair[1]]))
     return tuple(Edge(a, b, tuple(sorted(labels[(a, b)]))) for a, b in ordered)
 
