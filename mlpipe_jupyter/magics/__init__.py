@@ -16,6 +16,9 @@ _MAGICS = {"cell": ("step", "params"), "line": ("pipeline",)}
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics on `ipython` (idempotent, as `%reload_ext` expects)."""
     ipython.register_magics(PipelineMagics)
+    from ..compile.hidden import watch
+
+    watch()  # note seeding of the global random generators, as a step kernel does
 
 
 def unload_ipython_extension(ipython: Any) -> None:

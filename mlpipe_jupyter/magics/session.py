@@ -45,6 +45,8 @@ class Session:
     steps: dict[str, RecordedStep] = field(default_factory=dict)  # first-run order
     params: RecordedParams | None = None
     first_step_count: int | None = None  # execution count of the first `%%step` run
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, re-pickled
+    # key) -> the key of the artifact it was restored from
 
     def record_step(self, step: RecordedStep) -> None:
         if self.first_step_count is None:
