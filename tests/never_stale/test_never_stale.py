@@ -183,3 +183,17 @@ def test_changed_installed_package_version(tmp_path: Path, monkeypatch) -> None:
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tinydist\nVersion: 1.1\n")
 
     check(folder, tmp_path, change, {"load": "package tinydist 1.0 -> 1.1"})
+
+
+def test_declared_inputs_cover_what_no_one_can_see(tmp_path: Path) -> None:
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "n.txt").write_text("3")
+    folder = Folder(nb, [  # a child process reads the file: not the kernel, so --inputs
+        "import subprocess",
+        "%%step load --inputs n.txt\n"
+        "n = int(subprocess.run(['cat', 'n.txt'], capture_output=True, text=True).stdout)",
+        "%%step show\nprint(n + 1)",
+    ])
+    check(folder, tmp_path, lambda: (nb / "n.txt").write_text("30"),
+          {"load": "file n.txt changed"})
