@@ -129,3 +129,20 @@ def test_pipeline_dag_shows_this_sessions_steps(ip: Any, capsys: Any) -> None:
 def test_pipeline_unknown_command_is_usage_error(ip: Any) -> None:
     error = run(ip, "%pipeline fly").error_in_exec
     assert isinstance(error, UsageError) and "fly" in str(error)
+
+
+def test_pipeline_run_bad_input_is_one_usage_error_line(ip: Any, tmp_path: Any) -> None:
+    from nbfiles import write_notebook
+
+    path = write_notebook(tmp_path / "nb.ipynb", ["%%params\nn = 1", "%%step a\nx = n"])
+    cases = [
+        (f"%pipeline run {path} -p nope 1", "%pipeline run: unknown parameter 'nope'"),
+        (f"%pipeline run {path} --scheduler tcp://127.0.0.1:1 --workers 2", "not both"),
+    ]
+    for line, fragment in cases:  # refused before anything runs: no cluster, no kernel
+        error = run(ip, line).error_in_exec
+        assert isinstance(error, UsageError) and fragment in str(error), (line, error)
+        assert len(str(error).splitlines()) == 1
+    assert not (tmp_path / ".mlpipe" / "runs").exists() or not any(
+        (tmp_path / ".mlpipe" / "runs").iterdir()
+    )
