@@ -94,7 +94,8 @@ def start(base: Path, store_root: Path | None) -> Tracker:
     """Begin recording for one step (the hook and wrappers are installed once)."""
     global _active
     _install()
-    _active = Tracker(Path(base).resolve(), _excluded_roots(store_root))
+    folder = Path(base).resolve()
+    _active = Tracker(folder, _excluded_roots(store_root, folder))
     return _active
 
 
@@ -105,7 +106,11 @@ def stop() -> Tracker | None:
     return tracker
 
 
-def _excluded_roots(store_root: Path | None) -> tuple[str, ...]:
+def _excluded_roots(store_root: Path | None, base: Path) -> tuple[str, ...]:
+    """Folders whose files are never the step's data: the installation, the store, the
+    system's and the kernel's own, and the temp folder (unless the notebook is in it)."""
+    import tempfile
+
     from mlpipe_jupyter.cache.modules import _install_roots
 
     home = Path.home()
@@ -113,6 +118,9 @@ def _excluded_roots(store_root: Path | None) -> tuple[str, ...]:
     roots += [str(home / p) for p in (".cache", ".config", ".ipython", ".jupyter", ".local")]
     if store_root is not None:
         roots.append(str(store_root))
+    temp = os.path.realpath(tempfile.gettempdir())
+    if not (str(base) == temp or str(base).startswith(temp + os.sep)):
+        roots.append(temp)
     try:
         from jupyter_core.paths import jupyter_runtime_dir
 
@@ -137,15 +145,19 @@ def _abs(path: Any) -> str | None:
         return None
 
 
-def _from_import_system() -> bool:
+#: where opens and listings are the machinery's, not the step's: imports, and the
+#: package metadata scans (entry points) that libraries do over every sys.path folder
+_MACHINERY = ("/importlib/metadata/", "/importlib_metadata/", "/pkg_resources/",
+              "/pkgutil.py", "/site.py", "/linecache.py")
+
+
+def _from_import_system(depth: int = 12) -> bool:
     frame = sys._getframe(2)
-    while frame is not None:
+    while frame is not None and depth:
         name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib"):
+        if name.startswith("<frozen importlib") or any(m in name for m in _MACHINERY):
             return True
-        if not name.startswith("<frozen"):
-            return False
-        frame = frame.f_back
+        frame, depth = frame.f_back, depth - 1
     return False
 
 

@@ -85,3 +85,15 @@ def test_save_outputs_writes_the_report_and_stores_file_outputs(folder: Path) ->
               "result": "", "step": "score"}
     assert load_inputs(reader) == {}
     assert Path("model.bin").read_bytes() == b"weights"
+
+
+def test_package_metadata_scans_are_not_the_steps_listings(folder: Path) -> None:
+    from importlib.metadata import entry_points
+
+    tracker = tracking.start(folder, None)
+    try:
+        entry_points(group="mlpipe-nothing")  # lists every sys.path folder, '' included
+        os.listdir("parts")
+    finally:
+        tracking.stop()
+    assert list(tracker.listed) == [str(folder / "parts")]
