@@ -184,18 +184,15 @@ class Coordinator:
         return None
 
     def _inputs(self, name: str) -> dict[str, ArtifactRef]:
-        step = self.ctx.pipeline.step(name)
-        refs = {}
-        for var, _ in step.inputs:
-            refs[var] = self.outputs[self.machine.producer(name, var)][var]
-        return refs
+        """Each input's ref, from the producer the run knows now (discovered ones too)."""
+        return {var: self.outputs[source][var] for var, source in self.machine.inputs(name)}
 
     def _decide(self, name: str, no_cache: bool | None = None) -> Decision:
         keys = {var: ref.key for var, ref in self._inputs(name).items()}
-        step = self.ctx.pipeline.step(name)
         # Keyed with its producers as found in this run: the next run plans the same.
-        producers = tuple((var, self.machine.producer(name, var)) for var, _ in step.inputs)
-        step = replace(step, inputs=producers)
+        step = self.ctx.pipeline.step(name)
+        inputs = self.machine.inputs(name)
+        step = replace(step, inputs=inputs, reads=tuple(sorted({*step.reads, *dict(inputs)})))
         return decide(
             step, self.ctx.pipeline, self.ctx.store, self.ctx.params,
             keys, no_cache=self.ctx.options.no_cache if no_cache is None else no_cache,

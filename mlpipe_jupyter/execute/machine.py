@@ -139,6 +139,10 @@ class RunMachine:
         """The step whose output `var` the step `name` reads (discovered ones included)."""
         return self.producers[name][var]
 
+    def inputs(self, name: str) -> tuple[tuple[str, str], ...]:
+        """The step's (input, producing step) pairs, sorted: the plan's, rewired by discoveries."""
+        return tuple(sorted(self.producers[name].items()))
+
     def outputs(self, name: str) -> tuple[str, ...]:
         """The names the step saves: the plan's plus those later steps were found to read."""
         return tuple(sorted(set(self.slots[name].spec.outputs) | self.extra_outputs[name]))

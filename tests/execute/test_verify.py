@@ -290,3 +290,30 @@ def test_an_input_changed_through_a_function_reaches_the_later_reader(
         "a": "cached", "b": "succeeded", "c": "cached",
     }, again
     assert again["steps"]["c"]["discovered"] == []
+
+
+@pytest.mark.integration
+def test_random_state_drawn_inside_a_library_flows_in_notebook_order(
+    write_notebook, tmp_path: Path, dask_processes  # noqa: ANN001
+) -> None:
+    from mlpipe_jupyter import service
+
+    setup = "import numpy as np\nfrom sklearn.utils import shuffle\nnp.random.seed(0)"
+    draw = "shuffle(np.arange(10)).tolist()"  # numpy's global state, drawn inside sklearn
+    path = write_notebook([setup, f"%%step a --outputs xs\nxs = {draw}",
+                           f"%%step b --outputs ys\nys = {draw}"])
+    namespace: dict = {}
+    exec(f"{setup}\nxs = {draw}\nys = {draw}", namespace)  # noqa: S102 - top to bottom
+    assert namespace["xs"] != namespace["ys"]
+    store = tmp_path / "store"
+    record = service.run(path, {}, store=store, scheduler=dask_processes.address)
+    assert record["status"] == "succeeded", record["steps"]
+    assert record["steps"]["b"]["discovered"] == ["random:numpy from a"]
+    entries = Store.open(store)
+    got = {
+        var: entries.get(entries.lookup(record["steps"][step]["cache_key"]).outputs[var])
+        for step, var in (("a", "xs"), ("b", "ys"))
+    }
+    assert got == {"xs": namespace["xs"], "ys": namespace["ys"]}
+    again = service.run(path, {}, store=store, scheduler=dask_processes.address)  # planned with the edge a -> b now
+    assert again["steps"]["b"]["status"] == "cached", again["steps"]
