@@ -180,7 +180,8 @@ def test_with_discovered_adds_the_edge_and_keeps_the_order_topological() -> None
     assert q.order.index("train") < q.order.index("score")
     # Like a file the analysis sees: score's key covers its bytes, train stores it.
     assert ("file:model.txt", "train") in q.step("score").inputs
-    assert "file:model.txt" in q.step("score").reads and "file:model.txt" in q.step("train").outputs
+    assert "file:model.txt" in q.step("score").reads
+    assert "file:model.txt" in q.step("train").outputs
 
 
 def test_with_discovered_rewires_a_changed_input() -> None:
@@ -315,5 +316,6 @@ def test_random_state_drawn_inside_a_library_flows_in_notebook_order(
         for step, var in (("a", "xs"), ("b", "ys"))
     }
     assert got == {"xs": namespace["xs"], "ys": namespace["ys"]}
-    again = service.run(path, {}, store=store, scheduler=dask_processes.address)  # planned with the edge a -> b now
+    # Planned with the edge a -> b now: b, keyed as it was re-run, comes from the cache.
+    again = service.run(path, {}, store=store, scheduler=dask_processes.address)
     assert again["steps"]["b"]["status"] == "cached", again["steps"]
