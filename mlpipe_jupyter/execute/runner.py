@@ -96,7 +96,10 @@ def run_pipeline(
     ctx.pipeline = pipeline = discovered.with_discovered(
         pipeline, discovered.load(store, ctx.notebook), discovered.carried_generators()
     )  # what earlier runs found at run time, up front (DESIGN rule 10)
-    the_plan = plan(pipeline, store, ctx.params, no_cache=ctx.options.no_cache)
+    the_plan = plan(
+        pipeline, store, ctx.params, no_cache=ctx.options.no_cache,
+        base=ctx.notebook.resolve().parent,
+    )
     _record_plan(ctx, the_plan)
     if the_plan.all_cached:
         _finish(ctx, RunStatus.SUCCEEDED)
