@@ -38,6 +38,8 @@ export interface IStepInfo {
   cache_state?: ICacheState;
   after: string[];
   cells: number[];
+  /** Why its results vary from run to run (rule 9: an unseeded global generator), or null. */
+  nondeterministic?: string | null;
 }
 
 export interface IEdgeInfo {

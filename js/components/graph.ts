@@ -115,6 +115,10 @@ export function renderNode(
   if ((step.resources?.gpu ?? 0) > 0) {
     g.appendChild(gpuBadge(doc, box.width, step.resources.gpu ?? 1));
   }
+  if (step.nondeterministic) {
+    const offset = (step.resources?.gpu ?? 0) > 0 ? 44 : 0;
+    g.appendChild(randomBadge(doc, box.width - offset, step.nondeterministic));
+  }
   if (options.onNodeClick) {
     const click = () => options.onNodeClick!(step.name);
     g.addEventListener('click', click);
@@ -134,6 +138,20 @@ function gpuBadge(doc: Document, width: number, gpus: number): SVGGElement {
   });
   badge.appendChild(svgEl(doc, 'rect', { width: 38, height: 15, rx: 7, ry: 7 }));
   badge.appendChild(text(doc, '', 19, 11.5, gpus > 1 ? `GPU×${gpus}` : 'GPU', 'middle'));
+  return badge;
+}
+
+/** "random": the step draws from a generator nobody seeded (its reason as tooltip). */
+function randomBadge(doc: Document, right: number, reason: string): SVGGElement {
+  const badge = svgEl(doc, 'g', {
+    class: 'mlpipe-random-badge',
+    transform: `translate(${right - 50},5)`
+  });
+  const title = svgEl(doc, 'title');
+  title.textContent = `non-deterministic: ${reason}`;
+  badge.appendChild(title);
+  badge.appendChild(svgEl(doc, 'rect', { width: 44, height: 15, rx: 7, ry: 7 }));
+  badge.appendChild(text(doc, '', 22, 11.5, 'random', 'middle'));
   return badge;
 }
 
@@ -193,6 +211,9 @@ function tooltip(step: IStepInfo, state: INodeState): string {
   }
   if (step.outputs.length) {
     lines.push(`outputs: ${step.outputs.join(', ')}`);
+  }
+  if (step.nondeterministic) {
+    lines.push(`non-deterministic: ${step.nondeterministic}`);
   }
   return lines.join('\n');
 }

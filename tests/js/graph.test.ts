@@ -67,6 +67,18 @@ describe('renderNode', () => {
     const plain = renderNode(document, box, { step: step('load'), state: state('queued'), selected: false });
     expect(plain.querySelector('.mlpipe-gpu-badge')).toBeNull();
     expect(plain.querySelector('.mlpipe-node-resources')!.textContent).toBe('any worker');
+    expect(plain.querySelector('.mlpipe-random-badge')).toBeNull();
+  });
+
+  it('marks a non-deterministic step with a badge and says why in its tooltips', () => {
+    const why = 'draws from numpy.random, never seeded';
+    const node = renderNode(document, box, {
+      step: step('roll', { nondeterministic: why }), state: state('never'), selected: false
+    });
+    const badge = node.querySelector('.mlpipe-random-badge')!;
+    expect(badge.textContent).toContain('random');
+    expect(badge.querySelector('title')!.textContent).toBe(`non-deterministic: ${why}`);
+    expect(node.querySelector(':scope > title')!.textContent).toContain(`non-deterministic: ${why}`);
   });
 
   it('reports clicks and Enter with the step name', () => {
