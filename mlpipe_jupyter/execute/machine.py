@@ -147,10 +147,6 @@ class RunMachine:
         """The names the step saves: the plan's plus those later steps were found to read."""
         return tuple(sorted(set(self.slots[name].spec.outputs) | self.extra_outputs[name]))
 
-    def running(self) -> list[str]:
-        return [n for n in self.order if self.slots[n].status in (
-            StepStatus.QUEUED, StepStatus.RUNNING)]
-
     # -- driving -------------------------------------------------------------------
 
     def start(self) -> list[Action]:
@@ -198,11 +194,11 @@ class RunMachine:
             slot.tries += 1
             actions.append(Retry(event.step, slot.attempt, event.error))
             return
-        unsettled = {r for r in slot.raced if not self.slots[r].status.finished}
-        if unsettled and not slot.held_once and event.failure is not Failure.CANCELLED:
+        if slot.raced and not slot.held_once and event.failure is not Failure.CANCELLED:
+            # Steps before it that had not finished when it started may write what it reads:
+            # `_release_held` decides once they all have.
             slot.held, slot.held_once = event.error or "failed", True
             slot.status = StepStatus.RUNNING  # neither final nor submitted: it waits
-            slot.raced = frozenset(unsettled)
             return
         self._fail(event.step, event.attempt, event.error, actions)
 
@@ -250,8 +246,8 @@ class RunMachine:
                 slot.status = StepStatus.PENDING
                 slot.tries = 0
                 slot.rerun_reason = (
-                    f"re-run: failed while {', '.join(writers)}, before it in notebook order,"
-                    " was still writing files"
+                    f"re-run: failed while {', '.join(writers)} (before it in notebook order)"
+                    " wrote files"
                 )
             else:
                 self._fail(name, slot.attempt, slot.held, actions)

@@ -60,8 +60,16 @@ CASES = [
          [fail("score"), ok("train", files_written=(NEW,)), ok("score", files_read=(NEW,))], [
         ["submit train#1", "submit score#1"],
         [],
-        ["succeeded train", "submit score#2 (re-run: failed while train, before it in notebook"
-         " order, was still writing files)"],
+        ["succeeded train",
+         "submit score#2 (re-run: failed while train (before it in notebook order) wrote files)"],
+        ["succeeded score [file:model.joblib from train]",
+         "discovered train->score file:model.joblib", "finish succeeded"],
+    ]),
+    Case("a reader that failed after its racing writer finished runs again at once",
+         make("train score"),
+         [ok("train", files_written=(NEW,)), fail("score"), ok("score", files_read=(NEW,))], [
+        ["submit train#1", "submit score#1"], ["succeeded train"],
+        ["submit score#2 (re-run: failed while train (before it in notebook order) wrote files)"],
         ["succeeded score [file:model.joblib from train]",
          "discovered train->score file:model.joblib", "finish succeeded"],
     ]),
@@ -233,7 +241,7 @@ def score_of(store_root: Path, record: dict) -> str:
 @pytest.mark.integration
 @pytest.mark.parametrize(("stale", "reason"), [
     (True, "re-run: reads file:model.txt written by train"),
-    (False, "re-run: failed while train, before it in notebook order, was still writing files"),
+    (False, "re-run: failed while train (before it in notebook order) wrote files"),
 ], ids=["an old file was there", "no file yet"])
 def test_a_file_read_through_a_computed_path_is_found_rerun_and_planned_next_time(
     write_notebook, tmp_path: Path, stale: bool, reason: str  # noqa: ANN001
