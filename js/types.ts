@@ -86,6 +86,8 @@ export interface IStepRun {
   error?: string | null;
   /** Epoch seconds, when the server reports it. */
   started?: number | null;
+  /** Dependencies the run found that the plan missed, e.g. "file:model.joblib from train". */
+  discovered?: string[];
 }
 
 export interface IRunRecord {
