@@ -14,9 +14,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CliError
+
+if TYPE_CHECKING:
+    from ..request import RunRequest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -155,7 +158,7 @@ def run_command(args: argparse.Namespace) -> int:
     return EXIT_OK if record.get("status") == "succeeded" else EXIT_FAILED
 
 
-def _request(args: argparse.Namespace) -> Any:
+def _request(args: argparse.Namespace) -> RunRequest:
     """The run request of the command line, or the one `service.start` wrote (`--request`)."""
     from ..errors import BadInput
     from ..request import RunRequest
