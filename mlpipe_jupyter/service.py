@@ -126,8 +126,7 @@ def run(
 
 def _fail_if_running(records: Records, run_id: str, error: str) -> None:
     try:
-        if records.get_run(run_id)["status"] == "running":
-            records.finish_run(run_id, "failed", error=error.splitlines()[0] if error else None)
+        records.fail_if_running(run_id, error)
     except Exception:  # noqa: BLE001 - the original error matters more
         pass
 
