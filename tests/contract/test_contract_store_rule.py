@@ -80,6 +80,19 @@ def test_a_scheduler_started_anywhere_runs_a_pipeline_published_from_a_subfolder
     assert schedules.get(store, "nightly").last_run_id == runs[0]["run_id"]
 
 
+def test_scheduler_once_exits_1_when_a_run_it_fired_failed(tmp_path: Path) -> None:
+    from mlpipe_jupyter.schedule import schedules
+
+    write_notebook(tmp_path / "nb.ipynb", ["%%step load\nnumbers = [1]",
+                                           "%%step bad\nvalue = numbers[10]"])  # fmt: skip
+    assert mlpipe("publish", "nb.ipynb", "--name", "broken", cwd=tmp_path).returncode == 0
+    schedules.add(tmp_path / ".mlpipe", "broken", "* * * * *", now=time.time() - 120)
+    done = mlpipe("scheduler", "--once", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    [line] = done.stderr.splitlines()
+    assert "of schedule 'broken' failed; see `mlpipe runs show" in line
+
+
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     """The real extension and service, no store configured: the one rule decides."""
