@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-DONE = ("succeeded", "cached", "failed", "skipped")
+from mlpipe_jupyter.status import FINAL_STEP, StepStatus
+
+DONE = frozenset(s.value for s in FINAL_STEP)
 
 
 class ProgressBar:
@@ -42,7 +44,7 @@ class ProgressBar:
             self._step(str(event.get("step")), str(event.get("status")))
 
     def _step(self, name: str, status: str) -> None:
-        if status == "running":
+        if status == StepStatus.RUNNING:
             self.running[name] = None
         elif status in DONE:
             self.running.pop(name, None)
@@ -66,7 +68,8 @@ def summary_table(record: dict[str, Any]) -> str:
     header = ("STEP", "STATUS", "DURATION", "WORKER", "REASON")
     rows = [header]
     for name, step in record.get("steps", {}).items():
-        reason = step.get("error") if step.get("status") == "failed" else step.get("reason")
+        failed = step.get("status") == StepStatus.FAILED
+        reason = step.get("error") if failed else step.get("reason")
         rows.append((
             name, str(step.get("status") or "-"), _duration(step.get("duration_s")),
             str(step.get("worker") or "-"), str(reason or "-"),
