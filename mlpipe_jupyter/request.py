@@ -14,10 +14,29 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import BadInput
 from .stores import PathLike, absolute, resolve_store
+
+
+class RunKeywords(TypedDict, total=False):
+    """The options of `mlpipe run` as keywords (`Pipeline.run(**options)`, `mlp.trigger`)."""
+
+    store: PathLike | None
+    scheduler: str | None
+    workers: int | None
+    gpu_workers: int | None
+    no_cache: bool
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """`options` if every key is a `RunKeywords` key; `BadInput` naming the first that is not."""
+    known = RunKeywords.__annotations__
+    for key in options:
+        if key not in known:
+            raise BadInput(f"unknown run option {key!r}; the options are: {', '.join(known)}")
+    return options
 
 
 @dataclass(frozen=True)
@@ -117,4 +136,4 @@ def _check_json(name: str, value: Any) -> None:
         ) from None
 
 
-__all__ = ["RunRequest"]
+__all__ = ["RunKeywords", "RunRequest", "check_options"]

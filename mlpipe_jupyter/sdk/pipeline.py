@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Unpack
 
 from ..errors import BadInput, NotFound
-from ..request import RunRequest
+from ..request import RunKeywords, RunRequest, check_options
 from ..stores import PathLike, absolute, resolve_store
 from .run import Run
 
@@ -104,73 +104,53 @@ class Pipeline:
         return to_dot(self.analysis)
 
     def request(
-        self,
-        params: dict[str, Any] | None = None,
-        *,
-        store: PathLike | None = None,
-        scheduler: str | None = None,
-        workers: int | None = None,
-        gpu_workers: int | None = None,
-        no_cache: bool = False,
+        self, params: dict[str, Any] | None = None, **options: Unpack[RunKeywords]
     ) -> RunRequest:
-        """The `RunRequest` that `run` and `submit` pass on; `BadInput` if it cannot run."""
+        """The `RunRequest` that `run` and `submit` pass on; `BadInput` if it cannot run.
+
+        `options` are those of `mlpipe run`: `store`, `scheduler` (an existing Dask
+        scheduler's address), `workers` and `gpu_workers` (the local cluster's sizes,
+        not with `scheduler`), `no_cache`.
+        """
         if self.errors:
             raise BadInput("\n".join(self.errors))
         if not self.steps:
             raise BadInput(f"{self.path}: no %%step cells; tag cells with %%step NAME")
-        return RunRequest.build(
-            self.path, params, store=store, scheduler=scheduler, workers=workers,
-            gpu_workers=gpu_workers, no_cache=no_cache,
-        )  # fmt: skip
+        return RunRequest.build(self.path, params, **check_options(dict(options)))
 
     def run(
         self,
         params: dict[str, Any] | None = None,
         *,
-        store: PathLike | None = None,
-        scheduler: str | None = None,
-        workers: int | None = None,
-        gpu_workers: int | None = None,
-        no_cache: bool = False,
         on_event: EventHandler | None = None,
+        **options: Unpack[RunKeywords],
     ) -> Run:
-        """Run to the end in this process, with the options of `mlpipe run`; the finished `Run`.
+        """Run to the end in this process; the finished `Run`.
 
-        `BadInput` (analysis errors, unknown parameters, a step no worker can
-        satisfy) before any step runs. A failed step does not raise: check
-        `run.status`, or call `run.wait(raise_on_failure=True)`. `on_event`
-        gets each progress event (a dict) as the run goes.
+        `options` as for `request` (`store=`, `scheduler=`, `workers=`,
+        `gpu_workers=`, `no_cache=`, the options of `mlpipe run`). `BadInput`
+        (analysis errors, unknown parameters, a step no worker can satisfy)
+        before any step runs. A failed step does not raise: check `run.status`,
+        or call `run.wait(raise_on_failure=True)`. `on_event` gets each progress
+        event (a dict) as the run goes.
         """
         from .. import service
 
-        request = self.request(
-            params, store=store, scheduler=scheduler, workers=workers,
-            gpu_workers=gpu_workers, no_cache=no_cache,
-        )  # fmt: skip
+        request = self.request(params, **options)
         record = service.execute(request, on_event)
         return Run(record["run_id"], request.store, record)
 
     def submit(
-        self,
-        params: dict[str, Any] | None = None,
-        *,
-        store: PathLike | None = None,
-        scheduler: str | None = None,
-        workers: int | None = None,
-        gpu_workers: int | None = None,
-        no_cache: bool = False,
+        self, params: dict[str, Any] | None = None, **options: Unpack[RunKeywords]
     ) -> Run:
         """Record the run and start it in a child process; the `Run` at once.
 
-        Bad input raises `BadInput` here, before anything starts.
-        `run.wait()` blocks until it finishes, `run.cancel()` stops it.
+        `options` as for `run`. Bad input raises `BadInput` here, before anything
+        starts. `run.wait()` blocks until it finishes, `run.cancel()` stops it.
         """
         from .. import service
 
-        request = self.request(
-            params, store=store, scheduler=scheduler, workers=workers,
-            gpu_workers=gpu_workers, no_cache=no_cache,
-        )  # fmt: skip
+        request = self.request(params, **options)
         return Run(service.start(request), request.store)
 
     def store_root(self, store: PathLike | None = None) -> Path:

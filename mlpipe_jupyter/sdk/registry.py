@@ -8,8 +8,9 @@ notebook it publishes), else `.mlpipe` in the working directory.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
+from ..request import RunKeywords, check_options
 from ..stores import PathLike, absolute, resolve_store
 from .run import Run
 
@@ -52,20 +53,17 @@ def trigger(
     params: dict[str, Any] | None = None,
     *,
     version: int | None = None,
-    store: PathLike | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    gpu_workers: int | None = None,
-    no_cache: bool = False,
+    **options: Unpack[RunKeywords],
 ) -> Run:
     """Start a run of the published pipeline `name` (latest version unless `version`); the
-    `Run` at once (`run.wait()` blocks). `NotFound` when it is not published in the store."""
+    `Run` at once (`run.wait()` blocks). `options` as for `Pipeline.run`; `store` is where
+    the pipeline is published (the rule's default: `$MLPIPE_STORE`, else ./.mlpipe).
+    `NotFound` when it is not published there."""
     from .. import service
     from ..schedule.scheduler import run_published
 
-    root = resolve_store(store)
-    options = {"scheduler": scheduler, "workers": workers, "gpu_workers": gpu_workers,
-               "no_cache": no_cache}  # fmt: skip
+    options = check_options(dict(options))
+    root = resolve_store(options.pop("store", None))
     _, run_id = run_published(root, name, version=version, params=params, start=service.start,
                               options=options)  # fmt: skip
     return Run(run_id, Path(root))
