@@ -9,7 +9,8 @@ a comprehension changes them now, a function when it is called).
 The cell visitor (visitor.py) resolves these against the cell's top level.
 
 `call_changes` is the one rule for what a call changes in place (rule 6): its
-receiver when it is a method call (`rng.integers(9)`, `df.drop(..., inplace=True)`),
+receiver when it is a method call (`rng.integers(9)`, `df.drop(..., inplace=True)`)
+other than a known read-only one (`READ_ONLY_METHODS`: `data.mean()`),
 the first argument of functions known to work in place (`random.shuffle(deck)`,
 `np.random.shuffle(x)`, `heapq.heappush(h, v)`), and an `out=` array.
 """
@@ -27,6 +28,39 @@ COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 IN_PLACE_FIRST_ARGUMENT = frozenset({
     "shuffle", "heappush", "heappop", "heapify", "heappushpop", "heapreplace",
     "insort", "insort_left", "insort_right", "fill_diagonal", "copyto", "putmask",
+})
+
+
+#: Methods that never change their receiver in Python, NumPy, pandas or scikit-learn
+#: (without `inplace=True`): calling one is a plain read, so that steps which only
+#: look at a shared value (`data.mean()`, `model.predict(X)`) stay parallel. Any
+#: other method call is a new version of its receiver (rule 6); run-time verification
+#: (rule 10) catches a receiver that changed anyway.
+READ_ONLY_METHODS = frozenset({
+    # builtins
+    "count", "index", "get", "keys", "values", "items", "copy", "format", "join", "split",
+    "rsplit", "strip", "lstrip", "rstrip", "lower", "upper", "title", "startswith",
+    "endswith", "replace", "find", "rfind", "splitlines", "partition", "encode", "decode",
+    "isdigit", "isalpha", "isalnum", "isspace", "union", "intersection", "difference",
+    "symmetric_difference", "issubset", "issuperset", "isdisjoint", "bit_length",
+    "is_integer", "hex",
+    # NumPy and pandas
+    "mean", "median", "std", "var", "sum", "prod", "min", "max", "argmin", "argmax",
+    "argsort", "cumsum", "cumprod", "cummax", "cummin", "any", "all", "round", "clip", "abs",
+    "astype", "reshape", "ravel", "flatten", "transpose", "squeeze", "swapaxes", "repeat",
+    "take", "nonzero", "searchsorted", "dot", "item", "tolist", "to_list", "to_numpy",
+    "to_dict", "to_frame", "to_string", "to_records", "head", "tail", "describe",
+    "nunique", "unique", "value_counts", "isna", "isnull", "notna", "notnull", "dropna",
+    "fillna", "drop", "drop_duplicates", "duplicated", "sort_values", "sort_index",
+    "reset_index", "set_index", "rename", "groupby", "agg", "aggregate", "apply", "map",
+    "merge", "query", "filter", "where", "mask", "isin", "between", "corr", "cov",
+    "quantile", "diff", "pct_change", "shift", "rolling", "expanding", "pivot",
+    "pivot_table", "melt", "explode", "stack", "unstack", "nlargest", "nsmallest", "idxmax",
+    "idxmin", "equals", "select_dtypes", "assign", "mode", "skew", "kurt", "sem",
+    "memory_usage", "iterrows", "itertuples",
+    # scikit-learn
+    "predict", "predict_proba", "predict_log_proba", "decision_function", "transform",
+    "inverse_transform", "score", "score_samples", "get_params", "get_feature_names_out",
 })
 
 
@@ -53,7 +87,7 @@ def call_changes(node: ast.Call) -> list[tuple[ast.expr, bool]]:
     func = node.func
     inplace = any(k.arg == "inplace" and isinstance(k.value, ast.Constant)
                   and k.value.value is True for k in node.keywords)
-    if isinstance(func, ast.Attribute):
+    if isinstance(func, ast.Attribute) and (inplace or func.attr not in READ_ONLY_METHODS):
         changed.append((func.value, inplace))
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name in IN_PLACE_FIRST_ARGUMENT and node.args \

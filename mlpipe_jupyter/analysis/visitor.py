@@ -138,6 +138,8 @@ class _TopLevel:
     # -- names -----------------------------------------------------------------
     def load(self, name: str) -> None:
         if name in self.definite:
+            if name in self.functions:
+                self.call_own(name)
             return
         self.use(name)
         self.used_now.add(name)
@@ -152,6 +154,22 @@ class _TopLevel:
         self.use(name)
         if name not in self.maybe:
             self.later[name] = None
+
+    def call_own(self, name: str) -> None:
+        """A function this code defined is used (so maybe called) now: what it changes,
+        and what the functions it calls change, is changed here (rule 7)."""
+        todo, seen = [name], set()
+        while todo:
+            function = self.functions.get(todo.pop())
+            if function is None or function.name in seen:
+                continue
+            seen.add(function.name)
+            self.mutates.update(dict.fromkeys(function.changes))
+            for free in function.reads:
+                if free in self.definite:
+                    todo.append(free)
+                else:
+                    self.used_now.add(free)  # an outside function it calls: see `uses`
 
     def use(self, name: str) -> None:
         if self._snapshot is None:

@@ -222,7 +222,7 @@ def test_any_topological_order_matches_top_to_bottom(data: st.DataObject) -> Non
     expected = top_to_bottom(pipeline)
     rng = random.Random(data.draw(st.integers(0, 2**32)))
     for order in [list(pipeline.order)] + [random_order(pipeline, rng) for _ in range(3)]:
-        assert as_pipeline(pipeline, order) == expected, order
+        assert as_pipeline(pipeline, order) == expected, (order, [c["source"] for c in raw])
 
 
 _FRAGMENTS = st.sampled_from(["%%step s", "%%step s --after t", "%%params", "%time ", "!ls",

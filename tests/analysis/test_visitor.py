@@ -237,7 +237,7 @@ def test_star_import_is_recorded_not_bound():
 
 # -- rule 6: mutation anywhere -------------------------------------------------------
 def test_method_calls_in_conditions_arguments_and_comprehension_iterables_mutate():
-    f = facts("if q.pop():\n    pass\nf(items.pop())\nys = [y for y in gen.take(3)]")
+    f = facts("if q.pop():\n    pass\nf(items.pop())\nys = [y for y in gen.draw(3)]")
     assert f.mutates == ("q", "items", "gen")
     assert f.reads == ("q", "f", "items", "gen")
     assert f.binds == ("ys",)
@@ -257,6 +257,13 @@ def test_attribute_read_is_not_a_mutation():
     assert f.binds == ("n", "m")
 
 
+def test_read_only_method_calls_are_not_mutations():
+    f = facts("m = data.mean()\np = model.predict(X)\ndf.head()\nd = df.drop(columns='a')")
+    assert f.mutates == ()
+    assert f.reads == ("data", "model", "X", "df")
+    assert f.binds == ("m", "p", "d")
+
+
 def test_mutation_through_an_argument():
     f = facts("random.Random(0).shuffle(deck)\nnp.random.shuffle(xs)\n"
               "heapq.heappush(heap, 1)\nnp.add(a, b, out=c)")
@@ -267,7 +274,7 @@ def test_mutation_through_an_argument():
 
 def test_inplace_true_surely_changes_the_receiver():
     f = facts("df.drop(columns=['a'], inplace=True)\nother.drop(columns=['a'])")
-    assert f.mutates == ("df", "other")
+    assert f.mutates == ("df",)  # drop without inplace=True returns a new frame
     assert f.assigns_into == ("df",)
     assert f.binds == ()
 
@@ -295,3 +302,11 @@ def test_rebinding_a_function_name_drops_its_function_facts():
     assert f.functions == (FunctionFacts("h", ("z",), ()),)
     assert f.binds == ("g", "h")
     assert f.reads == ()
+
+
+def test_calling_a_function_defined_in_the_same_code_changes_what_it_changes():
+    f = facts("def take():\n    return queue.pop(0)\ndef twice():\n    return take() + take()\n"
+              "first = twice()\ndef later():\n    return up()\nlater()")
+    assert f.mutates == ("queue",)
+    assert "up" in dict(f.uses) and "up" not in f.used_later  # called now, through later()
+    assert f.binds == ("take", "twice", "first", "later")
