@@ -1,15 +1,16 @@
 """What the coordinator does around a step attempt: build its job, commit its result.
 
 Kept apart from the Dask adapter (`coordinator.py`): compiling the step
-notebook into a `StepJob`, and writing the cache entry once a step has fully
-succeeded, are plain functions of the run's context.
+notebook into a `StepJob`, writing the cache entry once a step has fully
+succeeded, and keeping the accepted result, are plain functions of the run's
+context.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry
+from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry, atomic_write_json
 
 from .engine import StepJob
 
@@ -31,7 +32,12 @@ def step_job(
 
     step = ctx.pipeline.step(name)
     notebook_path = ctx.store.run_notebook_path(ctx.run_id, name)
-    result_path = notebook_path.with_suffix(".result.json")
+    if attempt > 1:
+        notebook_path = notebook_path.with_name(f"{name}.attempt{attempt}.ipynb")
+    # Each attempt its own result file: an attempt cancelled but still running on its worker
+    # (a re-run superseded it) never overwrites the next one's. `keep_result` writes the
+    # accepted one to `<step>.result.json`.
+    result_path = notebook_path.with_name(f"{name}.attempt{attempt}.result.json")
     mlpipe = {
         "store": str(ctx.store.root),
         "inputs": {var: ref.to_json() for var, ref in inputs.items()},
@@ -64,3 +70,10 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
         files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
     )
     ctx.store.commit(entry)
+
+
+def keep_result(ctx: RunContext, result: StepResult) -> None:
+    """Write the accepted attempt's result as `<step>.result.json` (what the SDK reads)."""
+    path = ctx.store.run_notebook_path(ctx.run_id, result.step).with_suffix(".result.json")
+    outputs = {var: ref.to_json() for var, ref in result.outputs.items()}
+    atomic_write_json(path, {"outputs": outputs, "report": result.report.to_json()})

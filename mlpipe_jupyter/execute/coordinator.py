@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipe_jupyter.status import RunStatus, StepStatus
 
 from .cluster import step_resources
-from .commit import commit_result, step_job
+from .commit import commit_result, keep_result, step_job
 from .discovered import carried_generators
 from .engine import StepResult, event_topic, run_step
 from .events import (
@@ -157,6 +157,7 @@ class Coordinator:
         elif isinstance(action, MarkSucceeded):
             result = self.results[action.step]
             self.outputs[action.step] = dict(result.outputs)
+            keep_result(ctx, result)
             extra = {"discovered": list(action.discovered)} if action.discovered else {}
             ctx.step_event(
                 action.step, StepStatus.SUCCEEDED, worker=result.worker,
