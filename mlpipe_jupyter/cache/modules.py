@@ -126,10 +126,9 @@ def _find(name: str, path: list[str] | None) -> ModuleSpec | None:
         spec = None
     if spec is not None or path is not None and "." in name:
         return spec
+    standard = (PathFinder, BuiltinImporter, FrozenImporter)
     for finder in sys.meta_path:  # editable installs' finders (setuptools, hatch)
-        if finder in (PathFinder, BuiltinImporter, FrozenImporter) or isinstance(
-            finder, type
-        ) and issubclass(finder, (PathFinder, BuiltinImporter, FrozenImporter)):
+        if isinstance(finder, type) and issubclass(finder, standard):
             continue
         find = getattr(finder, "find_spec", None)
         if find is None:
