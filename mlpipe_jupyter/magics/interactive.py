@@ -27,7 +27,6 @@ value, an analysis error) just runs the cell, as without a store.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -96,15 +95,14 @@ def _warn(name: str, what: str, exc: Exception) -> None:
 def open_store(shell: Any, step: RecordedStep | None = None) -> Any:
     """`$MLPIPE_STORE`, else an existing `.mlpipe` beside the notebook (or, when the
     notebook is unknown, in the working directory), else None."""
-    from ..cache.store import STORE_ENV, Store
+    from ..cache.store import Store
+    from ..stores import configured_store, resolve_store
 
-    if os.environ.get(STORE_ENV):
-        return Store.open(os.environ[STORE_ENV])
-    path = kernel_notebook(shell, step)
-    folder = path.parent if path is not None else Path.cwd()
-    if (folder / ".mlpipe").is_dir():
-        return Store.open(folder / ".mlpipe")
-    return None
+    configured = configured_store()  # the one store rule (stores.py), made absolute here
+    if configured is not None:
+        return Store.open(configured)
+    root = resolve_store(None, kernel_notebook(shell, step))
+    return Store.open(root) if root.is_dir() else None
 
 
 _MAX_SCANNED = 64  # notebooks in the working directory looked at for this cell
