@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,20 @@ def test_each_error_class_on_bad_input(tmp_path: Path) -> None:
         run.cancel()
     assert all(issubclass(kind, mlp.MlpipeError)
                for kind in (mlp.BadInput, mlp.NotFound, mlp.Conflict, mlp.StepFailed))  # fmt: skip
+
+
+@pytest.mark.integration
+def test_a_submitted_run_can_be_cancelled(tmp_path: Path) -> None:
+    p = mlp.load(write_notebook(tmp_path / "slow.ipynb", [
+        "import time", "%%step wait\ntime.sleep(120)\ndone = 1", "%%step after\nx = done",
+    ]))  # fmt: skip
+    run = p.submit(store=tmp_path / "store", workers=1)
+    deadline = time.monotonic() + 120
+    while run.steps["wait"].status != mlp.StepStatus.RUNNING:
+        assert time.monotonic() < deadline and run.status == "running", run.record
+        time.sleep(0.2)
+    run.cancel()
+    assert run.wait(timeout=60).status == mlp.RunStatus.CANCELLED
+    assert run.steps["after"].status == "skipped"
+    with pytest.raises(mlp.Conflict, match="already cancelled"):
+        run.cancel()
