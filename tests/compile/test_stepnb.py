@@ -134,3 +134,20 @@ def test_bytes_and_keys_do_not_depend_on_the_process(tmp_path) -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_a_random_consumer_compiles_deterministically_and_keeps_its_other_names() -> None:
+    from mlpipe_jupyter.analysis import analyze, cells_from_json
+
+    def build():
+        return analyze(cells_from_json([{"cell_type": "code", "source": s} for s in (
+            "import numpy as np\nnp.random.seed(0)",
+            "%%step a\nx = np.random.rand()\nscratch = 1",
+            "%%step b\ny = np.random.rand() + x",
+        )]))
+
+    first, second = (dumps_notebook(compile_step(build(), "a")) for _ in range(2))
+    assert first == second
+    save = compile_step(build(), "a")["cells"][-1]["source"]
+    assert save.endswith("step='a', keep=('scratch',))")  # outputs x, random:numpy saved anyway
+    assert build().step("a").outputs == ("random:numpy", "x")
