@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-SETUP = "import random\nimport numpy as np\nimport pandas as pd"
+SETUP = ("import random\nimport numpy as np\nimport pandas as pd\n\n"
+         "def doubled():\n    return base * 2")
 
 CASES = {
     # rule 6: a method call in an expression is a new version of its receiver
@@ -60,6 +61,20 @@ CASES = {
          "%%step b\ngreeting = 'hello'\ng = Greeter()",
          "%%step c\ngreeting = 'hey'\nprint(Greeter().hi(), g.hi())"],
         {"c": "hey hey\n"}),
+    "setup_function_reads_a_step_bound_name": (
+        ["%%step a\nbase = 21", "%%step b\nprint(doubled())"],
+        {"b": "42\n"}),
+    "function_passed_to_apply": (
+        ["%%step a\nthreshold = 9\ndef over(x):\n    return x > threshold",
+         "%%step b\nthreshold = 2\ndf = pd.DataFrame({'v': [1, 2, 3]})\n"
+         "print(df['v'].apply(over).tolist())"],
+        {"b": "[False, False, True]\n"}),
+    # a method the analysis takes for read-only that changes its receiver: rule 10's check
+    "read_only_named_method_that_mutates": (
+        ["%%step a\nclass Acc:\n    def __init__(self):\n        self.n = 0\n"
+         "    def transform(self, v):\n        self.n += v\n        return self.n\nacc = Acc()",
+         "%%step b\nr = acc.transform(5)", "%%step c\nprint(acc.n)"],
+        {"c": "5\n"}),
     # rule 5: `%` at the start of a continuation line is Python
     "percent_and_bang_on_continuation_lines": (
         ["%%step a\nn = 3\nx = 4", '%%step b\nmsg = ("%d items"\n % n)\nok = (x\n != 2)',
