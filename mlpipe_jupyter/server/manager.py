@@ -110,15 +110,15 @@ class MlpipeService(LoggingConfigurable):
         return [s for s in ordered if s.exists()]
 
     def _first(self, find: Callable[[Path], T], missing: str) -> tuple[Path, T]:
-        """The first known store where `find` does not raise NotFound, and what it found."""
-        error: NotFound | None = None
+        """The first known store where `find` does not raise NotFound, and what it found;
+        else NotFound(`missing`) (a store made since the last scan is looked for first)."""
         for fresh in (False, True):
             for store in self.known_stores(fresh):
                 try:
                     return store, find(store)
-                except NotFound as exc:
-                    error = error or exc
-        raise error or NotFound(missing)
+                except NotFound:
+                    continue
+        raise NotFound(missing)
 
     # the DAG ------------------------------------------------------------------------
     def dag(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -238,8 +238,10 @@ class MlpipeService(LoggingConfigurable):
         """The store the pipeline `name` is published in (NotFound names what is)."""
         publish.check_name(name)
         what = f"pipeline '{name}'" + (f" version {version}" if version is not None else "")
-        missing = (f"{what} is not published (no store under the server root has published"
-                   " pipelines); publish it with `mlpipe publish` or POST pipelines")  # fmt: skip
+        known = sorted({f"{p['name']} v{p['version']}" for p in self.list_pipelines()})
+        listed = f"published: {', '.join(known)}" if known else "nothing is published yet"
+        missing = (f"{what} is not published in any store the server reads ({listed});"
+                   " publish it with `mlpipe publish` or POST pipelines")  # fmt: skip
         return self._first(lambda s: publish.get(s, name, version), missing)[0]
 
     def run_pipeline(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
