@@ -153,3 +153,21 @@ def test_parameters_from_yaml_file_and_string(write_notebook, tmp_path) -> None:
     args = Namespace(parameters_file=str(params_file), parameters_yaml="b: 2\nc: [1, 2]",
                      parameters=[["c", "3.5"]])
     assert collect_params(args) == {"a": 1, "b": 2, "c": 3.5}
+
+
+def test_run_request_file_and_notebook_exclude_each_other(tmp_path: Path) -> None:
+    from mlpipe_jupyter.request import RunRequest
+
+    request_file = tmp_path / "request.json"
+    request_file.write_text(RunRequest.build(tmp_path / "nb.ipynb", store=tmp_path).to_json())
+    both = mlpipe("run", "nb.ipynb", "--request", str(request_file), cwd=tmp_path)
+    assert both.returncode == 2
+    assert said(both).strip() == (
+        "mlpipe: --request FILE carries the notebook; pass one or the other"
+    )
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{}")
+    bad = mlpipe("run", "--request", str(garbled), cwd=tmp_path)
+    assert bad.returncode == 2 and "not a run request" in said(bad)
+    neither = mlpipe("run", cwd=tmp_path)
+    assert neither.returncode == 2 and "run needs a notebook" in said(neither)
