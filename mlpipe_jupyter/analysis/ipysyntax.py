@@ -15,6 +15,7 @@ check this module against IPython's `TransformerManager`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -134,6 +135,23 @@ def python_source(source: str) -> str | None:
         if magic.name not in PYTHON_BODY_MAGICS:
             return None
         source = blank_magic_line(source, magic)
+    return _rewrite(source, lambda magic: _python_line(magic[0]))
+
+
+def mask_ipython(source: str) -> str:
+    """Each IPython-syntax line (with its continuation lines) as a string literal at its
+    indentation, so the code parses and the magic's text still counts (cache keys)."""
+    def literal(magic: list[str]) -> str:
+        stripped = magic[0].lstrip()
+        text = "\n".join([stripped, *magic[1:]]).rstrip()
+        return f"{magic[0][: len(magic[0]) - len(stripped)]}{text!r}"
+
+    return _rewrite(source, literal)
+
+
+def _rewrite(source: str, replace: Callable[[list[str]], str]) -> str:
+    """`source` with each IPython-syntax line replaced by `replace(its lines)` and its
+    backslash-continued lines blanked, so the line count stays."""
     if "%" not in source and "!" not in source and "?" not in source:
         return source
     found = ipython_lines(source)
@@ -147,26 +165,10 @@ def python_source(source: str) -> str | None:
         elif number - 1 in found and lines[number - 1].endswith("\\"):
             out.append("")  # the continuation of a magic line
         else:
-            out.append(_python_line(line))
-    return "\n".join(out)
-
-
-def mask_ipython(source: str) -> str:
-    """Each IPython-syntax line (with its continuation lines) as a string literal at its
-    indentation, so the code parses and the magic's text still counts (cache keys)."""
-    if "%" not in source and "!" not in source and "?" not in source:
-        return source
-    found = ipython_lines(source)
-    lines = source.split("\n")
-    out = []
-    for number, line in enumerate(lines):
-        if number not in found:
-            out.append(line)
-        elif number - 1 in found and lines[number - 1].endswith("\\"):
-            out.append("")  # the continuation of a magic line
-        else:
-            stripped = line.lstrip()
-            out.append(f"{line[: len(line) - len(stripped)]}{stripped.rstrip()!r}")
+            end = number + 1
+            while end in found and lines[end - 1].endswith("\\"):
+                end += 1
+            out.append(replace(lines[number:end]))
     return "\n".join(out)
 
 
