@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from .scopes import (
     COMPREHENSIONS,
     FUNCTIONS,
+    ScopeFacts,
     annotations,
     bound_names,
-    ScopeFacts,
     call_changes,
     root_name,
     scope_facts,

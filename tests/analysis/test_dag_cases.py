@@ -390,7 +390,8 @@ RULES_6_7 = [
              "%%step d\nprint(f([1]))"],
             {("c", "d", ("f",))}),
     DagCase("free_name_read_by_a_call_but_bound_by_no_one_is_not_an_error",
-            ["%%step a\ndef f(flag):\n    return nowhere if flag else 0", "%%step b\nprint(f(False))"],
+            ["%%step a\ndef f(flag):\n    return nowhere if flag else 0",
+             "%%step b\nprint(f(False))"],
             {("a", "b", ("f",))}),
 ]
 
