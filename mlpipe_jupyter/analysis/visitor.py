@@ -172,10 +172,13 @@ class _TopLevel:
                     self.used_now.add(free)  # an outside function it calls: see `uses`
 
     def use(self, name: str) -> None:
-        if self._snapshot is None:
-            self._snapshot = frozenset(self.definite)
         before = self.uses.get(name)
-        self.uses[name] = self._snapshot if before is None else before & self._snapshot
+        if before is None:  # a full snapshot only at a name's first use: linear, not quadratic
+            if self._snapshot is None:
+                self._snapshot = frozenset(self.definite)
+            self.uses[name] = self._snapshot
+        elif not before <= self.definite:
+            self.uses[name] = frozenset(n for n in before if n in self.definite)
 
     def bind(self, name: str, function: FunctionFacts | None = None) -> None:
         self.definite.add(name)
