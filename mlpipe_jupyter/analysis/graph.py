@@ -208,6 +208,11 @@ class _Flow:
                         todo.append(name)
                 if used not in later:  # called now, not only inside a function body
                     changes.update(dict.fromkeys(function.changes))
+        for called, roots in facts.calls:  # arguments the called function changes
+            function = self.functions.get(called)
+            for position in function.changes_args if function is not None else ():
+                if position < len(roots) and roots[position]:
+                    changes[roots[position]] = None  # type: ignore[index]
         known = set(facts.reads) | set(facts.deferred)
         new_reads = tuple(n for n in reads if n not in known)
         new_changes = tuple(n for n in changes if n not in facts.mutates)

@@ -70,6 +70,7 @@ class ScopeFacts:
     later: tuple[str, ...] = ()
     walrus: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
+    changes_args: tuple[int, ...] = ()  # a function's positional parameters it changes
 
 
 def root_name(node: ast.AST) -> str | None:
@@ -104,8 +105,12 @@ def scope_facts(node: ast.AST) -> ScopeFacts:
         walker.parameters(node.args)
         body = node.body if isinstance(node.body, list) else [node.body]
         walker.visit_all(body)
+        positional = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        changed = set(walker.changed)
         return ScopeFacts(later=walker.free(walker.loads + walker.now + walker.later),
-                          changes=walker.free(walker.changed + walker.later_changes))
+                          changes=walker.free(walker.changed + walker.later_changes),
+                          changes_args=tuple(i for i, p in enumerate(positional)
+                                             if p in changed))
     if isinstance(node, ast.ClassDef):
         walker.visit_all(node.body)
         return ScopeFacts(now=walker.free(walker.loads + walker.now), later=_unique(walker.later),

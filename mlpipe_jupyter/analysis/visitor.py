@@ -56,6 +56,7 @@ class FunctionFacts:
     name: str
     reads: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
+    changes_args: tuple[int, ...] = ()  # positions of the arguments it changes in place
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class CellFacts:
         function's free names among them are the code's own (rule 7).
     used_later: the subset of `uses` used only inside function bodies (called, if ever,
         later: what such a function changes is not changed by this code).
+    calls: calls of outside functions by name, with the root name of each positional
+        argument (None where it has none): an argument the function changes is changed.
     """
 
     reads: tuple[str, ...] = ()
@@ -88,6 +91,7 @@ class CellFacts:
     functions: tuple[FunctionFacts, ...] = ()
     uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
     used_later: tuple[str, ...] = ()
+    calls: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
 
 
 def cell_facts(code: str | ast.Module) -> CellFacts:
@@ -114,6 +118,7 @@ class _TopLevel:
         self.functions: dict[str, FunctionFacts] = {}
         self.uses: dict[str, frozenset[str]] = {}
         self.used_now: set[str] = set()
+        self.calls: list[tuple[str, tuple[str | None, ...]]] = []
         self._snapshot: frozenset[str] | None = None  # frozenset(self.definite), cached
 
     def facts(self) -> CellFacts:
@@ -133,6 +138,7 @@ class _TopLevel:
             functions=tuple(self.functions.values()),
             uses=tuple((n, tuple(sorted(bound))) for n, bound in self.uses.items()),
             used_later=tuple(n for n in self.uses if n not in self.used_now),
+            calls=tuple(self.calls),
         )
 
     # -- names -----------------------------------------------------------------
@@ -204,7 +210,21 @@ class _TopLevel:
         self.mutates[name] = None
 
     def function(self, name: str, facts: ScopeFacts) -> FunctionFacts:
-        return FunctionFacts(name, facts.later, facts.changes)
+        return FunctionFacts(name, facts.later, facts.changes, facts.changes_args)
+
+    def call_by_name(self, node: ast.Call) -> None:
+        """`f(xs)`: a function defined here that changes its argument changes `xs` now; for
+        an outside function the graph decides (`calls`)."""
+        name = node.func.id  # type: ignore[attr-defined]
+        if name in self.definite:
+            function = self.functions.get(name)
+            for position in function.changes_args if function is not None else ():
+                if position < len(node.args):
+                    self.mutate(node.args[position], assignment=True)
+            return
+        roots = tuple(None if isinstance(a, ast.Starred) else root_name(a) for a in node.args)
+        if any(roots):
+            self.calls.append((name, roots))
 
     # -- statements --------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -405,6 +425,8 @@ class _TopLevel:
                 self.expr(keyword.value)
             for target, surely in call_changes(node):  # type: ignore[arg-type]
                 self.mutate(target, assignment=surely)
+            if type(node.func) is ast.Name:  # type: ignore[attr-defined]
+                self.call_by_name(node)  # type: ignore[arg-type]
         elif kind is ast.BinOp:
             self.expr(node.left)  # type: ignore[attr-defined]
             self.expr(node.right)  # type: ignore[attr-defined]

@@ -384,6 +384,13 @@ RULES_6_7 = [
              "%%step d\nn = twice()", "%%step e\nprint(queue)"],
             {("a", "b", ("queue", "take")), ("a", "c", ("queue",)),
              ("a", "d", ("queue", "take")), ("b", "d", ("twice",)), ("d", "e", ("queue",))}),
+    DagCase("an_upstream_function_that_changes_its_argument",
+            ["%%step a\ndef clean(frame):\n    frame.dropna(inplace=True)\n"
+             "def size(frame):\n    return len(frame)",
+             "%%step b\ndf = pd.DataFrame({'a': [1, None]})\nraw = df.copy()",
+             "%%step c\nclean(df)\nn = size(raw)", "%%step d\nprint(df, raw, n)"],
+            {("a", "c", ("clean", "size")), ("b", "c", ("df", "raw")), ("b", "d", ("raw",)),
+             ("c", "d", ("df", "n"))}),
     DagCase("global_counter_bumped_by_a_call",
             ["%%step a\ncounter = 0\ndef bump():\n    global counter\n    counter += 1",
              "%%step b\nbump()", "%%step c\nprint(counter)"],

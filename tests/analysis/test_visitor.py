@@ -310,3 +310,11 @@ def test_calling_a_function_defined_in_the_same_code_changes_what_it_changes():
     assert f.mutates == ("queue",)
     assert "up" in dict(f.uses) and "up" not in f.used_later  # called now, through later()
     assert f.binds == ("take", "twice", "first", "later")
+
+
+def test_a_function_that_changes_its_argument_changes_what_it_is_given():
+    f = facts("def clean(frame, log):\n    frame.dropna(inplace=True)\n    return len(log)\n"
+              "clean(df, notes)\nkeep(items, 1)")
+    assert f.functions == (FunctionFacts("clean", ("len",), (), (0,)),)
+    assert f.mutates == ("df",)  # not `notes`: clean only reads its second argument
+    assert f.calls == (("keep", ("items", None)),)

@@ -69,6 +69,11 @@ CASES = {
          "%%step b\nthreshold = 2\ndf = pd.DataFrame({'v': [1, 2, 3]})\n"
          "print(df['v'].apply(over).tolist())"],
         {"b": "[False, False, True]\n"}),
+    "a_function_that_changes_its_argument": (
+        ["%%step a\ndef clean(frame):\n    frame.dropna(inplace=True)",
+         "%%step b\ndf = pd.DataFrame({'a': [1.0, None, 3.0]})", "%%step c\nclean(df)",
+         "%%step d\nprint(len(df))"],
+        {"d": "2\n"}),
     # a method the analysis takes for read-only that changes its receiver: rule 10's check
     "read_only_named_method_that_mutates": (
         ["%%step a\nclass Acc:\n    def __init__(self):\n        self.n = 0\n"
