@@ -121,7 +121,8 @@ def differences(name: str, expected: dict[int, str], record: dict[str, Any],
         info = record["steps"].get(step)
         if info is None or info.get("status") != "succeeded":
             status = info.get("status") if info else "missing"
-            problems.append(f"{name}: step '{step}' {status}: {info and info.get('error')}")
+            why = (info.get("error") or info.get("reason")) if info else "not in the run record"
+            problems.append(f"{name}: step '{step}' {status}: {why}")
             continue
         got = step_cell_texts(info["notebook"])
         for index in indices:
@@ -166,7 +167,7 @@ def cluster() -> Iterator[Any]:
     os.environ["MPLBACKEND"] = "Agg"  # the workers' kernels inherit it
     try:
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None, resources={"GPU": 1},
+                          dashboard_address=":0", resources={"GPU": 1},
                           silence_logs=40) as local:
             yield local
     finally:
