@@ -217,7 +217,7 @@ class FileFlow:
     writer: dict[str, str] = field(default_factory=dict)  # path -> latest writing step
     reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> files read
     writes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> files written
-    readers: dict[str, list[str]] = field(default_factory=dict)  # path -> readers of its version
+    readers: dict[str, list[str]] = field(default_factory=dict)  # path -> every reader so far
     #: (reader, later writer): the writer replaces what the reader reads, so it runs after
     order: list[tuple[str, str]] = field(default_factory=list)
 
@@ -235,7 +235,9 @@ class FileFlow:
                 inputs[pseudo_name(path)] = self.writer[path]
             self.readers.setdefault(path, []).append(name)
         for path in writes:
-            for reader in self.readers.pop(path, []):
+            # after every earlier reader of any version: run before it, this write would
+            # be what that reader sees (readers are kept across writers for that reason)
+            for reader in self.readers.get(path, []):
                 if reader != name and (reader, name) not in self.order:
                     self.order.append((reader, name))
             self.writer[path] = name

@@ -74,8 +74,14 @@ class ScopeFacts:
 
 
 def root_name(node: ast.AST) -> str | None:
-    """`x` for `x`, `x.a.b`, `x[0].a`, `x.m().n`; None when rooted in anything else."""
+    """`x` for `x`, `x.a.b`, `x[0].a`, `x.m().n`; None when rooted in anything else.
+
+    A plain function call makes a new value: `open(p).write(s)` or
+    `shuffle(list(xs))` change that value, never `open` or `list` (None).
+    """
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return None
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
 

@@ -201,7 +201,10 @@ def test_root_name():
     import ast
 
     assert root_name(ast.parse("a.b[0].c()", mode="eval").body) == "a"
-    assert root_name(ast.parse("f()(x).y", mode="eval").body) == "f"
+    assert root_name(ast.parse("f()(x).y", mode="eval").body) is None  # a new value
+    assert root_name(ast.parse("open(p).write", mode="eval").body) is None
+    assert root_name(ast.parse("list(xs)", mode="eval").body) is None
+    assert root_name(ast.parse("np.array(x).fill", mode="eval").body) == "np"
     assert root_name(ast.parse("(1).real", mode="eval").body) is None
 
 
@@ -318,3 +321,10 @@ def test_a_function_that_changes_its_argument_changes_what_it_is_given():
     assert f.functions == (FunctionFacts("clean", ("len",), (), (0,)),)
     assert f.mutates == ("df",)  # not `notes`: clean only reads its second argument
     assert f.calls == (("keep", ("items", None)),)
+
+
+def test_a_method_on_a_fresh_call_result_binds_no_builtin():
+    """`open(p, 'w').write(s)` / `shuffle(list(xs))` used to bind `open` and `list`."""
+    facts = cell_facts("from random import shuffle\nopen('f', 'w').write('x')\nshuffle(list(xs))")
+    assert "open" not in facts.binds and "list" not in facts.binds
+    assert "xs" in facts.reads
