@@ -3,7 +3,7 @@
 For each notebook in tests/corpus/notebooks/ (written by make_corpus.py):
 1. it runs top to bottom with papermill (in-process, cwd = a temporary copy of
    its folder);
-2. it runs as a pipeline through the public API, in another copy, on one Dask
+2. it runs as a pipeline through the SDK (`mlp.load(path).run(...)`), in another copy, on one Dask
    cluster shared by the whole module (two worker processes, each advertising
    GPU=1 so a `--gpu 1` step is placeable; it falls back to the CPU);
 3. for every cell of every step, the text the step's cell showed in its
@@ -79,15 +79,10 @@ def top_to_bottom(path: Path) -> dict[int, str]:
 
 
 def run_pipeline(path: Path, store: Path, scheduler: str) -> dict[str, Any]:
-    """The run record of a pipeline run, through the SDK when there is one."""
-    import mlpipe_jupyter
+    """The run record of a pipeline run through the SDK (`mlp.load(path).run(...)`)."""
+    import mlpipe_jupyter as mlp
 
-    if hasattr(mlpipe_jupyter, "load"):
-        run = mlpipe_jupyter.load(path).run(store=store, scheduler=scheduler)
-        return run.record
-    from mlpipe_jupyter import service
-
-    return service.run(path, store=store, scheduler=scheduler)
+    return mlp.load(path).run(store=store, scheduler=scheduler).record
 
 
 def step_cell_texts(notebook: str) -> dict[int, str]:
@@ -103,9 +98,9 @@ def step_cell_texts(notebook: str) -> dict[int, str]:
 
 def step_cells(path: Path) -> dict[str, tuple[int, ...]]:
     """Step name -> the source cells it consists of (the %%step cell and its body cells)."""
-    from mlpipe_jupyter import service
+    import mlpipe_jupyter as mlp
 
-    return {step.name: tuple(step.cells or (step.cell,)) for step in service.dag(path).steps}
+    return {step.name: tuple(step.cells or (step.cell,)) for step in mlp.load(path).steps}
 
 
 # -- comparison --------------------------------------------------------------------------------
