@@ -162,6 +162,24 @@ def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
     return replace(options, workers=min(cpus, max(1, width)))
 
 
+def _rekey(ctx: RunContext) -> None:
+    """Key this run's results as the next plan (with what it discovered) will (rekey.py)."""
+    from .rekey import rekey
+
+    steps = ctx.records.get_run(ctx.run_id)["steps"]
+    keys = {
+        name: step["cache_key"] for name, step in steps.items()
+        if step.get("status") == StepStatus.SUCCEEDED and step.get("cache_key")
+    }
+    pipeline = discovered.with_discovered(
+        ctx.pipeline, discovered.load(ctx.store, ctx.notebook), discovered.carried_generators()
+    )
+    try:
+        rekey(pipeline, ctx.store, ctx.params, keys, base=ctx.notebook.resolve().parent)
+    except Exception as exc:  # noqa: BLE001 - the run's results stand; the next run re-keys
+        ctx.emit({"event": "warning", "message": f"could not re-key this run's results: {exc}"})
+
+
 def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
     from . import cluster as clusters
     from .coordinator import Coordinator  # imports distributed
@@ -193,6 +211,8 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
         discovered.save(ctx.store, ctx.notebook, [
             Edge(d.writer, d.reader, (d.var,)) for d in coordinator.discovered
         ])
+        if coordinator.discovered:
+            _rekey(ctx)
         # Before the cluster shuts down (seconds): the sidebar and CLI see the end at once.
         _finish(ctx, status)
         return status
