@@ -154,6 +154,7 @@ class _Flow:
     broken: bool = False  # an earlier step could not be parsed: its binds are unknown
     hidden: HiddenState = field(default_factory=HiddenState)  # rule 9: random state
     files: FileFlow = field(default_factory=FileFlow)  # rule 8: files between steps
+    passthrough: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> names
 
     def add(self, block: StepBlock) -> None:
         where = {"step": block.name, "cell": block.cell}
@@ -170,6 +171,7 @@ class _Flow:
         facts = self._with_calls(facts)
         self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
+        self.passthrough[block.name] = facts.passthrough
         binds = self._binds(block, facts)
         self.warnings.extend(self.hidden.step(
             block.name, block.cell, tuple(p.python for p in block.parts), inputs, binds))
@@ -271,8 +273,14 @@ class _Flow:
         return sorted(set(binds))
 
     def finish(self) -> tuple[Step, ...]:
+        """The steps; a pass-through input (`passthrough`) no later step needs is dropped,
+        so a name bound in a loop body of two steps is no edge (nor an output to save)."""
         read_later: set[tuple[str, str]] = set()
-        for _block, inputs, _params, _binds in self.blocks:
+        for block, inputs, _params, _binds in reversed(self.blocks):
+            for name in self.passthrough.get(block.name, ()):
+                if name in inputs and (name, block.name) not in read_later \
+                        and name not in block.options.outputs:
+                    del inputs[name]
             read_later.update(inputs.items())
         return tuple(self._step(b, i, p, bs, read_later) for b, i, p, bs in self.blocks)
 

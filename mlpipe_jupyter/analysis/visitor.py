@@ -92,6 +92,9 @@ class CellFacts:
     uses: tuple[tuple[str, tuple[str, ...]], ...] = ()
     used_later: tuple[str, ...] = ()
     calls: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
+    #: deferred only to pass an upstream value through where no path binds the name (bound
+    #: in a loop body, say, and read only after binding there): needed only by later readers
+    passthrough: tuple[str, ...] = ()
 
 
 def cell_facts(code: str | ast.Module) -> CellFacts:
@@ -124,7 +127,8 @@ class _TopLevel:
     def facts(self) -> CellFacts:
         deferred = dict(self.soft)
         # bound on some paths only: where no path binds it, the upstream value flows through
-        deferred.update((n, None) for n in self.binds if n not in self.definite)
+        maybe_bound = [n for n in self.binds if n not in self.definite]
+        deferred.update((n, None) for n in maybe_bound)
         reads = dict(self.reads)
         deferred.update(dict.fromkeys(self.later))
         return CellFacts(
@@ -138,6 +142,10 @@ class _TopLevel:
             functions=tuple(self.functions.values()),
             uses=tuple((n, tuple(sorted(bound))) for n, bound in self.uses.items()),
             used_later=tuple(n for n in self.uses if n not in self.used_now),
+            passthrough=tuple(
+                n for n in maybe_bound
+                if n not in self.uses and n not in self.later
+            ),
             calls=tuple(self.calls),
         )
 

@@ -418,3 +418,26 @@ def test_dag_rules_6_7_case(case: DagCase) -> None:
         case.name, cells, case.expected_edges, case.expected_reads, case.expected_params,
         case.expected_outputs, case.expected_errors, case.expected_warnings, case.expected_order)
     test_dag_case(shifted)
+
+
+def test_a_name_bound_then_read_in_two_steps_loop_bodies_is_no_edge() -> None:
+    """Each loop binds `fh`/`v` before reading it; the upstream value would pass through
+    only an empty loop, and no later step reads it: no edge, nothing (a file!) to save."""
+    pipeline = analyze(cells_from_json([
+        {"source": "%%step a\nfor i in range(2):\n    v = i * 2\n    with open(f'{i}', 'w') as fh:\n"
+                   "        fh.write(str(v))"},
+        {"source": "%%step b\nfor j in range(2):\n    v = j + 1\n    with open(f'{j}.b', 'w') as fh:\n"
+                   "        fh.write(str(v))"},
+    ]))
+    assert pipeline.edges == ()
+    assert pipeline.step("a").outputs == () and pipeline.step("b").inputs == ()
+
+
+def test_a_pass_through_a_later_step_needs_is_kept() -> None:
+    """`for j in range(n): v = j` with n = 0 leaves a's v for c: b passes it through."""
+    pipeline = analyze(cells_from_json([
+        {"source": "%%params\nn = 0"}, {"source": "%%step a\nv = 0"},
+        {"source": "%%step b\nfor j in range(n):\n    v = j"}, {"source": "%%step c\nprint(v)"},
+    ]))
+    assert pipeline.step("b").inputs == (("v", "a"),)
+    assert pipeline.step("c").inputs == (("v", "b"),)
