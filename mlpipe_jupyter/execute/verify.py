@@ -11,11 +11,16 @@ that must come first (`writer`) to the one that depends on it (`reader`):
    (in notebook order) that reads `x` from the same producer must read it
    from the step that changed it (`rewires`);
 3. random state: a step drew from a global generator that an earlier step
-   (the nearest) also drew from, without reading that step's end state.
+   (the nearest) also drew from, without reading that step's end state;
+4. folders: the reader listed a folder (`glob`, `os.listdir`) into which a step
+   before it in notebook order wrote a file, with no path between them: what
+   it listed may have missed the file (always `stale`: a listing keeps only
+   a hash of the names).
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
@@ -72,6 +77,7 @@ def check(
         *_files(positions, reports, ancestors),
         *_changed_inputs(positions, reports, producers, started),
         *_random(positions, reports, producers, carried),
+        *_listings(positions, reports, ancestors),
     ]
     seen = set(known)
     unique = []
@@ -108,6 +114,25 @@ def _files(
                 continue
             stale = fact.sha256 != written[writer][fact.path]
             found.append(Discovery(writer, reader, FILE + fact.path, stale=stale))
+    return found
+
+
+def _listings(
+    positions: Mapping[str, int],
+    reports: Mapping[str, StepReport],
+    ancestors: Callable[[str], Collection[str]],
+) -> list[Discovery]:
+    found = []
+    for reader, report in reports.items():
+        listed = {fact.path for fact in report.dirs_listed}
+        if not listed:
+            continue
+        for writer, other in reports.items():
+            if positions[writer] >= positions[reader] or writer in ancestors(reader):
+                continue
+            for fact in other.files_written:
+                if (posixpath.dirname(fact.path) or ".") in listed:
+                    found.append(Discovery(writer, reader, FILE + fact.path, stale=True))
     return found
 
 

@@ -330,3 +330,21 @@ def test_random_state_drawn_inside_a_library_flows_in_notebook_order(
     assert {n: s["status"] for n, s in again["steps"].items()} == {
         "a": "cached", "b": "cached",
     }, again["steps"]
+
+
+def test_a_folder_listed_before_an_earlier_step_wrote_into_it_is_a_stale_dependency() -> None:
+    """`glob('artifacts/*.pkl')` beside the step writing them: the listing may have missed
+    them (the corpus' artifact_dir_models printed {} in its first run)."""
+    from mlpipe_jupyter.compile.report import FileFact, StepReport
+    from mlpipe_jupyter.execute.verify import check
+
+    wrote = StepReport(files_written=(FileFact("artifacts/tree.pkl", 9, 1.0, "a" * 64),))
+    listed = StepReport(dirs_listed=(FileFact("artifacts", 0, 1.0, "b" * 64),))
+    positions = {"split": 0, "fit": 1, "board": 2}
+    found = check(positions, {"fit": wrote, "board": listed},
+                  {"fit": {}, "board": {}}, ancestors=lambda _: {"split"}, started={"board"})
+    assert [(d.writer, d.reader, d.var, d.stale) for d in found] == [
+        ("fit", "board", "file:artifacts/tree.pkl", True)
+    ]
+    assert check(positions, {"fit": wrote, "board": listed}, {"fit": {}, "board": {}},
+                 ancestors=lambda _: {"split", "fit"}, started={"board"}) == []
