@@ -158,6 +158,7 @@ class RandomUse:
     writes: tuple[str, ...] = ()  # generators whose state it changes (draws or seeds)
     ends: tuple[tuple[str, bool], ...] = ()  # (generator, seeded afterwards) where it (re)seeds
     unseeded: tuple[str, ...] = ()  # generators it draws from after `seed()` with no seed
+    drawn: tuple[str, ...] = ()  # generators it draws from at all
 
 
 @dataclass
@@ -215,8 +216,11 @@ def _summary(timeline: list[tuple[str, str, bool]]) -> RandomUse:
     writes: dict[str, None] = {}
     ends: dict[str, bool] = {}
     unseeded: dict[str, None] = {}
+    drawn: dict[str, None] = {}
     for gen, kind, top in timeline:
         first = gen not in writes
+        if kind == DRAW:
+            drawn[gen] = None
         writes[gen] = None
         if first and not (kind != DRAW and top):
             reads[gen] = None  # its result depends on the state it starts from
@@ -226,7 +230,8 @@ def _summary(timeline: list[tuple[str, str, bool]]) -> RandomUse:
             ends[gen] = True
         elif kind == UNSEED:
             ends[gen] = False
-    return RandomUse(tuple(reads), tuple(writes), tuple(ends.items()), tuple(unseeded))
+    return RandomUse(tuple(reads), tuple(writes), tuple(ends.items()), tuple(unseeded),
+                     tuple(drawn))
 
 
 @lru_cache(maxsize=1024)
@@ -267,8 +272,9 @@ class HiddenState:
         return its warnings."""
         use = self.scanner.block(_body(pythons))
         warnings: list[str] = []
+        # only a draw makes results vary: a step that just seeds (on some path) does not
         unseeded = [g for g in use.writes if g in use.unseeded
-                    or (g in use.reads and not self.seeded.get(g, False))]
+                    or (g in use.reads and g in use.drawn and not self.seeded.get(g, False))]
         if unseeded:
             labels = ", ".join(_LABEL[g] for g in unseeded)
             self.reasons[name] = f"draws from {labels}, never seeded"

@@ -441,3 +441,17 @@ def test_a_pass_through_a_later_step_needs_is_kept() -> None:
     ]))
     assert pipeline.step("b").inputs == (("v", "a"),)
     assert pipeline.step("c").inputs == (("v", "b"),)
+
+
+def test_a_step_that_only_seeds_on_one_path_is_not_nondeterministic() -> None:
+    """breast_cancer's train seeds torch in its GPU branch and draws nothing from it."""
+    seeds_only = analyze(cells_from_json([
+        {"source": "import torch"},
+        {"source": "%%step a\nif gpu:\n    torch.manual_seed(0)\n    w = torch.zeros(3)"},
+        {"source": "%%params\ngpu = False"},
+    ]))
+    assert seeds_only.step("a").nondeterministic is None and seeds_only.warnings == ()
+    draws = analyze(cells_from_json([
+        {"source": "import torch"}, {"source": "%%step a\nw = torch.rand(3)"},
+    ]))
+    assert draws.step("a").nondeterministic == "draws from torch, never seeded"
