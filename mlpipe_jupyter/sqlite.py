@@ -29,6 +29,8 @@ BUSY_TIMEOUT_S = 30.0
 WAL_ATTEMPTS = 20
 #: Each try waits this long for the lock inside SQLite before we back off and say so.
 LOCK_SLICE_S = 1.0
+#: A wait longer than this is worth a line to the person waiting.
+SAY_AFTER_S = 3.0
 
 
 class DatabaseBusy(Conflict):
@@ -85,7 +87,7 @@ def _begin(path: Path, write: bool) -> sqlite3.Connection:
         waited = time.monotonic() - started
         if waited >= BUSY_TIMEOUT_S:
             raise DatabaseBusy(path, waited)
-        if not said:
+        if not said and waited >= SAY_AFTER_S:  # ordinary contention is brief: say nothing
             log.warning("waiting for %s: another process holds it locked", path)
             said = True
         time.sleep(pause)

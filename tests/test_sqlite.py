@@ -62,6 +62,7 @@ def test_a_lock_held_too_long_is_one_line_not_a_traceback(tmp_path: Path, monkey
     path = _fresh_path(tmp_path)
     monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1.5)
     monkeypatch.setattr(db, "LOCK_SLICE_S", 0.2)
+    monkeypatch.setattr(db, "SAY_AFTER_S", 0.5)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
