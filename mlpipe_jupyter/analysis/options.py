@@ -97,6 +97,17 @@ def parse_step_line(line: str) -> tuple[str, StepOptions]:
         raise
 
 
+def _list_value(words: list[str], i: int, inline: str) -> tuple[list[str], int]:
+    """The words of a list option at `words[i]` (`--after a b`, `--after=a`), up to the
+    next option; and the index after them."""
+    items = [inline] if inline else []
+    i += 1
+    while i < len(words) and not words[i].startswith("--"):
+        items.append(words[i])
+        i += 1
+    return items, i
+
+
 def _options(name: str, words: list[str]) -> StepOptions:
     """The options after the step name (`words` without the name)."""
     after: list[str] = []
@@ -112,21 +123,13 @@ def _options(name: str, words: list[str]) -> StepOptions:
             i += 1
             continue
         if option == "--inputs":  # file paths or globs, relative to the notebook
-            items = [inline] if inline else []
-            i += 1
-            while i < len(words) and not words[i].startswith("--"):
-                items.append(words[i])
-                i += 1
+            items, i = _list_value(words, i, inline)
             if not items:
                 raise StepLineError("--inputs needs at least one path, as in --inputs data.csv")
             inputs.extend(items)
             continue
         if option in ("--after", "--outputs"):
-            items = [inline] if inline else []
-            i += 1
-            while i < len(words) and not words[i].startswith("--"):
-                items.append(words[i])
-                i += 1
+            items, i = _list_value(words, i, inline)
             if not items:
                 raise StepLineError(f"{option} needs at least one name, as in {option} load")
             target = after if option == "--after" else outputs
