@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import BadInput, NotFound
 from .execute.errors import ResourceError, RunInputError
 from .request import RunRequest
+from .status import RunStatus
 from .stores import PathLike, resolve_store
 
 if TYPE_CHECKING:
@@ -108,6 +109,14 @@ def execute(
         return run_pipeline(request, pipeline, the_store, records, on_event)
     except ResourceError:
         raise  # the runner recorded the run failed with this line
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP through the CLI's handler
+        try:
+            records.fail_if_running(
+                request.run_id, "interrupted (SIGINT/SIGTERM/SIGHUP)", RunStatus.CANCELLED
+            )
+        except Exception:  # noqa: BLE001 - the interruption matters more
+            pass
+        raise
     except BaseException as exc:
         _fail_if_running(records, request.run_id, f"{type(exc).__name__}: {exc}")
         raise

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    _interrupt_on_termination()
     try:
         return int(args.func(args) or 0)
     except StepFailed as exc:
@@ -61,6 +62,22 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+
+
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP stop a command as Ctrl-C does: a run is recorded cancelled,
+    its steps stopped and its cluster closed, instead of the process vanishing."""
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            try:
+                signal.signal(getattr(signal, name), interrupt)
+            except ValueError:  # not the main thread (an embedding caller): leave it
+                pass
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ Times are seconds since the epoch (floats); run ids sort by start time
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -63,6 +65,19 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
 """
+#: Who orchestrates a running run: renewed while it lives (see `renew_lease`). Its own
+#: table, created in any schema version, so older databases get it without a migration.
+_LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    until REAL NOT NULL
+)
+"""
+#: A lease lasts this long unless renewed; the orchestrator renews it every third of it.
+LEASE_S = 30.0
+START_GRACE_S = 120.0
 
 
 class RunNotFound(LookupError):
@@ -100,6 +115,11 @@ class Records:
 
     def _create_schema(self) -> None:
         ensure_wal(self.path)
+        self._create_tables()
+        with self._connect(write=True) as conn:
+            conn.execute(_LEASES)
+
+    def _create_tables(self) -> None:
         with self._connect() as conn:
             found = conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
@@ -154,7 +174,41 @@ class Records:
                 "INSERT INTO steps (run_id, name, position) VALUES (?, ?, ?)",
                 [(run_id, name, i) for i, name in enumerate(steps)],
             )
+            # the creator's, until the runner renews it: long enough for a child process
+            # (a server-started run) to start on a loaded machine
+            _lease(conn, run_id, started + START_GRACE_S)
         return run_id
+
+    def renew_lease(self, run_id: str, seconds: float = LEASE_S) -> None:
+        """This process orchestrates `run_id` for `seconds` more (called every third of it)."""
+        with self._connect(write=True) as conn:
+            _lease(conn, run_id, time.time() + seconds)
+
+    def reap(self) -> list[str]:
+        """Record failed every running run whose orchestrator is gone; their ids.
+
+        Gone: its lease expired (nobody renewed it for `LEASE_S`), or it was held by a
+        process of this machine that no longer exists (kill -9 is seen at once). A run
+        with no lease (recorded by an older version) is left alone.
+        """
+        now = time.time()
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT runs.run_id, leases.host, leases.pid, leases.until FROM runs"
+                " JOIN leases ON leases.run_id = runs.run_id WHERE runs.status = 'running'"
+            ).fetchall()
+        dead = [row for row in rows if row["until"] < now
+                or (row["host"] == _HOST and not _alive(row["pid"]))]
+        reaped = []
+        for row in dead:
+            when = time.strftime("%H:%M:%S", time.localtime(min(row["until"], now)))
+            if self.fail_if_running(
+                row["run_id"],
+                f"the orchestrator stopped (process {row['pid']} on {row['host']},"
+                f" last seen before {when}); run it again",
+            ):
+                reaped.append(row["run_id"])
+        return reaped
 
     def update_step(self, run_id: str, name: str, **fields: Any) -> None:
         """Set some of a step's fields (`status`, `reason`, `worker`, `duration_s`, ...)."""
@@ -206,26 +260,29 @@ class Records:
                 (f"run {status}", run_id, *_UNFINISHED),
             )
 
-    def fail_if_running(self, run_id: str, error: str | None) -> bool:
-        """Record the run failed with the first line of `error`, unless it already ended.
+    def fail_if_running(
+        self, run_id: str, error: str | None, status: RunStatus = RunStatus.FAILED
+    ) -> bool:
+        """Record the run failed (or `status`) with the first line of `error`, unless it
+        already ended.
 
-        The one way to mark a run failed from outside its coordinator (the
-        runner on bad input, the service when the run raised or its process
-        died). False when the run had finished already.
+        The one way to end a run from outside its coordinator (the runner on bad
+        input, the service when the run raised or was interrupted, a reader that
+        finds its orchestrator gone). False when the run had finished already.
         """
         line = (error or "").strip().splitlines()
+        ending = RunStatus(status).value
         with self._connect(write=True) as conn:
-            status = self._require_run(conn, run_id)
-            if status != RunStatus.RUNNING:
+            if self._require_run(conn, run_id) != RunStatus.RUNNING:
                 return False
             conn.execute(
                 "UPDATE runs SET status = ?, finished = ?, error = ? WHERE run_id = ?",
-                (RunStatus.FAILED.value, time.time(), line[0] if line else None, run_id),
+                (ending, time.time(), line[0] if line else None, run_id),
             )
-            conn.execute(
-                "UPDATE steps SET status = 'skipped', reason = COALESCE(reason, 'run failed')"
+            conn.execute(  # why it was to run no longer matters: say why it did not finish
+                "UPDATE steps SET status = 'skipped', reason = ?"
                 f" WHERE run_id = ? AND status IN ({', '.join('?' * len(_UNFINISHED))})",
-                (run_id, *_UNFINISHED),
+                (f"run {ending}", run_id, *_UNFINISHED),
             )
             return True
 
@@ -251,6 +308,7 @@ class Records:
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """The run record: run fields and `steps` {name: {...}} in pipeline order."""
+        self.reap()
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
@@ -262,6 +320,7 @@ class Records:
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest runs first, each a full run record."""
+        self.reap()
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT * FROM runs ORDER BY started DESC, run_id DESC LIMIT ?", (limit,)
@@ -281,6 +340,26 @@ class Records:
         if row is None:
             raise RunNotFound(run_id)
         return str(row[0])
+
+
+_HOST = socket.gethostname()
+
+
+def _lease(conn: sqlite3.Connection, run_id: str, until: float) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO leases (run_id, host, pid, until) VALUES (?, ?, ?, ?)",
+        (run_id, _HOST, os.getpid(), until),
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -96,16 +96,45 @@ def run_pipeline(
     ctx.pipeline = pipeline = discovered.with_discovered(
         pipeline, discovered.load(store, ctx.notebook), discovered.carried_generators()
     )  # what earlier runs found at run time, up front (DESIGN rule 10)
-    the_plan = plan(
-        pipeline, store, ctx.params, no_cache=ctx.options.no_cache,
-        base=ctx.notebook.resolve().parent,
-    )
-    _record_plan(ctx, the_plan)
-    if the_plan.all_cached:
-        _finish(ctx, RunStatus.SUCCEEDED)
-    else:
-        _run_on_cluster(ctx, the_plan)
+    with _Lease(records, run_id):
+        the_plan = plan(
+            pipeline, store, ctx.params, no_cache=ctx.options.no_cache,
+            base=ctx.notebook.resolve().parent,
+        )
+        _record_plan(ctx, the_plan)
+        if the_plan.all_cached:
+            _finish(ctx, RunStatus.SUCCEEDED)
+        else:
+            _run_on_cluster(ctx, the_plan)
     return records.get_run(run_id)
+
+
+class _Lease:
+    """Renew this process's lease on the run while it orchestrates (records.reap)."""
+
+    def __init__(self, records: Records, run_id: str) -> None:
+        import threading
+
+        self.records, self.run_id = records, run_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._renew, daemon=True, name="mlpipe-lease")
+
+    def __enter__(self) -> _Lease:
+        self.records.renew_lease(self.run_id)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+
+    def _renew(self) -> None:
+        from .records import LEASE_S
+
+        while not self.stopped.wait(LEASE_S / 3):
+            try:
+                self.records.renew_lease(self.run_id)
+            except Exception:  # noqa: BLE001 - a busy database: the next renewal retries
+                pass
 
 
 def _finish(ctx: RunContext, status: RunStatus) -> None:
