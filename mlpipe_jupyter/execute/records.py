@@ -176,7 +176,7 @@ class Records:
             )
             # the creator's, until the runner renews it: long enough for a child process
             # (a server-started run) to start on a loaded machine
-            _lease(conn, run_id, started + START_GRACE_S)
+            _lease(conn, run_id, time.time() + START_GRACE_S)
         return run_id
 
     def renew_lease(self, run_id: str, seconds: float = LEASE_S) -> None:
