@@ -30,6 +30,7 @@ from typing import Any
 from mlpipe_jupyter.compile.report import FileFact
 
 from mlpipe_jupyter.errors import BadInput
+from mlpipe_jupyter.processes import alive
 
 from .keys import KeyIngredients
 from .signing import sign, verify
@@ -287,7 +288,7 @@ class Store:
         for path in self.artifacts_dir.glob(f"{_TMP_PREFIX}*"):
             pid = path.name[len(_TMP_PREFIX):].split("-", 1)[0]
             try:
-                if not pid.isdigit() or _alive(int(pid)) or path.stat().st_mtime > cutoff:
+                if not pid.isdigit() or alive(int(pid)) or path.stat().st_mtime > cutoff:
                     continue
                 path.unlink()
                 log.info("removed %s, left by a writer that died", path.name)
@@ -467,16 +468,6 @@ class Store:
             count += 1
             freed += stat.st_size
         return count, freed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's live process
-    return True
 
 
 _warned: set[str] = set()

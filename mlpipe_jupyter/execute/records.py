@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 from typing import Any
 
+from ..processes import alive
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
 
@@ -198,7 +199,7 @@ class Records:
                 " JOIN leases ON leases.run_id = runs.run_id WHERE runs.status = 'running'"
             ).fetchall()
         dead = [row for row in rows if row["until"] < now
-                or (row["host"] == _HOST and not _alive(row["pid"]))]
+                or (row["host"] == _HOST and not alive(row["pid"]))]
         reaped = []
         for row in dead:
             when = time.strftime("%H:%M:%S", time.localtime(min(row["until"], now)))
@@ -350,16 +351,6 @@ def _lease(conn: sqlite3.Connection, run_id: str, until: float) -> None:
         "INSERT OR REPLACE INTO leases (run_id, host, pid, until) VALUES (?, ?, ?, ?)",
         (run_id, _HOST, os.getpid(), until),
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
