@@ -59,6 +59,7 @@ def to_text(pipeline: Pipeline) -> str:
             f"retries={step.options.retries}" if step.options.retries else "",
             f"timeout={step.options.timeout:g}s" if step.options.timeout else "",
             "no-cache" if not step.options.cache else "",
+            f"kernel={step.options.kernel}" if step.options.kernel else "",
         ]))
         if extra:
             lines.append(f"     resources: {extra}")

@@ -42,6 +42,7 @@ class StepOptions:
     cache: bool = True
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()  # --inputs: files (paths or globs) no analysis can see
+    kernel: str | None = None  # --kernel: the Jupyter kernelspec it runs on (None: default)
 
     def resources(self) -> dict[str, float]:
         """The Dask worker resources this step asks for (empty: any worker)."""
@@ -163,6 +164,7 @@ class Pipeline:
                     "retries": s.options.retries,
                     "timeout": s.options.timeout,
                     "cache": s.options.cache,
+                    "kernel": s.options.kernel,
                     "after": list(s.options.after),
                     "cells": list(s.cells),
                     "nondeterministic": s.nondeterministic,

@@ -25,7 +25,11 @@ _UNITS = {
 STEP_USAGE = (
     "%%step NAME [--after STEP ...] [--gpu N] [--cpu N] [--memory SIZE] "
     "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...] [--inputs PATH ...]"
+    " [--kernel KERNELSPEC]"
 )
+
+#: A kernelspec name as Jupyter allows it (`jupyter kernelspec install --name`).
+_KERNEL_NAME = re.compile(r"^[a-z0-9._-]+$", re.IGNORECASE)
 
 
 class StepLineError(ValueError):
@@ -76,6 +80,16 @@ def _identifier(option: str, text: str) -> str:
             f"{option} {text!r} is not a Python identifier; use letters, digits and _"
         )
     return unicodedata.normalize("NFKC", text)
+
+
+def _kernel_name(text: str) -> str:
+    """A kernelspec name (letters, digits, `.`, `_`, `-`, as `jupyter kernelspec` allows)."""
+    if not _KERNEL_NAME.match(text):
+        raise StepLineError(
+            f"--kernel {text!r} is not a kernelspec name; use the NAME that"
+            " `jupyter kernelspec list` shows (letters, digits, . _ -)"
+        )
+    return text.lower()
 
 
 def parse_step_line(line: str) -> tuple[str, StepOptions]:
@@ -137,7 +151,7 @@ def _options(name: str, words: list[str]) -> StepOptions:
                 for part in filter(None, item.split(",")):
                     target.append(_identifier(option, part))
             continue
-        if option not in ("--gpu", "--cpu", "--memory", "--retries", "--timeout"):
+        if option not in ("--gpu", "--cpu", "--memory", "--retries", "--timeout", "--kernel"):
             if not word.startswith("-"):
                 raise StepLineError(
                     f"unexpected {word!r} after the step name; a step has one name"
@@ -149,10 +163,13 @@ def _options(name: str, words: list[str]) -> StepOptions:
             i += 1
         else:
             if i + 1 >= len(words) or words[i + 1].startswith("--"):
-                raise StepLineError(f"{option} needs a value, as in {option} 2")
+                example = "py311-torch" if option == "--kernel" else "2"
+                raise StepLineError(f"{option} needs a value, as in {option} {example}")
             text = words[i + 1]
             i += 2
-        if option == "--gpu":
+        if option == "--kernel":
+            values["kernel"] = _kernel_name(text)
+        elif option == "--gpu":
             values["gpu"] = int(_number(option, text, integer=True, minimum=0))
         elif option == "--cpu":
             values["cpu"] = _number(option, text, integer=False, minimum=0)
