@@ -23,10 +23,14 @@ import threading
 import time
 from typing import Any
 
+from .forkserver import ForkServer, can_fork
+
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "python3"
 DEFAULT_POOL_SIZE = int(os.environ.get("MLPIPE_KERNEL_POOL", "2"))
+#: `MLPIPE_FORKSERVER=0` starts every kernel as a fresh interpreter (for comparison).
+USE_FORKSERVER = os.environ.get("MLPIPE_FORKSERVER", "1") != "0"
 READY_TIMEOUT_S = 60.0
 
 
@@ -46,6 +50,17 @@ def _tracking_manager_class() -> type:
             kc = super().client(**kwargs)
             self.__dict__.setdefault("_mlpipe_clients", []).append(kc)
             return kc
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            server = self.__dict__.get("_mlpipe_forkserver")
+            if server is None or not server.alive or not can_fork(kernel_cmd):
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            provisioner = self.provisioner
+            assert provisioner is not None
+            process = server.spawn(kernel_cmd, kw.get("env"), kw.get("cwd"))
+            provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
+            provisioner.cwd = kw.get("cwd") or os.getcwd()
+            self._reconcile_connection_info(provisioner.connection_info)
 
     TrackingKernelManager.client_factory = _quick_ready_client_class()
     return TrackingKernelManager
@@ -142,16 +157,20 @@ def start_kernel(
     env: dict[str, str] | None = None,
     launching: set[Any] | None = None,
     warm: tuple[str, ...] = (),
+    forkserver: ForkServer | None = None,
 ) -> Any:
     """Start one kernel in `cwd` and wait until it answers; returns its manager.
 
     While it starts, its manager is in `launching` (so a closing pool can kill it).
+    With `forkserver`, the kernel is forked from it (setup's modules loaded).
     """
     ipc_dir = tempfile.mkdtemp(prefix="mlpipe-kernel-")
     km = _tracking_manager_class()(
         kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(ipc_dir, "ipc")
     )
     km.__dict__["_mlpipe_ipc_dir"] = ipc_dir
+    if forkserver is not None:
+        km.__dict__["_mlpipe_forkserver"] = forkserver
     if launching is not None:
         launching.add(km)
     kernel_env = dict(os.environ if env is None else env)
@@ -220,8 +239,44 @@ class KernelPool:
         self._starting = 0
         self._launching: set[Any] = set()
         self._closed = False
+        self._forkserver: ForkServer | None = None
+        self._forkserver_failed = False
+        self._handed: list[Any] = []  # kernels given to steps (a closing server waits for them)
         for _ in range(self.size):
             self._start_one()
+
+    @property
+    def ready(self) -> int:
+        """Kernels waiting for a step now."""
+        return self._ready.qsize()
+
+    def forkserver(self) -> ForkServer | None:
+        """This pool's fork server, started on first use (None if it cannot start)."""
+        with self._lock:
+            if self._closed or self._forkserver_failed or not USE_FORKSERVER:
+                return None
+            if self._forkserver is None or not self._forkserver.alive:
+                try:
+                    self._forkserver = ForkServer(self.cwd, self.warm)
+                except OSError as exc:
+                    log.warning("mlpipe: no kernel fork server (%s); kernels start fresh", exc)
+                    self._forkserver_failed = True
+                    return None
+            return self._forkserver
+
+    def _new_kernel(self, launching: set[Any] | None = None) -> Any:
+        server = self.forkserver()
+        if server is not None:
+            try:
+                return start_kernel(self.cwd, launching=launching, warm=self.warm,
+                                    forkserver=server)
+            except Exception as exc:  # noqa: BLE001 - fall back to a fresh interpreter
+                if self._closed:
+                    raise
+                log.warning("mlpipe: forked kernel failed (%s); starting one fresh", exc)
+                with self._lock:
+                    self._forkserver_failed = True
+        return start_kernel(self.cwd, launching=launching, warm=self.warm)
 
     def _start_one(self) -> None:
         with self._lock:
@@ -232,7 +287,7 @@ class KernelPool:
 
     def _fill(self) -> None:
         try:
-            km = start_kernel(self.cwd, launching=self._launching, warm=self.warm)
+            km = self._new_kernel(self._launching)
         except Exception as exc:  # noqa: BLE001 - the step will start its own kernel
             if not self._closed:
                 log.warning("mlpipe: could not pre-start a kernel: %s", exc)
@@ -259,13 +314,29 @@ class KernelPool:
                 if not starting or time.monotonic() > deadline:
                     if self.size:
                         self._start_one()
-                    return start_kernel(self.cwd, warm=self.warm)
+                    return self._hand(self._new_kernel())
                 continue
             if is_alive(km):
                 if self.size:
                     self._start_one()
-                return km
+                return self._hand(km)
             retire_in_background(km)
+
+    def _hand(self, km: Any) -> Any:
+        with self._lock:
+            self._handed = [k for k in self._handed if k.has_kernel] + [km]
+        return km
+
+    def _close_server_when_free(self, server: ForkServer) -> None:
+        """Stop the fork server once no step still runs on a kernel forked from it."""
+        deadline = time.monotonic() + 24 * 3600
+        while time.monotonic() < deadline:
+            with self._lock:
+                busy = [k for k in self._handed if k.has_kernel and is_alive(k)]
+            if not busy:
+                break
+            time.sleep(0.5)
+        server.close()
 
     def close(self) -> None:
         """Shut the ready kernels down and kill the ones still starting."""
@@ -277,7 +348,12 @@ class KernelPool:
             try:
                 retire(self._ready.get_nowait())
             except queue.Empty:
-                return
+                break
+        with self._lock:
+            server, self._forkserver = self._forkserver, None
+        if server is not None:  # a step may still run on one of its kernels: not under it
+            threading.Thread(target=self._close_server_when_free, args=(server,), daemon=True,
+                             name="mlpipe-forkserver-close").start()
 
 
 _POOLS: dict[str | None, KernelPool] = {}
