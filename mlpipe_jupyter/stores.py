@@ -7,18 +7,65 @@ relative path is made absolute at once against the caller's working directory
 (`cwd`, default `os.getcwd()`), so it means the same thing in a child process,
 in a kernel whose working directory is the notebook's, and in the server.
 
+The store may also be an fsspec URL (`s3://bucket/prefix`, `abfs://container/prefix`,
+`gs://bucket/prefix`): artifacts, cache entries and executed step notebooks live
+there, while run records and schedules (`mlpipe.db`) stay in a local folder,
+`records_root`: `.mlpipe` beside the notebook (else in `cwd`). A `file://` URL is
+the local folder it names. A resolved store is a `Path` (a local folder) or a `str`
+(an object-storage URL, without a trailing `/`); `is_url` tells them apart.
+
 Nothing here touches the disk beyond `os.getcwd()`; the store is not created.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 STORE_ENV = "MLPIPE_STORE"
 STORE_DIRNAME = ".mlpipe"
 
 PathLike = str | os.PathLike[str]
+StoreRoot = Path | str  # a local folder, or an object-storage URL
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+)://")
+
+
+def url_protocol(store: object) -> str | None:
+    """The URL scheme of `store` (`s3`, `gs`, ...), or None for a local path."""
+    if isinstance(store, os.PathLike):
+        return None
+    match = _URL.match(str(store))
+    return match.group(1).lower() if match else None
+
+
+def is_url(store: object) -> bool:
+    """True when `store` names object storage (a URL other than `file://`)."""
+    return url_protocol(store) not in (None, "file")
+
+
+def location(store: PathLike, cwd: PathLike | None = None) -> StoreRoot:
+    """One store given by the user, as the rule keeps it: a URL as it is (no trailing
+    `/`), `file://PATH` and plain paths as absolute folders."""
+    text = os.fspath(store)
+    protocol = url_protocol(text)
+    if protocol == "file":
+        return absolute(text[len("file://"):] or "/", cwd)
+    if protocol is not None:
+        return text.rstrip("/")
+    return absolute(text, cwd)
+
+
+def records_root(
+    store: StoreRoot, notebook: PathLike | None = None, *, cwd: PathLike | None = None
+) -> Path:
+    """The local folder of `mlpipe.db` for `store`: the store itself when it is a folder,
+    else `.mlpipe` beside `notebook` (else in `cwd`)."""
+    if not is_url(store):
+        return Path(store)
+    if notebook is not None:
+        return absolute(notebook, cwd).parent / STORE_DIRNAME
+    return absolute(STORE_DIRNAME, cwd)
 
 
 def absolute(path: PathLike, cwd: PathLike | None = None) -> Path:
@@ -35,23 +82,26 @@ def resolve_store(
     notebook: PathLike | None = None,
     *,
     cwd: PathLike | None = None,
-) -> Path:
-    """The absolute store root: `store`, else `$MLPIPE_STORE`, else `.mlpipe` beside `notebook`,
-    else `.mlpipe` in `cwd`."""
+) -> StoreRoot:
+    """The absolute store root (or its URL): `store`, else `$MLPIPE_STORE`, else `.mlpipe`
+    beside `notebook`, else `.mlpipe` in `cwd`."""
     if store:
-        return absolute(store, cwd)
+        return location(store, cwd)
     env = os.environ.get(STORE_ENV)
     if env:
-        return absolute(env, cwd)
+        return location(env, cwd)
     if notebook is not None:
         return absolute(notebook, cwd).parent / STORE_DIRNAME
     return absolute(STORE_DIRNAME, cwd)
 
 
-def configured_store(cwd: PathLike | None = None) -> Path | None:
+def configured_store(cwd: PathLike | None = None) -> StoreRoot | None:
     """`$MLPIPE_STORE` made absolute, or None: a store that holds everything when set."""
     env = os.environ.get(STORE_ENV)
-    return absolute(env, cwd) if env else None
+    return location(env, cwd) if env else None
 
 
-__all__ = ["STORE_DIRNAME", "STORE_ENV", "absolute", "configured_store", "resolve_store"]
+__all__ = [
+    "STORE_DIRNAME", "STORE_ENV", "StoreRoot", "absolute", "configured_store", "is_url",
+    "location", "records_root", "resolve_store", "url_protocol",
+]

@@ -1,17 +1,23 @@
 """The content-addressed artifact store and the cache index.
 
-Layout under the store root (default `.mlpipe/` beside the notebook):
+Layout under the store root (default `.mlpipe/` beside the notebook, or an
+object-storage URL such as `s3://bucket/prefix`):
 
     artifacts/ab/<sha256>.<ext>   one file per distinct content, named by its hash
     cache/<step_key>.json         one CacheEntry per step key
     runs/<run_id>/<step>.ipynb    executed step notebooks (written by execute/)
-    mlpipe.db                     run records (execute/records.py)
+    mlpipe.db                     run records (execute/records.py), in `records_root`:
+                                  the store folder, or `.mlpipe/` beside the notebook
+                                  when the store is a URL
 
-Every file is written to a temporary name on the same filesystem, fsynced and
-moved into place with `os.replace`, so a reader sees either nothing or the whole
-file; two writers of the same key race harmlessly (last writer wins). `lookup`
-trusts an entry only when all its artifacts exist with the recorded size, and
-`get` checks the sha256 before it deserializes.
+In a local folder every file is written to a temporary name on the same
+filesystem, fsynced and moved into place with `os.replace`; on object storage
+each object is one PUT (`fs.py`). Either way a reader sees nothing or the whole
+file, and two writers of the same key race harmlessly (last writer wins).
+Artifacts are written before the signed entry that names them, so a writer
+killed mid-commit leaves nothing trusted. `lookup` trusts an entry only when
+all its artifacts exist with the recorded size, and `get` checks the sha256
+before it deserializes.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ from mlpipe_jupyter.compile.report import FileFact
 from mlpipe_jupyter.errors import BadInput
 from mlpipe_jupyter.processes import alive
 
+from . import fs as storefs
 from .keys import KeyIngredients
 from .signing import sign, verify
 from .serializers import FILE_FORMAT, REGISTRY, UnsavableValue, type_name
@@ -49,7 +55,7 @@ log = logging.getLogger(__name__)
 
 STORE_ENV = "MLPIPE_STORE"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_TMP_PREFIX = ".tmp-"
+_TMP_PREFIX = storefs.TMP_PREFIX
 _CHUNK = 1 << 20
 
 
@@ -146,22 +152,17 @@ class PruneReport:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same directory, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{path.suffix}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write `data` to the local `path` via a temp file in the same directory, fsync, rename
+    (created with the store's mode, `fs.py`)."""
+    storefs.write_local(Path(path), data)
+
+
+def json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, json_bytes(data))
 
 
 def _file_sha256(path: Path) -> str:
@@ -173,23 +174,44 @@ def _file_sha256(path: Path) -> str:
 
 
 class Store:
-    """Artifacts and cache entries under one root directory."""
+    """Artifacts and cache entries under one root: a local folder or an object-storage URL.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    `root` is a `Path` for a folder and a `PurePosixPath` (`bucket/prefix`) on
+    object storage; `url` is how a worker is told where the store is, and
+    `records_root` the local folder of `mlpipe.db` (the root itself for a folder).
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str], *, notebook: str | os.PathLike[str] | None = None
+    ) -> None:
+        from ..stores import location, records_root, url_protocol
+
+        if url_protocol(root) == "file":
+            root = location(root)
+        self.fs = storefs.filesystem_for(root)
+        self.remote = self.fs.remote
+        self.root: Any = self.fs.root(root if self.remote else Path(root).expanduser())
+        self.url = self.fs.url(self.root)
+        self.records_root = records_root(self.url if self.remote else self.root, notebook)
         self.artifacts_dir = self.root / "artifacts"
         self.cache_dir = self.root / "cache"
         self.runs_dir = self.root / "runs"
-        self.db_path = self.root / "mlpipe.db"
+        self.db_path = self.records_root / "mlpipe.db"
+        # file hashes (files.HashCache) are facts of this machine: always a local folder
+        self.hash_dir = self.cache_dir if not self.remote else self.records_root / "cache"
         self._swept = False  # dead writers' temp files removed (once per process)
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str]) -> Store:
-        """The store at `root`, its directories created if missing."""
-        store = cls(Path(root).expanduser())
+    def open(
+        cls, root: str | os.PathLike[str], *, notebook: str | os.PathLike[str] | None = None
+    ) -> Store:
+        """The store at `root` (a folder or a URL), its folders created if missing."""
         try:
+            store = cls(root, notebook=notebook)
             for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
-                folder.mkdir(parents=True, exist_ok=True)
+                store.fs.makedirs(folder)
+        except BadInput:
+            raise
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             shown = str(root) if len(str(root)) <= 200 else str(root)[:200] + "..."
@@ -209,6 +231,29 @@ class Store:
     def run_notebook_path(self, run_id: str, step: str) -> Path:
         return self.runs_dir / run_id / f"{step}.ipynb"
 
+    def url_of(self, path: Any) -> str:
+        """A path in this store as a worker is given it (a local path, or a URL)."""
+        return self.fs.url(path)
+
+    def path_of(self, url: str) -> Any:
+        """The store path of `url_of`'s answer."""
+        return self.fs.root(url) if self.remote else Path(url)
+
+    def write_bytes(self, path: Any, data: bytes) -> None:
+        """Write a file of the store atomically (temp and rename, or one PUT)."""
+        self.fs.write(path, data)
+
+    def write_json(self, path: Any, data: Any) -> None:
+        self.fs.write(path, json_bytes(data))
+
+    def read_bytes(self, path: Any) -> bytes:
+        """A file of the store's bytes; `FileNotFoundError` when it is not there."""
+        return self.fs.read_bytes(path)
+
+    def upload(self, local: str | os.PathLike[str], path: Any) -> None:
+        """Copy the local file `local` to `path` in the store (an executed notebook)."""
+        self.fs.write(path, Path(local).read_bytes())
+
     # -- artifacts ----------------------------------------------------------
 
     def artifact_path(self, ref: ArtifactRef) -> Path:
@@ -227,9 +272,9 @@ class Store:
         candidates = REGISTRY.candidates(value)
         self._remove_dead_writers_tmp()
         for position, serializer in enumerate(candidates):
-            tmp = self.artifacts_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+            tmp = self.fs.staging(self.artifacts_dir)
             try:
-                with open(tmp, "wb") as fh:
+                with storefs.open_new(tmp) as fh:
                     serializer.dump(value, fh)
                     fh.flush()
                     os.fsync(fh.fileno())
@@ -247,9 +292,9 @@ class Store:
 
     def put_file(self, path: str | os.PathLike[str]) -> ArtifactRef:
         """Store a file's bytes as they are (a file a step wrote); key = their sha256."""
-        tmp = self.artifacts_dir / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self.fs.staging(self.artifacts_dir)
         try:
-            with open(path, "rb") as src, open(tmp, "wb") as fh:
+            with open(path, "rb") as src, storefs.open_new(tmp) as fh:
                 while chunk := src.read(_CHUNK):
                     fh.write(chunk)
                 fh.flush()
@@ -281,7 +326,7 @@ class Store:
         longer exists on this machine and is older than a minute can never be
         committed. Checked once per store per process.
         """
-        if self._swept:
+        if self._swept or self.remote:  # object storage: staging files are local temp files
             return
         self._swept = True
         cutoff = time.time() - 60
@@ -298,21 +343,25 @@ class Store:
     def _commit_artifact(self, tmp: Path, format: str, kind: str) -> ArtifactRef:
         ref = ArtifactRef(_file_sha256(tmp), format, tmp.stat().st_size, kind)
         final = self.artifact_path(ref)
-        final.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.remote:
+                # an object of the right size is kept without a download: `get` checks its
+                # sha256 before anything loads it, and removes it if it is wrong
+                if self.fs.size(final) == ref.size:
+                    return ref
             # an existing file of the right size is kept only if its bytes are right
-            if final.stat().st_size == ref.size and _file_sha256(final) == ref.key:
+            elif final.stat().st_size == ref.size and _file_sha256(final) == ref.key:
                 os.utime(final)  # fresh mtime: a concurrent prune's grace period covers it
                 return ref
         except FileNotFoundError:
             pass
-        os.replace(tmp, final)
+        self.fs.put_local(tmp, final)
         return ref
 
     def has(self, ref: ArtifactRef) -> str | None:
         """None when the artifact's file exists with the right size, else why not."""
         try:
-            size = self.artifact_path(ref).stat().st_size
+            size = self.fs.size(self.artifact_path(ref))
         except FileNotFoundError:
             return "missing"
         except (KeyError, ValueError) as exc:
@@ -323,7 +372,7 @@ class Store:
         """Load a stored value, after checking its size and sha256."""
         path = self.artifact_path(ref)
         try:
-            data = path.read_bytes()
+            data = self.fs.read_bytes(path)
         except FileNotFoundError:
             raise CorruptArtifact(path, "missing") from None
         problem = None
@@ -332,7 +381,7 @@ class Store:
         elif hashlib.sha256(data).hexdigest() != ref.key:
             problem = "corrupt (its sha256 does not match its name)"
         if problem:
-            path.unlink(missing_ok=True)  # so the next put of this content rewrites it
+            self.fs.remove(path)  # so the next put of this content rewrites it
             raise CorruptArtifact(path, f"{problem} and was removed")
         return REGISTRY.named(ref.format).load(data)
 
@@ -354,13 +403,14 @@ class Store:
             problem = self.has(ref)
             if problem:
                 raise CorruptArtifact(self.artifact_path(ref), f"{problem} (output '{var}')")
-        atomic_write_json(self.entry_path(entry.step_key), sign(entry.to_json()))
-        atomic_write_json(self._latest_path(entry.step), {"step_key": entry.step_key})
+        # the signed entry is written last: a writer killed before it leaves nothing trusted
+        self.write_json(self.entry_path(entry.step_key), sign(entry.to_json()))
+        self.write_json(self._latest_path(entry.step), {"step_key": entry.step_key})
 
     def _read_entry(self, path: Path) -> CacheEntry | None:
         """The entry at `path` if it is readable, of the right shape and signed by our key."""
         try:
-            data = json.loads(path.read_text("utf-8"))
+            data = json.loads(self.fs.read_bytes(path).decode("utf-8"))
             if not isinstance(data, dict):
                 raise TypeError(f"expected an object, got {type(data).__name__}")
             untrusted = verify(data)
@@ -396,7 +446,7 @@ class Store:
     def entries(self) -> list[CacheEntry]:
         """Every readable cache entry, oldest first."""
         found = []
-        for path in self.cache_dir.glob("*.json"):
+        for path in self.fs.glob(self.cache_dir, "*.json"):
             if _HEX64.match(path.stem):
                 entry = self._read_entry(path)
                 if entry is not None:
@@ -406,7 +456,7 @@ class Store:
     def latest_for_step(self, step: str) -> CacheEntry | None:
         """The newest entry for the step named `step` (to explain a key change)."""
         try:
-            pointer = json.loads(self._latest_path(step).read_text("utf-8"))
+            pointer = json.loads(self.fs.read_bytes(self._latest_path(step)).decode("utf-8"))
             entry = self._read_entry(self.entry_path(str(pointer["step_key"])))
         except (OSError, ValueError, KeyError, TypeError):
             entry = None
@@ -440,7 +490,7 @@ class Store:
         removed = 0
         for entry in entries:
             if entry.step_key not in kept_keys:
-                self.entry_path(entry.step_key).unlink(missing_ok=True)
+                self.fs.remove(self.entry_path(entry.step_key))
                 removed += 1
         kept_entries = self.entries()
         referenced = {ref.key for e in kept_entries for ref in e.outputs.values()}
@@ -451,22 +501,23 @@ class Store:
     def _remove_unreferenced(self, referenced: set[str], older_than: float) -> tuple[int, int]:
         count = freed = 0
         tmp = f"{_TMP_PREFIX}*"
+        glob = self.fs.glob
         candidates = [
-            *self.artifacts_dir.glob("*/*"), *self.artifacts_dir.glob(tmp),
-            *self.cache_dir.glob(tmp), *self.cache_dir.glob(f"*/{tmp}"),
+            *glob(self.artifacts_dir, "*/*"), *glob(self.artifacts_dir, tmp),
+            *glob(self.cache_dir, tmp), *glob(self.cache_dir, f"*/{tmp}"),
         ]
         for path in candidates:
             if path.name.split(".")[0] in referenced:
                 continue
             try:
-                stat = path.stat()
-                if stat.st_mtime >= older_than:
+                size = self.fs.size(path)
+                if self.fs.mtime(path) >= older_than:
                     continue
-                path.unlink()
+                self.fs.remove(path)
             except FileNotFoundError:
                 continue
             count += 1
-            freed += stat.st_size
+            freed += size
         return count, freed
 
 
