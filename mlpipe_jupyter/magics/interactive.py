@@ -16,7 +16,8 @@ interactive result, and the reverse, exactly where the inputs are identical.
 On a hit every name the step binds is loaded into the namespace (a pipeline
 entry keeps them all, not only what later steps read), a generator's state is
 put back, and the step's displayed outputs are shown again, after one line
-saying so. A restored value keeps its identity: where pickling it again gives
+saying so: as they were when the entry is signed with our key, else sanitized
+like an untrusted notebook's outputs (`sanitize.py`). A restored value keeps its identity: where pickling it again gives
 other bytes (a fitted model), the kernel remembers that those bytes stand for
 the artifact it came from, so the next step keys as in the pipeline and hits.
 On a miss the cell runs and its outputs, the other names it binds (best
@@ -229,8 +230,32 @@ def _restore(shell: Any, session: Session, plan: CachePlan, entry: Any, name: st
         f"mlpipe: step '{name}' restored from cache (key {plan.key[:12]}…);"
         f" use %%step {name} --no-cache to re-run"
     )
-    replay(entry.displays)
+    displays, trusted = _displays_to_show(plan.store, entry)
+    replay(displays, trusted=trusted)
     return True
+
+
+def _displays_to_show(store: Any, entry: Any) -> tuple[list[dict[str, Any]], bool]:
+    """(the entry's displays, whether they are trusted): shown as they are only when
+    the entry file's signature verifies with our key, and then those very bytes.
+
+    `Store.lookup` already ignores an unsigned or badly signed entry, so an entry
+    that reaches a restore is signed; this is the second line: should a store ever
+    hand over an entry it did not verify, or the file change after the lookup, its
+    displays are sanitized as an untrusted notebook's outputs (`sanitize.py`).
+    """
+    import json
+
+    from ..cache.signing import verify
+
+    try:
+        data = json.loads(Path(store.entry_path(entry.step_key)).read_text("utf-8"))
+        if isinstance(data, dict) and verify(data) is None and isinstance(
+                data.get("displays"), list):
+            return data["displays"], True
+    except (OSError, ValueError, TypeError, RuntimeError):
+        pass
+    return list(entry.displays), False
 
 
 def _remember_identities(session: Session, store: Any, entry: Any,

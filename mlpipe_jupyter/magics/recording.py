@@ -73,11 +73,17 @@ def result_output(shell: Any, value: Any) -> dict[str, Any] | None:
             "execution_count": None}
 
 
-def replay(outputs: list[dict[str, Any]]) -> None:
-    """Show recorded outputs again: streams printed, rich outputs displayed."""
+def replay(outputs: list[dict[str, Any]], *, trusted: bool) -> None:
+    """Show recorded outputs again: streams printed, rich outputs displayed.
+
+    Outputs that are not `trusted` (their cache entry is not signed with our key)
+    are shown as an untrusted notebook's would be (`sanitize.py`).
+    """
     from IPython.display import display
 
-    for output in outputs:
+    from .sanitize import sanitize_outputs
+
+    for output in outputs if trusted else sanitize_outputs(outputs):
         kind = output.get("output_type")
         if kind == "stream":
             stream = sys.stderr if output.get("name") == "stderr" else sys.stdout
