@@ -6,7 +6,8 @@ the artifact keys (content hashes) of the upstream outputs it reads (a file an
 upstream step writes is an input `file:PATH` keyed by its bytes), the names it
 outputs, the normalized source of every local module the setup and the step
 import (transitively), the versions of the distributions they import and the
-Python version (`cache/modules.py`), and the content hashes of the files
+Python version (`cache/modules.py`; for a `--kernel` step, the kernelspec's
+name and that interpreter's versions, `cache/kernelenv.py`), and the content hashes of the files
 declared with `--inputs` (`cache/files.py`). Resource options (cpu, gpu,
 memory, retries, timeout) and `--no-cache` never change a result, so they are
 not ingredients. An entry also records the files its step read; the planner
@@ -150,6 +151,7 @@ class KeyIngredients:
     packages: dict[str, str] = field(default_factory=dict)  # distribution -> version
     python: str = ""
     files: dict[str, str] = field(default_factory=dict)  # --inputs file -> sha256
+    kernel: str = ""  # --kernel: the kernelspec it runs on ("" for the default kernel)
 
     def key(self) -> str:
         """sha256 hex of the canonical JSON of the ingredients (not the step name)."""
@@ -166,6 +168,7 @@ class KeyIngredients:
                     "packages": self.packages,
                     "python": self.python,
                     "files": self.files,
+                    **({"kernel": self.kernel} if self.kernel else {}),
                 }
             )
         )
@@ -183,6 +186,7 @@ class KeyIngredients:
             "packages": dict(self.packages),
             "python": self.python,
             "files": dict(self.files),
+            "kernel": self.kernel,
         }
 
     @classmethod
@@ -199,6 +203,7 @@ class KeyIngredients:
             packages=dict(data.get("packages", {})),
             python=str(data.get("python", "")),
             files=dict(data.get("files", {})),
+            kernel=str(data.get("kernel") or ""),
         )
 
 
@@ -245,6 +250,11 @@ def key_ingredients(
             )
         inputs[var] = (producers.get(var, ""), input_keys[var])
     env = environment((pipeline.setup_source, step.source), base, store_dir)
+    kernel = getattr(step.options, "kernel", None) or ""
+    if kernel:  # another interpreter: its versions (cache/kernelenv.py)
+        from .kernelenv import kernel_environment
+
+        env = kernel_environment(step.name, kernel, env, store_dir)
     return KeyIngredients(
         step=step.name,
         code=sha256_text(normalize_code(step.source)),
@@ -258,6 +268,7 @@ def key_ingredients(
         files=declared_files(
             getattr(step.options, "inputs", ()), base, HashCache.at(store_dir), step.name
         ),
+        kernel=kernel,
     )
 
 
@@ -308,6 +319,8 @@ def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
 def _environment_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
     """Module, package, Python and declared-file differences, one phrase each."""
     reasons: list[str] = []
+    if old.kernel != new.kernel:
+        reasons.append(f"kernel {old.kernel or '(default)'} -> {new.kernel or '(default)'}")
     for name in sorted(set(old.modules) | set(new.modules)):
         if old.modules.get(name) != new.modules.get(name):
             reasons.append(f"module {name} changed")

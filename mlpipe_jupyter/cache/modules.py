@@ -45,6 +45,7 @@ class Environment:
     modules: dict[str, str] = field(default_factory=dict)  # local module -> sha256 of source
     packages: dict[str, str] = field(default_factory=dict)  # distribution -> version
     python: str = ""
+    imports: tuple[str, ...] = ()  # every non-stdlib top-level module imported, found or not
 
 
 def python_version() -> str:
@@ -216,6 +217,7 @@ def environment(
     for source in sources:
         pending.extend((spec, "") for spec in code_imports(source))
     seen: set[str] = set()
+    imported: set[str] = set()
     while pending and len(modules) < _MAX_MODULES:
         (module, names, level), package = pending.pop()
         for name in _candidates(module, names, level, package):
@@ -225,6 +227,7 @@ def environment(
             top = name.partition(".")[0]
             if _stdlib(top):
                 break
+            imported.add(top)
             spec = resolver.spec(name)
             if spec is None:
                 continue
@@ -246,6 +249,7 @@ def environment(
         modules=dict(sorted(modules.items())),
         packages=installed_versions(sorted(tops), memo_dir),
         python=python_version(),
+        imports=tuple(sorted(imported)),
     )
 
 

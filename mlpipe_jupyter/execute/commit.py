@@ -51,7 +51,7 @@ def step_job(
         parameters={**parameters, "_mlpipe": mlpipe}, notebook_path=str(notebook_path),
         result_path=str(result_path), cwd=str(ctx.notebook.resolve().parent),
         timeout=step.options.timeout, attempt=attempt,
-        cancel_check=(str(ctx.store.root), ctx.run_id),
+        cancel_check=(str(ctx.store.root), ctx.run_id), kernel_name=step.options.kernel,
     )
 
 

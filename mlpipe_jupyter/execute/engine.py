@@ -47,6 +47,7 @@ class StepJob:
     timeout: float | None = None
     attempt: int = 1
     cancel_check: tuple[str, str] | None = None  # (store root, run id): polled while running
+    kernel_name: str | None = None  # `%%step --kernel`: the kernelspec (None: the default)
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,8 @@ def _execute(job: StepJob, km: Any) -> Any:
         job.notebook_path,
         parameters=job.parameters,
         km=km,
-        kernel_name=job.notebook.get("metadata", {}).get("kernelspec", {}).get("name"),
+        kernel_name=job.kernel_name
+        or job.notebook.get("metadata", {}).get("kernelspec", {}).get("name"),
         progress_bar=False,
         request_save_on_cell_execute=False,
         log_output=False,
@@ -275,7 +277,7 @@ def run_step(job: StepJob) -> StepResult:
     _report(job, dask_worker, "running")
     result_file = Path(job.result_path)
     result_file.unlink(missing_ok=True)
-    km = pool_for(job.cwd).take()
+    km = pool_for(job.cwd, kernel_name=job.kernel_name).take()
     watchdog = _Watchdog(km, job.timeout, _cancel_checker(job))
     try:
         with watchdog:

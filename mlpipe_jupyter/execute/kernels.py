@@ -3,7 +3,8 @@
 Starting a kernel costs about a second; a step that finds one already waiting
 skips that. Every kernel runs exactly one step and is then shut down, so steps
 stay isolated; the pool starts a replacement in the background as soon as one
-is taken. A running kernel's cwd cannot change, so pools are keyed by cwd.
+is taken. A running kernel's cwd cannot change, so pools are keyed by cwd and
+kernelspec (`%%step --kernel`; None is the default, `KERNEL_NAME`).
 
 Lives on the worker process (module-level registry, see `pool_for`), started
 by `KernelPoolPlugin` when the runner registers it with the Dask client.
@@ -158,15 +159,17 @@ def start_kernel(
     launching: set[Any] | None = None,
     warm: tuple[str, ...] = (),
     forkserver: ForkServer | None = None,
+    kernel_name: str | None = None,
 ) -> Any:
-    """Start one kernel in `cwd` and wait until it answers; returns its manager.
+    """Start one kernel (kernelspec `kernel_name`, default `KERNEL_NAME`) in `cwd` and
+    wait until it answers; returns its manager.
 
     While it starts, its manager is in `launching` (so a closing pool can kill it).
     With `forkserver`, the kernel is forked from it (setup's modules loaded).
     """
     ipc_dir = tempfile.mkdtemp(prefix="mlpipe-kernel-")
     km = _tracking_manager_class()(
-        kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(ipc_dir, "ipc")
+        kernel_name=kernel_name or KERNEL_NAME, transport="ipc", ip=os.path.join(ipc_dir, "ipc")
     )
     km.__dict__["_mlpipe_ipc_dir"] = ipc_dir
     if forkserver is not None:
@@ -229,10 +232,12 @@ class KernelPool:
     """`size` kernels kept ready in `cwd`; `take()` hands one out for one step."""
 
     def __init__(
-        self, cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+        self, cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = (),
+        kernel_name: str | None = None,
     ) -> None:
         self.cwd = cwd
         self.warm = warm
+        self.kernel_name = kernel_name  # another kernelspec: never forked from this interpreter
         self.size = max(0, size)
         self._ready: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
@@ -253,7 +258,7 @@ class KernelPool:
     def forkserver(self) -> ForkServer | None:
         """This pool's fork server, started on first use (None if it cannot start)."""
         with self._lock:
-            if self._closed or self._forkserver_failed or not USE_FORKSERVER:
+            if self._closed or self._forkserver_failed or not USE_FORKSERVER or self.kernel_name:
                 return None
             if self._forkserver is None or not self._forkserver.alive:
                 try:
@@ -269,14 +274,15 @@ class KernelPool:
         if server is not None:
             try:
                 return start_kernel(self.cwd, launching=launching, warm=self.warm,
-                                    forkserver=server)
+                                    forkserver=server, kernel_name=self.kernel_name)
             except Exception as exc:  # noqa: BLE001 - fall back to a fresh interpreter
                 if self._closed:
                     raise
                 log.warning("mlpipe: forked kernel failed (%s); starting one fresh", exc)
                 with self._lock:
                     self._forkserver_failed = True
-        return start_kernel(self.cwd, launching=launching, warm=self.warm)
+        return start_kernel(self.cwd, launching=launching, warm=self.warm,
+                            kernel_name=self.kernel_name)
 
     def _start_one(self) -> None:
         with self._lock:
@@ -356,26 +362,27 @@ class KernelPool:
                              name="mlpipe-forkserver-close").start()
 
 
-_POOLS: dict[str | None, KernelPool] = {}
+_POOLS: dict[tuple[str | None, str | None], KernelPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
 def pool_for(
-    cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+    cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = (),
+    kernel_name: str | None = None,
 ) -> KernelPool:
-    """This process's pool for `cwd`, created (and started) on first use."""
+    """This process's pool for (`cwd`, `kernel_name`), created (and started) on first use."""
     with _POOLS_LOCK:
-        pool = _POOLS.get(cwd)
+        pool = _POOLS.get((cwd, kernel_name))
         if pool is None:
-            pool = _POOLS[cwd] = KernelPool(cwd, size, warm)
+            pool = _POOLS[(cwd, kernel_name)] = KernelPool(cwd, size, warm, kernel_name)
         return pool
 
 
 def close_pool(cwd: str | None) -> None:
-    """Shut down the idle kernels of the pool for `cwd`, if there is one."""
+    """Shut down the idle kernels of the pools for `cwd` (every kernelspec), if any."""
     with _POOLS_LOCK:
-        pool = _POOLS.pop(cwd, None)
-    if pool is not None:
+        pools = [_POOLS.pop(key) for key in [k for k in _POOLS if k[0] == cwd]]
+    for pool in pools:
         pool.close()
 
 
