@@ -14,7 +14,7 @@ import sys
 
 from ..errors import BadInput, MlpipeError, StepFailed
 
-SUBCOMMAND_MODULES = ("dag", "run", "pipelines")
+SUBCOMMAND_MODULES = ("dag", "run", "pipelines", "cluster")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 

@@ -137,15 +137,15 @@ def run_command(args: argparse.Namespace) -> int:
 
     request = _request(args)
     bar = None
-    on_event = None
+    on_event = _dashboard_line
+    pipeline = _pipeline(request.notebook)  # analysed once: the bar's steps and the run
     if not args.json:
         from ..execute.progress import ProgressBar
 
-        steps = _step_names(request.notebook)
-        if steps:
-            bar = on_event = ProgressBar(steps)
+        if pipeline is not None:
+            bar = on_event = ProgressBar(list(pipeline.order))
     try:
-        record = service.execute(request, on_event)
+        record = service.execute(request, on_event, pipeline=pipeline)
     except MlpipeError as exc:
         if bar is not None:
             bar.close()
@@ -181,13 +181,21 @@ def _request(args: argparse.Namespace) -> RunRequest:
         raise CliError(str(exc)) from None
 
 
-def _step_names(notebook: Path) -> list[str]:
+def _pipeline(notebook: Path) -> Any:
+    """The notebook's runnable pipeline, or None (then `service.execute` reports why)."""
     from .. import service
+    from ..errors import MlpipeError
 
     try:
-        return list(service.dag(notebook).order)
-    except ValueError:
-        return []  # service.execute reports it
+        return service.runnable(notebook)
+    except (MlpipeError, ValueError, OSError):
+        return None
+
+
+def _dashboard_line(event: dict[str, Any]) -> None:
+    """With --json (stdout is the record): the cluster's dashboard address on stderr."""
+    if event.get("event") == "cluster" and event.get("dashboard"):
+        print(f"mlpipe: dashboard: {event['dashboard']}", file=sys.stderr, flush=True)
 
 
 def _print_record(record: dict[str, Any], as_json: bool) -> None:

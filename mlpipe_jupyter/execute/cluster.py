@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Step
 
 WORKER_WAIT_S = 30.0
+#: The embedded cluster serves the Dask dashboard (bokeh) on a free port of 127.0.0.1;
+#: `MLPIPE_DASHBOARD=0` turns it off.
+DASHBOARD = os.environ.get("MLPIPE_DASHBOARD", "1") != "0"
 
 
 #: The address schemes of Dask's comm registry (`distributed.comm.registry`).
@@ -77,8 +80,14 @@ class ClusterHandle:
     warnings: list[str] = field(default_factory=list)
     restore: Callable[[], None] = lambda: None
 
+    warm: bool = False  # a warm cluster: its kernel pools outlive the run
+    keep: bool = False  # the client is this process's shared one (a warm cluster it owns)
+    dashboard: str | None = None  # the Dask dashboard's address, when mlpipe serves one
+
     @property
     def kind(self) -> str:
+        if self.warm:
+            return "warm"
         return "local" if self.cluster is not None else "scheduler"
 
     def workers(self) -> dict[str, dict[str, float]]:
@@ -87,6 +96,9 @@ class ClusterHandle:
         return {addr: dict(w.get("resources") or {}) for addr, w in info.items()}
 
     def close(self) -> None:
+        if self.keep:
+            self.restore()
+            return
         try:
             self.client.close()
         finally:
@@ -177,6 +189,12 @@ def start(options: ClusterOptions, warn: Callable[[str], None] = lambda _: None)
     from distributed import Client
 
     if options.scheduler:
+        from .warmcluster import WARM_KEY, shared_client
+
+        shared = shared_client(options.scheduler)
+        if shared is not None:  # this process owns that warm cluster (the Jupyter server)
+            client, dashboard = shared
+            return ClusterHandle(client, warm=True, keep=True, dashboard=dashboard)
         try:
             client = Client(options.scheduler, timeout="10s")
         except (OSError, ValueError) as exc:
@@ -192,6 +210,9 @@ def start(options: ClusterOptions, warn: Callable[[str], None] = lambda _: None)
                 f"the Dask scheduler at {options.scheduler} has no workers;"
                 " start one with `dask worker " + options.scheduler + "`"
             ) from None
+        warm = client.get_metadata(WARM_KEY, None)  # set by a warm cluster (warmcluster.py)
+        if isinstance(warm, dict):
+            return ClusterHandle(client, warm=True, dashboard=warm.get("dashboard"))
         return ClusterHandle(client)
     return _start_local(options, warn)
 
@@ -209,7 +230,8 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
     restore = _detach_main_module()
     scheduler = {
         "cls": Scheduler,
-        "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"},
+        "options": {"host": "127.0.0.1", "dashboard": DASHBOARD,
+                    "dashboard_address": "127.0.0.1:0"},
     }
     try:
         cluster = SpecCluster(
@@ -219,7 +241,8 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
     except BaseException:
         restore()
         raise
-    return ClusterHandle(client, cluster, warnings, restore)
+    dashboard = str(client.dashboard_link) if DASHBOARD else None
+    return ClusterHandle(client, cluster, warnings, restore, dashboard=dashboard)
 
 
 def _fmt(amount: float) -> str:

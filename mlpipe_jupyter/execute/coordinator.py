@@ -34,6 +34,7 @@ from .events import (
     Failure,
     Finished,
     FinishRun,
+    Invalidate,
     MarkCached,
     MarkFailed,
     MarkSucceeded,
@@ -93,14 +94,12 @@ class Coordinator:
 
     def _register_pool(self) -> Any:
         from .kernels import DEFAULT_POOL_SIZE
-        from .plugin import KernelPoolPlugin
+        from .plugin import ensure_pool
         from .warm import setup_modules
 
         cwd = str(self.ctx.notebook.resolve().parent)
         size = self.ctx.options.kernel_pool or DEFAULT_POOL_SIZE
-        plugin = KernelPoolPlugin(cwd, size, setup_modules(self.ctx.pipeline.setup_source))
-        self.client.register_plugin(plugin)
-        return plugin
+        return ensure_pool(self.client, cwd, size, setup_modules(self.ctx.pipeline.setup_source))
 
     def _loop(self) -> RunStatus:
         self._apply(self.machine.start())
@@ -180,9 +179,27 @@ class Coordinator:
                 self.client.cancel(futures, force=True)
         elif isinstance(action, Discovered):
             self.discovered.append(action.discovery)
+        elif isinstance(action, Invalidate):
+            self._invalidate(action)
         elif isinstance(action, FinishRun):
             pass  # the runner records the run's end (before the cluster closes)
         return None
+
+    def _invalidate(self, action: Invalidate) -> None:
+        """Drop the cache entry whose artifact failed its checksum, and say so."""
+        decision = self.decisions.get(action.step)
+        entry = decision.entry if decision is not None else None
+        key = entry.step_key if entry is not None else (decision.key if decision else None)
+        if key is not None:
+            self.ctx.store.invalidate(key)
+        self.ctx.emit({
+            "event": "warning", "run_id": self.ctx.run_id,
+            "message": (
+                f"the artifact of {action.var} from step '{action.step}' {action.problem}"
+                f" when step '{action.reader}' loaded it: '{action.step}' re-runs, then"
+                f" '{action.reader}'"
+            ),
+        })
 
     def _inputs(self, name: str) -> dict[str, ArtifactRef]:
         """Each input's ref, from the producer the run knows now (discovered ones too)."""
@@ -245,6 +262,8 @@ class Coordinator:
                     result, status=StepStatus.FAILED, failure=Failure.COMMIT,
                     error=f"step '{name}': cannot cache its outputs: {exc}",
                 )
+        if result.failure is Failure.ERROR and result.report.corrupt_inputs:
+            result = replace(result, failure=Failure.CORRUPT_INPUT)
         self.results[name] = result
         return Finished(
             name, result.attempt, result.ok, result.failure, result.error, result.report,

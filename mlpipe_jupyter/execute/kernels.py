@@ -378,6 +378,15 @@ def pool_for(
         return pool
 
 
+def ready_kernels() -> dict[str, int]:
+    """Kernels waiting for a step, per pool folder, in this process."""
+    ready: dict[str, int] = {}
+    with _POOLS_LOCK:
+        for (cwd, _kernel), pool in _POOLS.items():  # pools are keyed by (cwd, kernelspec)
+            ready[str(cwd)] = ready.get(str(cwd), 0) + pool.ready
+    return ready
+
+
 def close_pool(cwd: str | None) -> None:
     """Shut down the idle kernels of the pools for `cwd` (every kernelspec), if any."""
     with _POOLS_LOCK:

@@ -7,6 +7,8 @@ background, so the first step finds both ready.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Any
 
@@ -30,7 +32,8 @@ class KernelPoolPlugin(WorkerPlugin):
         self.cwd = cwd
         self.size = size
         self.warm = warm  # modules the pooled kernels import ahead (the setup's)
-        self.name = f"mlpipe-kernel-pool:{cwd}"
+        digest = hashlib.sha256(json.dumps([size, list(warm)]).encode()).hexdigest()[:12]
+        self.name = f"{plugin_prefix(cwd)}{digest}"
 
     def setup(self, worker: Any) -> None:
         threading.Thread(target=_warm_imports, daemon=True, name="mlpipe-warm").start()
@@ -38,3 +41,41 @@ class KernelPoolPlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         close_pool(self.cwd)
+
+
+def plugin_prefix(cwd: str | None) -> str:
+    return f"mlpipe-kernel-pool:{cwd}:"
+
+
+def _plugin_names(dask_scheduler: Any) -> list[str]:
+    return list(dask_scheduler.worker_plugins)
+
+
+def pool_stats(dask_worker: Any = None) -> dict[str, int]:
+    """Kernels ready now in this worker's pools (`client.run(pool_stats)`)."""
+    from .kernels import ready_kernels
+
+    return ready_kernels()
+
+
+def ensure_pool(
+    client: Any, cwd: str | None, size: int = DEFAULT_POOL_SIZE, warm: tuple[str, ...] = ()
+) -> KernelPoolPlugin:
+    """Register the kernel pool for `cwd` on every worker, unless it is there already.
+
+    On a warm cluster the same pool serves run after run: registering it again
+    would tear its ready kernels down. A pool for `cwd` with other settings (the
+    setup's imports changed) is replaced.
+    """
+    plugin = KernelPoolPlugin(cwd, size, warm)
+    try:
+        registered = client.run_on_scheduler(_plugin_names)
+    except Exception:  # noqa: BLE001 - an old scheduler: register as before
+        registered = []
+    if plugin.name in registered:
+        return plugin
+    for name in registered:
+        if name.startswith(plugin_prefix(cwd)):
+            client.unregister_worker_plugin(name)
+    client.register_plugin(plugin)
+    return plugin

@@ -40,6 +40,9 @@ class ProgressBar:
                 f" {event.get('error')}",
                 file=self.file,
             )
+        elif kind == "cluster" and event.get("dashboard"):
+            where = "warm cluster" if event.get("kind") == "warm" else "cluster"
+            self.bar.write(f"mlpipe: {where} dashboard: {event['dashboard']}", file=self.file)
         elif kind == "step":
             self._step(str(event.get("step")), str(event.get("status")))
 

@@ -191,6 +191,22 @@ def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
     return replace(options, workers=min(cpus, max(1, width)))
 
 
+def _recorded_cluster(
+    ctx: RunContext, options: ClusterOptions, warn: Callable[[str], None]
+) -> ClusterOptions:
+    """The warm cluster recorded in the run's store, when the run names no cluster of its own.
+
+    `mlpipe cluster up` and the Jupyter server record theirs (warmcluster.py); a
+    record whose process is gone is ignored with one warning line.
+    """
+    if options != ClusterOptions():
+        return options
+    from .warmcluster import live_record
+
+    record = live_record(ctx.records.path.parent, warn)
+    return options if record is None else replace(options, scheduler=record.address)
+
+
 def _rekey(ctx: RunContext) -> None:
     """Key this run's results as the next plan (with what it discovered) will (rekey.py)."""
     from .rekey import rekey
@@ -217,11 +233,12 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
     warn = lambda message: ctx.emit({"event": "warning", "message": message})  # noqa: E731
     steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
     width = _width(ctx.pipeline, the_plan.needing_run())
-    handle = clusters.start(_right_sized(ctx.options.cluster, width), warn)
+    options = _recorded_cluster(ctx, ctx.options.cluster, warn)
+    handle = clusters.start(_right_sized(options, width), warn)
     try:
         ctx.emit({
             "event": "cluster", "kind": handle.kind, "workers": handle.workers(),
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(time.perf_counter() - started, 3), "dashboard": handle.dashboard,
         })
         try:
             ignore = clusters.check_resources(steps, handle.workers())
@@ -236,7 +253,7 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
                 " enforce them"
             )
         coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
-        status = coordinator.run(release_pool=handle.kind == "scheduler")
+        status = coordinator.run(release_pool=handle.kind == "scheduler")  # warm: kept
         discovered.save(ctx.store, ctx.notebook, [
             Edge(d.writer, d.reader, (d.var,)) for d in coordinator.discovered
         ])
