@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .errors import BadInput
-from .stores import PathLike, absolute, resolve_store
+from .stores import PathLike, absolute, location, resolve_store
 
 
 class RunKeywords(TypedDict, total=False):
@@ -117,7 +117,7 @@ class RunRequest:
         try:
             data = json.loads(text)
             return cls(
-                notebook=Path(data["notebook"]), store=Path(data["store"]),
+                notebook=Path(data["notebook"]), store=location(data["store"]),
                 params=dict(data.get("params") or {}), scheduler=data.get("scheduler"),
                 workers=data.get("workers"), gpu_workers=data.get("gpu_workers"),
                 no_cache=bool(data.get("no_cache")), run_id=data.get("run_id"),

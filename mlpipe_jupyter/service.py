@@ -74,8 +74,8 @@ def _prepare(
 
     pipeline = pipeline if pipeline is not None else runnable(request.notebook)
     param_values(pipeline, request.params)  # unknown or missing parameters: BadInput now
-    the_store = Store.open(request.store)
-    records = _open_records(the_store.root)
+    the_store = Store.open(request.store, notebook=request.notebook)
+    records = _open_records(the_store.records_root)  # beside the notebook for a URL store
     if request.run_id is not None:
         try:
             records.get_run(request.run_id)
@@ -151,7 +151,7 @@ def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
     """
     _, the_store, records, request = _prepare(request, pipeline)
     assert request.run_id is not None
-    folder = the_store.runs_dir / request.run_id
+    folder = the_store.records_root / "runs" / request.run_id  # a local folder
     folder.mkdir(parents=True, exist_ok=True)
     request_file = folder / REQUEST_FILE
     request_file.write_text(request.to_json() + "\n", encoding="utf-8")

@@ -100,7 +100,7 @@ def ensure_wal(path: Path) -> None:
     Two processes switching a fresh file at the same moment: SQLite refuses one at
     once ("database is locked") without waiting for the busy timeout, so retry.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _create_owner_only(path)
     _set_aside_if_broken(path)
     for attempt in range(WAL_ATTEMPTS):
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
@@ -114,6 +114,19 @@ def ensure_wal(path: Path) -> None:
         finally:
             conn.close()
         time.sleep(0.05 * (attempt + 1))
+
+
+def _create_owner_only(path: Path) -> None:
+    """Make the folder and an empty database file with the store's modes (owner-only unless
+    `$MLPIPE_STORE_MODE=group`, whatever the umask); SQLite gives its -wal and -shm files
+    the database file's mode."""
+    from .cache import fs as storefs
+
+    storefs.makedirs(path.parent)
+    try:
+        storefs.open_new(path).close()
+    except FileExistsError:
+        pass
 
 
 _checked: set[tuple[str, int]] = set()

@@ -78,9 +78,12 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     """Start recording the files this step reads, writes and lists (before setup runs)."""
     from . import tracking
 
+    from mlpipe_jupyter.stores import is_url
+
     store = cfg.get("store")
     hidden.watch()
-    tracking.start(Path(os.getcwd()), Path(store).resolve() if store else None)
+    local = store and not is_url(store)  # files on object storage are no files of the step's
+    tracking.start(Path(os.getcwd()), Path(store).resolve() if local else None)
 
 
 def restore_file(store: Store, var: str, ref: ArtifactRef) -> None:
@@ -115,10 +118,23 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None,
             if namespace is not None:
                 values[var] = latebind.rebind(values[var], namespace)
         except CorruptArtifact as exc:
+            _report_corrupt(cfg, var, ref_json, exc)
             raise StepInputError(_step_name(cfg, step), var, str(exc)) from exc
         except (KeyError, ValueError, TypeError) as exc:
             raise StepInputError(_step_name(cfg, step), var, f"bad artifact ref ({exc})") from exc
     return hidden.begin(cfg, values)  # installs the `random:*` states, keeps the rest
+
+
+def _report_corrupt(cfg: dict[str, Any], var: str, ref_json: Any, exc: CorruptArtifact) -> None:
+    """Write the step's result with a report naming the damaged input, before the step
+    fails: the coordinator then re-runs the input's producer in this run (issue 10)."""
+    from .report import CorruptInput, StepReport
+
+    if not cfg.get("result"):
+        return
+    problem = "is missing" if exc.reason == "missing" else "failed its checksum"
+    report = StepReport(corrupt_inputs=(CorruptInput(var, str(ref_json["key"]), problem),))
+    atomic_write_json(Path(cfg["result"]), {"outputs": {}, "report": report.to_json()})
 
 
 class MissingFile(RuntimeError):
@@ -166,5 +182,5 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
         refs.update(hidden.save_rest(store, name, ending, namespace, keep, refs))
     report = replace(tracking.file_report(tracker, store), random=ending.random,
                      unseeded=ending.unseeded, inputs_changed=ending.inputs_changed)
-    if cfg.get("result"):
+    if cfg.get("result"):  # a local file (on a worker without the store's folder: remote.py)
         atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})

@@ -312,7 +312,9 @@ def file_report(tracker: Tracker | None, store: Any) -> Any:
 
     if tracker is None:
         return StepReport()
-    hashes = HashCache.at(store.cache_dir if store is not None else None)
+    # file hashes are remembered in a local store's folder; in memory on a worker of a URL store
+    local = store is not None and not store.remote
+    hashes = HashCache.at(store.hash_dir if local else None)
     base = tracker.base
     read = [f for f in (file_fact(p, base, hashes) for p in tracker.reads) if f is not None]
     written, keys = [], {}

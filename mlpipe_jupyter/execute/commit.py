@@ -8,9 +8,9 @@ context.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry, atomic_write_json
+from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry
 
 from .engine import StepJob
 
@@ -38,21 +38,35 @@ def step_job(
     # (a re-run superseded it) never overwrites the next one's. `keep_result` writes the
     # accepted one to `<step>.result.json`.
     result_path = notebook_path.with_name(f"{name}.attempt{attempt}.result.json")
+    store = ctx.store
     mlpipe = {
-        "store": str(ctx.store.root),
+        "store": store.url,
         "inputs": {var: ref.to_json() for var, ref in inputs.items()},
         "outputs": list(outputs),
-        "result": str(result_path),
+        "result": store.url_of(result_path),
         "step": name,
     }
     parameters = {p: ctx.params[p] for p in step.params if p in ctx.params}
     return StepJob(
         run_id=ctx.run_id, step=name, notebook=compile_step(ctx.pipeline, name),
-        parameters={**parameters, "_mlpipe": mlpipe}, notebook_path=str(notebook_path),
-        result_path=str(result_path), cwd=str(ctx.notebook.resolve().parent),
-        timeout=step.options.timeout, attempt=attempt,
-        cancel_check=(str(ctx.store.root), ctx.run_id), kernel_name=step.options.kernel,
+        parameters={**parameters, "_mlpipe": mlpipe}, notebook_path=store.url_of(notebook_path),
+        result_path=store.url_of(result_path), cwd=str(ctx.notebook.resolve().parent),
+        timeout=step.options.timeout, attempt=attempt, **_remote_fields(ctx, step, inputs),
+        cancel_check=None if store.remote else (str(store.records_root), ctx.run_id), kernel_name=step.options.kernel,
     )
+
+
+def _remote_fields(ctx: RunContext, step: Any, inputs: dict[str, ArtifactRef]) -> dict[str, Any]:
+    """A store on object storage: the project files the worker lays out (execute/remote.py)."""
+    if not ctx.store.remote:
+        return {}
+    from . import remote
+
+    base = ctx.notebook.resolve().parent
+    return {
+        "store_url": ctx.store.url, "project": remote.project_id(base),
+        "files": remote.project_files(ctx.store, ctx.pipeline, step, base, inputs),
+    }
 
 
 def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> None:
@@ -76,4 +90,4 @@ def keep_result(ctx: RunContext, result: StepResult) -> None:
     """Write the accepted attempt's result as `<step>.result.json` (what the SDK reads)."""
     path = ctx.store.run_notebook_path(ctx.run_id, result.step).with_suffix(".result.json")
     outputs = {var: ref.to_json() for var, ref in result.outputs.items()}
-    atomic_write_json(path, {"outputs": outputs, "report": result.report.to_json()})
+    ctx.store.write_json(path, {"outputs": outputs, "report": result.report.to_json()})

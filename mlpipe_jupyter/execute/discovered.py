@@ -38,21 +38,22 @@ def carried_generators() -> frozenset[str]:
 
 
 def deps_path(store: Store, notebook: Path) -> Path:
-    """`<store>/deps/<id>.json`: the id is the notebook's path relative to the store's folder."""
+    """`<store>/deps/<id>.json`: the id is the notebook's path relative to the folder of the
+    store's records (`.mlpipe`'s parent), so two copies of a project share it."""
     notebook = Path(notebook).resolve()
-    home = Path(store.root).resolve().parent
+    home = Path(store.records_root).resolve().parent
     try:
         name = notebook.relative_to(home).as_posix().replace("/", "--")
     except ValueError:
         digest = hashlib.sha256(str(notebook).encode()).hexdigest()[:12]
         name = f"{notebook.name}-{digest}"
-    return Path(store.root) / "deps" / f"{name}.json"
+    return store.root / "deps" / f"{name}.json"
 
 
 def load(store: Store, notebook: Path) -> tuple[Edge, ...]:
     """The dependencies earlier runs of `notebook` discovered (none if unreadable)."""
     try:
-        data = json.loads(deps_path(store, notebook).read_text("utf-8"))
+        data = json.loads(store.read_bytes(deps_path(store, notebook)).decode("utf-8"))
         return tuple(
             Edge(str(d["from"]), str(d["to"]), (str(d["var"]),)) for d in data["deps"]
         )
@@ -62,16 +63,14 @@ def load(store: Store, notebook: Path) -> tuple[Edge, ...]:
 
 def save(store: Store, notebook: Path, found: Iterable[Edge]) -> None:
     """Add `found` to the notebook's recorded dependencies (nothing written if none is new)."""
-    from mlpipe_jupyter.cache.store import atomic_write_json
-
     known = {(e.source, e.target, v) for e in load(store, notebook) for v in e.vars}
     merged = known | {(e.source, e.target, v) for e in found for v in e.vars}
     if merged == known:
         return
     deps = [{"from": a, "to": b, "var": v} for a, b, v in sorted(merged)]
-    path = deps_path(store, notebook)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"version": VERSION, "notebook": str(notebook), "deps": deps})
+    # the notebook by name only: a store shared by a team holds no one's folders
+    record = {"version": VERSION, "notebook": Path(notebook).name, "deps": deps}
+    store.write_json(deps_path(store, notebook), record)
 
 
 def with_discovered(

@@ -47,6 +47,12 @@ class StepJob:
     timeout: float | None = None
     attempt: int = 1
     cancel_check: tuple[str, str] | None = None  # (store root, run id): polled while running
+    # a store on object storage (its URL): the worker shares no filesystem with the notebook,
+    # runs in a working folder of its own with `files` (path -> artifact ref) laid out, and
+    # uploads the executed notebook and result file (execute/remote.py)
+    store_url: str | None = None
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    project: str = ""  # the notebook folder's id on workers (remote.project_id)
     kernel_name: str | None = None  # `%%step --kernel`: the kernelspec (None: the default)
 
 
@@ -275,6 +281,11 @@ def run_step(job: StepJob) -> StepResult:
     dask_worker = _dask_worker()
     worker = str(dask_worker.address) if dask_worker else socket.gethostname()
     _report(job, dask_worker, "running")
+    asked = job
+    if job.store_url is not None:
+        from . import remote
+
+        job = remote.prepare(job)  # local paths in a working folder of this worker's
     result_file = Path(job.result_path)
     result_file.unlink(missing_ok=True)
     km = pool_for(job.cwd, kernel_name=job.kernel_name).take()
@@ -295,3 +306,20 @@ def run_step(job: StepJob) -> StepResult:
         )
     finally:
         retire_in_background(km)
+        if asked is not job:
+            _upload(asked, job)
+
+
+def _upload(asked: StepJob, here: StepJob) -> None:
+    """Keep the executed notebook and result in the store (best effort: the result's refs
+    already travel back in the `StepResult`)."""
+    from . import remote
+
+    try:
+        remote.finish(asked, here)
+    except Exception as exc:  # noqa: BLE001 - the step's outcome stands
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "step '%s': could not upload its executed notebook: %s", asked.step, exc
+        )

@@ -105,7 +105,7 @@ def decide(
     """
     try:
         ingredients = key_ingredients(
-            step, pipeline, params, inputs, base=base, store_dir=store.cache_dir
+            step, pipeline, params, inputs, base=base, store_dir=store.hash_dir
         )
     except ValueError as exc:
         raise RunInputError(str(exc)) from None
@@ -135,7 +135,7 @@ def entry_stale(entry: CacheEntry, step: Step, store: Store, base: Path | None) 
 
     folder = Path.cwd() if base is None else Path(base)
     skip = [var[len("file:"):] for var in step.reads if var.startswith("file:")]
-    return entry_changed(entry, folder, store.cache_dir, skip)
+    return entry_changed(entry, folder, store.hash_dir, skip)
 
 
 def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:

@@ -105,8 +105,10 @@ class Records:
     """The runs and steps tables of one store."""
 
     def __init__(self, store_root: str | Path) -> None:
+        from mlpipe_jupyter.cache.fs import makedirs
+
         self.path = Path(store_root) / "mlpipe.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        makedirs(self.path.parent)  # owner-only unless MLPIPE_STORE_MODE=group
         if self.path.resolve() not in _READY:
             self._create_schema()
             _READY.add(self.path.resolve())

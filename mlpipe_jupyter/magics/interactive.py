@@ -59,7 +59,7 @@ def _files_changed(entry: Any, store: Any) -> bool:
 
     from ..cache.files import entry_changed
 
-    return entry_changed(entry, Path.cwd(), store.cache_dir) is not None
+    return entry_changed(entry, Path.cwd(), store.hash_dir) is not None
 
 
 def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, str]:
@@ -97,13 +97,13 @@ def open_store(shell: Any, step: RecordedStep | None = None) -> Any:
     """`$MLPIPE_STORE`, else an existing `.mlpipe` beside the notebook (or, when the
     notebook is unknown, in the working directory), else None."""
     from ..cache.store import Store
-    from ..stores import configured_store, resolve_store
+    from ..stores import configured_store, is_url, resolve_store
 
     configured = configured_store()  # the one store rule (stores.py), made absolute here
     if configured is not None:
         return Store.open(configured)
     root = resolve_store(None, kernel_notebook(shell, step))
-    return Store.open(root) if root.is_dir() else None
+    return Store.open(root) if is_url(root) or Path(root).is_dir() else None
 
 
 _MAX_SCANNED = 64  # notebooks in the working directory looked at for this cell
