@@ -443,6 +443,10 @@ class Store:
                 return None
         return entry
 
+    def invalidate(self, step_key: str) -> None:
+        """Forget the entry for `step_key` (an artifact of it failed its checksum)."""
+        self.fs.remove(self.entry_path(step_key))
+
     def entries(self) -> list[CacheEntry]:
         """Every readable cache entry, oldest first."""
         found = []

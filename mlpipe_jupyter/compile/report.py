@@ -32,6 +32,22 @@ class FileFact:
 
 
 @dataclass(frozen=True)
+class CorruptInput:
+    """An input whose artifact failed its check when the step loaded it (issue 10)."""
+
+    var: str
+    artifact: str  # the artifact's key (sha256 of the bytes it should hold)
+    problem: str  # "failed its checksum" | "is missing"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"var": self.var, "artifact": self.artifact, "problem": self.problem}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CorruptInput:
+        return cls(str(data["var"]), str(data["artifact"]), str(data["problem"]))
+
+
+@dataclass(frozen=True)
 class StepReport:
     """Files read and written, inputs changed, hidden state consumed, by one step run.
 
@@ -50,9 +66,14 @@ class StepReport:
     unseeded: tuple[str, ...] = ()
     #: folders the step listed (os.listdir/scandir, glob): size = entries, sha256 of names
     dirs_listed: tuple[FileFact, ...] = ()
+    #: inputs that could not be loaded because their artifact is damaged or gone: the
+    #: coordinator re-runs their producers in the same run (written before the step fails)
+    corrupt_inputs: tuple[CorruptInput, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        corrupt = {"corrupt_inputs": [c.to_json() for c in self.corrupt_inputs]}
         return {
+            **(corrupt if self.corrupt_inputs else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "files_written": [f.to_json() for f in self.files_written],
             "written_keys": dict(self.written_keys),
@@ -73,4 +94,6 @@ class StepReport:
             random=tuple(data.get("random", ())),
             unseeded=tuple(data.get("unseeded", ())),
             dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
+            corrupt_inputs=tuple(
+                CorruptInput.from_json(c) for c in data.get("corrupt_inputs", ())),
         )

@@ -26,6 +26,7 @@ class Failure(str, Enum):
     WORKER_LOST = "worker-lost"  # KilledWorker: the worker running it died repeatedly
     CLUSTER = "cluster"  # the task could not run on the cluster
     COMMIT = "commit"  # ran, but its outputs could not be cached
+    CORRUPT_INPUT = "corrupt-input"  # an input's artifact failed its checksum when loaded
 
     def __str__(self) -> str:
         return self.value
@@ -132,11 +133,22 @@ class Discovered:
 
 
 @dataclass(frozen=True)
+class Invalidate:
+    """The artifact of `var` that `step` produced failed its checksum when `reader`
+    loaded it: drop the cache entry it came from (the step is re-run)."""
+
+    step: str
+    var: str
+    reader: str
+    problem: str = "failed its checksum"
+
+
+@dataclass(frozen=True)
 class FinishRun:
     status: RunStatus
 
 
 Action = Union[
     DecideNow, Submit, Retry, MarkCached, MarkSucceeded, MarkFailed, Skip, Cancel, Discovered,
-    FinishRun,
+    Invalidate, FinishRun,
 ]

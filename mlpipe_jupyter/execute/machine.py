@@ -11,6 +11,10 @@ Rules, in the order they apply:
   (succeeded or cached); a step whose key waited on upstream outputs is
   decided first (`DecideNow`, early cutoff);
 - a failed parent skips the step, blaming the step that failed first;
+- a step whose input's artifact failed its checksum when it loaded it
+  (`Failure.CORRUPT_INPUT`) is not retried as it is: the producer's cache entry
+  is dropped (`Invalidate`), the producer re-runs, then the step; once per
+  input, a second failure of the same input fails the step;
 - a failure is retried up to the step's `--retries`, unless it was cancelled;
 - a step that failed while steps before it in notebook order (not its
   ancestors) were still running waits for them, and runs once more if one of
@@ -41,6 +45,7 @@ from .events import (
     Failure,
     Finished,
     FinishRun,
+    Invalidate,
     MarkCached,
     MarkFailed,
     MarkSucceeded,
@@ -91,6 +96,7 @@ class _Slot:
     report: StepReport = field(default_factory=StepReport)
     saved: tuple[str, ...] = ()
     discovered: list[str] = field(default_factory=list)
+    healed: set[str] = field(default_factory=set)  # inputs whose producer re-ran (checksum)
 
 
 class RunMachine:
@@ -189,6 +195,8 @@ class RunMachine:
                 actions.insert(mark, MarkSucceeded(event.step, event.attempt,
                                                    tuple(slot.discovered)))
             return
+        if event.failure is Failure.CORRUPT_INPUT and self._heal(event, actions):
+            return
         if event.failure is not Failure.CANCELLED and slot.tries <= slot.spec.retries:
             slot.attempt += 1
             slot.tries += 1
@@ -201,6 +209,34 @@ class RunMachine:
             slot.status = StepStatus.RUNNING  # neither final nor submitted: it waits
             return
         self._fail(event.step, event.attempt, event.error, actions)
+
+    def _heal(self, event: Finished, actions: list[Action]) -> bool:
+        """Re-run the producers of the step's damaged inputs, then the step (issue 10).
+
+        False when no damaged input has a producer in this run (an ordinary failure).
+        """
+        name, slot = event.step, self.slots[event.step]
+        damaged = [(c, self.producers[name][c.var]) for c in event.report.corrupt_inputs
+                   if c.var in self.producers[name]]
+        if not damaged:
+            return False
+        again = [(c, producer) for c, producer in damaged if c.var in slot.healed]
+        if again:
+            c, producer = again[0]
+            self._fail(name, event.attempt, (
+                f"step '{name}': input '{c.var}' from step '{producer}' {c.problem} again"
+                f" after '{producer}' re-ran; the store may be failing: check its disk"
+            ), actions)
+            return True
+        slot.status = StepStatus.PENDING  # after its producers, not cancelled with them
+        slot.rerun_reason = "re-run: " + ", ".join(
+            f"its input {c.var} from step '{producer}' {c.problem}" for c, producer in damaged)
+        for c, producer in damaged:
+            slot.healed.add(c.var)
+            actions.append(Invalidate(producer, c.var, name, c.problem))
+            self._rerun(producer, f"re-run: artifact of {c.var} from step '{producer}'"
+                                  f" {c.problem}", actions)
+        return True
 
     def _fail(self, name: str, attempt: int, error: str | None, actions: list[Action]) -> None:
         self.slots[name].status = StepStatus.FAILED

@@ -249,7 +249,7 @@ def _displays_to_show(store: Any, entry: Any) -> tuple[list[dict[str, Any]], boo
     from ..cache.signing import verify
 
     try:
-        data = json.loads(Path(store.entry_path(entry.step_key)).read_text("utf-8"))
+        data = json.loads(store.read_bytes(store.entry_path(entry.step_key)).decode("utf-8"))
         if isinstance(data, dict) and verify(data) is None and isinstance(
                 data.get("displays"), list):
             return data["displays"], True

@@ -2,7 +2,7 @@
 
 `make("a b c", "a>b a>c")` builds a machine (steps in notebook order); `feed`
 turns a script event (`ok("a")`, `fail("b", Failure.TIMEOUT)`, `("cancel",)`,
-`("decided", "b", True)`) into machine events and returns its actions as
+`("decided", "b", True)`, `corrupt("c", "x")`) into machine events and returns its actions as
 short lines ("submit b#1", "skip d: upstream 'b' failed", "finish failed").
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlpipe_jupyter.compile.report import FileFact, StepReport
+from mlpipe_jupyter.compile.report import CorruptInput, FileFact, StepReport
 from mlpipe_jupyter.execute.events import (
     Cancel,
     CancelRequested,
@@ -20,6 +20,7 @@ from mlpipe_jupyter.execute.events import (
     Failure,
     Finished,
     FinishRun,
+    Invalidate,
     MarkCached,
     MarkFailed,
     MarkSucceeded,
@@ -78,6 +79,8 @@ def line(action: object) -> str:
     if isinstance(action, Discovered):
         d = action.discovery
         return f"discovered {d.writer}->{d.reader} {d.var}"
+    if isinstance(action, Invalidate):
+        return f"invalidate {action.step} ({action.var}, read by {action.reader})"
     if isinstance(action, FinishRun):
         return f"finish {action.status}"
     raise AssertionError(action)
@@ -99,6 +102,11 @@ def fail(step: str, failure: Failure = Failure.ERROR, attempt: int | None = None
     return ("fail", step, attempt, failure)
 
 
+def corrupt(step: str, var: str, attempt: int | None = None) -> tuple:
+    """The step failed loading `var`: its artifact failed its checksum."""
+    return ("corrupt", step, attempt, var)
+
+
 def feed(machine: RunMachine, event: tuple) -> list[str]:
     kind = event[0]
     if kind == "cancel":
@@ -111,6 +119,12 @@ def feed(machine: RunMachine, event: tuple) -> list[str]:
         if kind == "ok":
             saved = machine.outputs(step) if event[4] is None else event[4]
             actions = machine.handle(Finished(step, attempt, True, report=event[3], saved=saved))
+        elif kind == "corrupt":
+            damaged = CorruptInput(event[3], "0" * 64, "failed its checksum")
+            actions = machine.handle(Finished(
+                step, attempt, False, Failure.CORRUPT_INPUT, f"{step} cannot load {event[3]}",
+                report=StepReport(corrupt_inputs=(damaged,)),
+            ))
         else:
             error = f"{step} {event[3]}"
             actions = machine.handle(Finished(step, attempt, False, event[3], error))

@@ -8,7 +8,7 @@ events; the machine's actions come back as short lines a person can read
 from __future__ import annotations
 
 import pytest
-from machine_script import Case, fail, feed, make, ok
+from machine_script import Case, corrupt, fail, feed, make, ok
 
 from mlpipe_jupyter.execute.events import Failure
 
@@ -70,6 +70,39 @@ CASES = [
     ]),
     Case("everything cached finishes at once", make("a b", "a>b", cached="a b"), [], [
         ["finish succeeded"],
+    ]),
+    Case("an input that fails its checksum re-runs its cached producer, then the reader",
+         make("a b c", "a>b b>c", cached="a", inputs={"b": {"x": "a"}, "c": {"y": "b"}}),
+         [corrupt("b", "x"), ok("a"), ok("b"), ok("c")], [
+        ["submit b#1"],
+        ["invalidate a (x, read by b)",
+         "submit a#1 (re-run: artifact of x from step 'a' failed its checksum)"],
+        ["succeeded a",
+         "submit b#2 (re-run: its input x from step 'a' failed its checksum)"],
+        ["succeeded b", "submit c#1"], ["succeeded c", "finish succeeded"],
+    ]),
+    Case("a second checksum failure of the same input fails the reader in one line",
+         make("a b c", "a>b b>c", cached="a", inputs={"b": {"x": "a"}, "c": {"y": "b"}},
+              retries={"b": 2}),
+         [corrupt("b", "x"), ok("a"), corrupt("b", "x")], [
+        ["submit b#1"],
+        ["invalidate a (x, read by b)",
+         "submit a#1 (re-run: artifact of x from step 'a' failed its checksum)"],
+        ["succeeded a",
+         "submit b#2 (re-run: its input x from step 'a' failed its checksum)"],
+        ["failed b: step 'b': input 'x' from step 'a' failed its checksum again after 'a'"
+         " re-ran; the store may be failing: check its disk",
+         "skip c: upstream 'b' failed", "finish failed"],
+    ]),
+    Case("a checksum failure re-runs the producer and re-decides its other readers",
+         make("a b c", "a>b a>c", cached="a c", inputs={"b": {"x": "a"}, "c": {"x": "a"}}),
+         [corrupt("b", "x"), ok("a"), ("decided", "c", True), ok("b")], [
+        ["submit b#1"],
+        ["invalidate a (x, read by b)",
+         "submit a#1 (re-run: artifact of x from step 'a' failed its checksum)"],
+        ["succeeded a", "submit b#2 (re-run: its input x from step 'a' failed its checksum)",
+         "decide c"],
+        ["cached c"], ["succeeded b", "finish succeeded"],
     ]),
     Case("a superseded attempt is ignored", make("a", retries={"a": 1}),
          [fail("a"), ok("a", attempt=1), ok("a")], [
