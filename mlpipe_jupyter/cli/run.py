@@ -193,7 +193,7 @@ def _pipeline(notebook: Path) -> Any:
 
 
 def _dashboard_line(event: dict[str, Any]) -> None:
-    """With --json (stdout is the record): the cluster's dashboard address on stderr."""
+    """With --json (stdout is the record): the dashboard address and warnings on stderr."""
     if event.get("event") == "cluster" and event.get("dashboard"):
         print(f"mlpipe: dashboard: {event['dashboard']}", file=sys.stderr, flush=True)
 
