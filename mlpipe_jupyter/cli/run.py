@@ -206,6 +206,8 @@ def _print_record(record: dict[str, Any], as_json: bool) -> None:
         from ..execute.progress import summary_table
 
         sys.stdout.write(summary_table(record))
+    elif event.get("event") == "warning":
+        print(f"mlpipe: warning: {event.get('message')}", file=sys.stderr, flush=True)
 
 
 def runs_command(args: argparse.Namespace) -> int:
