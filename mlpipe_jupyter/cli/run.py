@@ -196,6 +196,8 @@ def _dashboard_line(event: dict[str, Any]) -> None:
     """With --json (stdout is the record): the dashboard address and warnings on stderr."""
     if event.get("event") == "cluster" and event.get("dashboard"):
         print(f"mlpipe: dashboard: {event['dashboard']}", file=sys.stderr, flush=True)
+    elif event.get("event") == "warning":
+        print(f"mlpipe: warning: {event.get('message')}", file=sys.stderr, flush=True)
 
 
 def _print_record(record: dict[str, Any], as_json: bool) -> None:
@@ -206,8 +208,6 @@ def _print_record(record: dict[str, Any], as_json: bool) -> None:
         from ..execute.progress import summary_table
 
         sys.stdout.write(summary_table(record))
-    elif event.get("event") == "warning":
-        print(f"mlpipe: warning: {event.get('message')}", file=sys.stderr, flush=True)
 
 
 def runs_command(args: argparse.Namespace) -> int:
