@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .errors import BadInput
+from .runids import check_run_id
 from .stores import PathLike, absolute, location, resolve_store
 
 
@@ -28,6 +29,9 @@ class RunKeywords(TypedDict, total=False):
     workers: int | None
     gpu_workers: int | None
     no_cache: bool
+    cluster: str | None
+    cluster_options: dict[str, Any] | None
+    adapt: tuple[int, int] | None
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +47,9 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 class RunRequest:
     """A run of `notebook` as a pipeline, with the options of `mlpipe run`.
 
-    `scheduler` (an existing Dask scheduler's address) and `workers` /
+    `scheduler` (an existing Dask scheduler's address), `cluster` (a Dask
+    cluster manager's import path, started with `cluster_options` as keywords
+    and scaled by `adapt` = (MIN, MAX), `execute/managers.py`) and `workers` /
     `gpu_workers` (the sizes of the embedded LocalCluster) exclude each other
     as they do on the command line. `run_id` is None until the run is recorded
     (`service.start` records it before the child process starts).
@@ -57,6 +63,9 @@ class RunRequest:
     gpu_workers: int | None = None
     no_cache: bool = False
     run_id: str | None = None
+    cluster: str | None = None
+    cluster_options: dict[str, Any] = field(default_factory=dict)
+    adapt: tuple[int, int] | None = None
 
     @classmethod
     def build(
@@ -71,6 +80,9 @@ class RunRequest:
         no_cache: bool = False,
         run_id: str | None = None,
         cwd: PathLike | None = None,
+        cluster: str | None = None,
+        cluster_options: dict[str, Any] | None = None,
+        adapt: tuple[int, int] | list[int] | None = None,
     ) -> RunRequest:
         """A request with its paths made absolute against `cwd` (default: this process's);
         `BadInput` for options that cannot go together or values a run cannot take."""
@@ -89,6 +101,10 @@ class RunRequest:
                 raise BadInput(f"{label} must be a whole number, got {count!r}")
         if not isinstance(notebook, (str, os.PathLike)) or not str(notebook):
             raise BadInput(f"notebook must be a path to an .ipynb file, got {notebook!r}")
+        cluster, cluster_options, adapt = _check_cluster(
+            cluster, cluster_options, adapt, scheduler=scheduler, workers=workers,
+            gpu_workers=gpu_workers,
+        )
         path = absolute(notebook, cwd)
         return cls(
             notebook=path,
@@ -98,12 +114,15 @@ class RunRequest:
             workers=workers,
             gpu_workers=gpu_workers,
             no_cache=bool(no_cache),
-            run_id=run_id,
+            run_id=None if run_id is None else check_run_id(run_id),
+            cluster=cluster,
+            cluster_options=cluster_options,
+            adapt=adapt,
         )
 
     def with_run_id(self, run_id: str) -> RunRequest:
         """The same request, for the recorded run `run_id`."""
-        return replace(self, run_id=run_id)
+        return replace(self, run_id=check_run_id(run_id))
 
     def to_json(self) -> str:
         """The request as one JSON object (paths as strings)."""
@@ -120,10 +139,43 @@ class RunRequest:
                 notebook=Path(data["notebook"]), store=location(data["store"]),
                 params=dict(data.get("params") or {}), scheduler=data.get("scheduler"),
                 workers=data.get("workers"), gpu_workers=data.get("gpu_workers"),
-                no_cache=bool(data.get("no_cache")), run_id=data.get("run_id"),
+                no_cache=bool(data.get("no_cache")),
+                run_id=None if data.get("run_id") is None else check_run_id(data["run_id"]),
+                cluster=data.get("cluster"),
+                cluster_options=dict(data.get("cluster_options") or {}),
+                adapt=tuple(data["adapt"]) if data.get("adapt") else None,
             )  # fmt: skip
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # BadInput too
             raise BadInput(f"not a run request: {exc}") from None
+
+
+def _check_cluster(
+    cluster: str | None, options: dict[str, Any] | None, adapt: Any, *,
+    scheduler: str | None, workers: int | None, gpu_workers: int | None,
+) -> tuple[str | None, dict[str, Any], tuple[int, int] | None]:
+    """The cluster manager's fields, checked; `BadInput` naming the flag otherwise."""
+    from .execute.managers import ManagerSpec
+
+    if not cluster:
+        if options or adapt is not None:
+            flag = "--cluster-option" if options else "--adapt"
+            raise BadInput(
+                f"{flag} needs --cluster CLASS, as in --cluster distributed.LocalCluster"
+            )
+        return None, {}, None
+    if scheduler or workers is not None or gpu_workers is not None:
+        raise BadInput(
+            "--cluster starts its own cluster: it does not go with --scheduler, --workers"
+            " or --gpu-workers"
+        )
+    if options is not None and not isinstance(options, dict):
+        raise BadInput(f"cluster_options must be a mapping of NAME: VALUE, got {options!r}")
+    spec = ManagerSpec(cluster, dict(options or {}), None)
+    if adapt is not None:
+        from .execute.managers import check_adapt
+
+        adapt = check_adapt(adapt)
+    return spec.cluster_class, spec.options, adapt
 
 
 def _check_json(name: str, value: Any) -> None:

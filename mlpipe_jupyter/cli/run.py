@@ -50,6 +50,13 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--workers", type=int, metavar="N", help="CPU workers of the local cluster")
     parser.add_argument("--gpu-workers", type=int, metavar="N",
                         help="GPU workers of the local cluster (default: one per GPU found)")
+    parser.add_argument("--cluster", metavar="CLASS",
+                        help="start a Dask cluster manager by import path (e.g."
+                        " dask_jobqueue.SLURMCluster), closed when the run ends")
+    parser.add_argument("--cluster-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a keyword for --cluster (VALUE as JSON where it parses)")
+    parser.add_argument("--adapt", nargs=2, metavar=("MIN", "MAX"),
+                        help="scale the --cluster adaptively between MIN and MAX workers")
     _store_option(parser)
     parser.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
     parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
@@ -161,6 +168,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _request(args: argparse.Namespace) -> RunRequest:
     """The run request of the command line, or the one `service.start` wrote (`--request`)."""
     from ..errors import BadInput
+    from ..execute.managers import parse_options
     from ..request import RunRequest
 
     if args.request:
@@ -176,6 +184,8 @@ def _request(args: argparse.Namespace) -> RunRequest:
         return RunRequest.build(
             args.notebook, collect_params(args), store=args.store, scheduler=args.scheduler,
             workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
+            cluster=args.cluster, cluster_options=parse_options(args.cluster_option),
+            adapt=args.adapt,
         )
     except BadInput as exc:
         raise CliError(str(exc)) from None

@@ -23,6 +23,8 @@ from .errors import ResourceError, RunInputError
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Step
 
+    from .managers import ManagerSpec
+
 WORKER_WAIT_S = 30.0
 #: The embedded cluster serves the Dask dashboard (bokeh) on a free port of 127.0.0.1;
 #: `MLPIPE_DASHBOARD=0` turns it off.
@@ -39,6 +41,7 @@ class ClusterOptions:
     scheduler: str | None = None  # address of an existing scheduler
     workers: int | None = None  # CPU workers of the embedded cluster
     gpu_workers: int | None = None  # GPU workers of the embedded cluster (default: GPUs found)
+    manager: ManagerSpec | None = None  # --cluster CLASS: a cluster manager to start (managers.py)
 
     def __post_init__(self) -> None:
         if self.scheduler is not None:
@@ -79,10 +82,16 @@ class ClusterHandle:
     cluster: Any = None
     warnings: list[str] = field(default_factory=list)
     restore: Callable[[], None] = lambda: None
+    manager: str | None = None  # the --cluster class that started `cluster`, if one did
 
     warm: bool = False  # a warm cluster: its kernel pools outlive the run
     keep: bool = False  # the client is this process's shared one (a warm cluster it owns)
     dashboard: str | None = None  # the Dask dashboard's address, when mlpipe serves one
+
+    @property
+    def ours(self) -> bool:
+        """Whether mlpipe started these workers here, in this environment (no pre-flight)."""
+        return self.cluster is not None and self.manager is None
 
     @property
     def kind(self) -> str:
@@ -185,8 +194,13 @@ def _worker_specs(options: ClusterOptions, warn: Callable[[str], None]) -> dict[
 
 
 def start(options: ClusterOptions, warn: Callable[[str], None] = lambda _: None) -> ClusterHandle:
-    """Connect to `options.scheduler`, or start the embedded cluster."""
+    """Connect to `options.scheduler`, start `options.manager`, or the embedded cluster."""
     from distributed import Client
+
+    if options.manager is not None:
+        from .managers import start_manager
+
+        return start_manager(options.manager, warn)
 
     if options.scheduler:
         from .warmcluster import WARM_KEY, shared_client

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from mlpipe_jupyter.analysis.model import Edge
 from mlpipe_jupyter.status import RunStatus, StepStatus
 
-from . import discovered
+from . import discovered, managers
 from .cluster import ClusterOptions
 from .errors import ResourceError
 from .planner import CACHED, RUN, Plan, param_values, plan
@@ -85,7 +85,7 @@ def run_pipeline(
         no_cache=request.no_cache,
         cluster=ClusterOptions(
             scheduler=request.scheduler, workers=request.workers,
-            gpu_workers=request.gpu_workers,
+            gpu_workers=request.gpu_workers, manager=managers.spec_for(request),
         ),
     )
     run_id = request.run_id
@@ -185,6 +185,8 @@ def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
     Each worker is a process with its own kernel pool; one that no step can
     use only takes CPU from the ones that run.
     """
+    if options.manager is not None:  # a manager asked for no workers is scaled to the width
+        return replace(options, manager=replace(options.manager, width=max(1, width)))
     if options.scheduler:
         return options
     cpus = min(2, os.cpu_count() or 1) if options.workers is None else options.workers
@@ -242,7 +244,11 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
         })
         try:
             ignore = clusters.check_resources(steps, handle.workers())
-        except ResourceError as exc:
+            if not handle.ours and handle.kind != "warm":  # workers of unknown environments
+                from .preflight import check_workers
+
+                check_workers(ctx, steps, handle.client)
+        except ResourceError as exc:  # and PreflightError
             ctx.records.fail_if_running(ctx.run_id, str(exc))
             raise
         asked = sorted({k for s in steps for k in s.options.resources()} & ignore)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from ..errors import BadInput, Conflict, NotFound
@@ -53,6 +53,14 @@ class MlpipeService(LoggingConfigurable):
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
     ).tag(config=True)
     dashboard_link = Unicode("", help="Dask dashboard URL shown in the sidebar.").tag(config=True)
+    cluster_class = Unicode(
+        "", help="A Dask cluster manager to start for each run, by import path (like `mlpipe "
+        "run --cluster`, e.g. dask_jobqueue.SLURMCluster); unused with a scheduler address.",
+    ).tag(config=True)
+    cluster_options = Dict(
+        help="Keyword arguments for cluster_class (like --cluster-option NAME=VALUE), e.g. "
+        "{'queue': 'gpu', 'cores': 8}.",
+    ).tag(config=True)
     workers = Int(
         None, allow_none=True,
         help="CPU workers of the LocalCluster of each run the server starts (like "
@@ -260,9 +268,12 @@ class MlpipeService(LoggingConfigurable):
         """A run request's cluster options: a scheduler, or the sizes of a LocalCluster
         (not both, as `mlpipe run` takes `--scheduler` or `--workers`)."""
         local = scheduler is None
+        manager = self.cluster_class or None if local else None  # cluster_class: its own cluster
         return {"no_cache": no_cache, "scheduler": scheduler,
-                "workers": self.workers if local else None,
-                "gpu_workers": self.gpu_workers if local else None}  # fmt: skip
+                "workers": self.workers if local and not manager else None,
+                "gpu_workers": self.gpu_workers if local and not manager else None,
+                "cluster": manager,
+                "cluster_options": dict(self.cluster_options) if manager else None}  # fmt: skip
 
     def list_schedules(self) -> list[dict[str, Any]]:
         rows = [
