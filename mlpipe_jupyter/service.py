@@ -31,7 +31,8 @@ LOG_FILE = "run.log"
 
 __all__ = [
     "REQUEST_FILE", "ResourceError", "RunInputError", "RunRequest", "cancel", "dag",
-    "execute", "run", "run_record", "runnable", "runs", "start", "store_root",
+    "execute", "run", "run_record", "runnable", "runs", "start", "start_here",
+    "store_root",
 ]
 
 
@@ -169,6 +170,35 @@ def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
         name="mlpipe-reap",
     ).start()
     return request.run_id
+
+
+def start_here(
+    request: RunRequest,
+    *,
+    pipeline: Pipeline | None = None,
+    before: Callable[[RunRequest], RunRequest] | None = None,
+) -> str:
+    """Check the notebook, record the run, and run it on a thread of this process; its id.
+
+    For a long-lived caller whose runs go to a warm cluster it owns (the Jupyter
+    server): no child process to start and no imports to pay, so a no-change
+    rerun is recorded finished in milliseconds. `before` runs first on that
+    thread and gives the request to execute (the warm cluster started, its
+    address set). The run is cancelled, leased and recorded exactly as
+    `start`'s child does it.
+    """
+    pipeline, _, records, request = _prepare(request, pipeline)
+    run_id = request.run_id
+    assert run_id is not None
+
+    def work() -> None:
+        try:
+            execute(before(request) if before is not None else request, pipeline=pipeline)
+        except Exception as exc:  # noqa: BLE001 - recorded; the thread has no one to tell
+            _fail_if_running(records, run_id, f"{type(exc).__name__}: {exc}")
+
+    threading.Thread(target=work, daemon=True, name=f"mlpipe-run-{run_id}").start()
+    return run_id
 
 
 def _reap(child: subprocess.Popen[bytes], records: Records, run_id: str, log_path: Path) -> None:

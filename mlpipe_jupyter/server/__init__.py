@@ -45,6 +45,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     if service.fire_schedules:
         _start_schedule_timer(service)
+    _own_warm_cluster(serverapp, service)
     serverapp.log.info("mlpipe: REST API at %smlpipe/api/", web_app.settings["base_url"])
 
 
@@ -57,6 +58,34 @@ def _start_schedule_timer(service: MlpipeService) -> None:
         future.add_done_callback(_log_failure(service))
 
     PeriodicCallback(check, service.fire_interval * 1000).start()
+
+
+def _own_warm_cluster(serverapp: Any, service: MlpipeService) -> None:
+    """Close the warm cluster after `idle_timeout` without work, and with the server.
+
+    A module extension has no stop hook, so the server's own `cleanup_extensions`
+    (run as it shuts down, and by pytest-jupyter's fixtures) is wrapped.
+    """
+    from tornado.ioloop import IOLoop, PeriodicCallback
+
+    def check() -> None:
+        future = IOLoop.current().run_in_executor(None, service.close_idle_warm_cluster)
+        future.add_done_callback(
+            lambda f: f.exception() and service.log.error(
+                "mlpipe: closing the idle warm cluster failed", exc_info=f.exception())
+        )
+
+    interval = max(1.0, min(60.0, service.idle_timeout / 4 or 60.0))
+    timer = PeriodicCallback(check, interval * 1000)
+    timer.start()
+    cleanup = serverapp.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        timer.stop()
+        await IOLoop.current().run_in_executor(None, service.close_warm_cluster)
+        await cleanup()
+
+    serverapp.cleanup_extensions = cleanup_extensions
 
 
 def _log_failure(service: MlpipeService) -> Any:

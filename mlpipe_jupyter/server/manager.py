@@ -79,6 +79,16 @@ class MlpipeService(LoggingConfigurable):
         "at once, each fire time is claimed by exactly one).",
     ).tag(config=True)
     fire_interval = Float(30.0, help="Seconds between checks for due schedules.").tag(config=True)
+    warm_cluster = Bool(
+        True,
+        help="Keep one warm Dask cluster in the server, with kernels started ahead of time, "
+        "for the runs it starts (and `%pipeline run` / `mlpipe run` on its notebooks): "
+        "started on the first run; a notebook with %%step cells that opens gets its "
+        "kernels started there. Unused with `scheduler_address`.",
+    ).tag(config=True)
+    idle_timeout = Float(
+        900.0, help="Seconds without work after which the warm cluster closes (0: never)."
+    ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -151,6 +161,7 @@ class MlpipeService(LoggingConfigurable):
         dag = pipeline.to_json()
         if notebook is None:
             return dag
+        self.warm_up(notebook, pipeline)
         try:
             return cache_state.annotate(dag, pipeline, self._store_of(notebook), notebook.parent)
         except Exception:  # the DAG matters more than its cache states
@@ -350,6 +361,8 @@ class MlpipeService(LoggingConfigurable):
         """Record the run and start it in a child process (`service.start`); its id."""
         from .. import service
 
+        if self.uses_warm_cluster(request):
+            return self.backend_start_warm(request)
         return service.start(request)
 
     def backend_runs(self, store: Path) -> list[dict[str, Any]]:
@@ -370,8 +383,62 @@ class MlpipeService(LoggingConfigurable):
 
         service.cancel(str(store), run_id)
 
+    # the warm cluster (execute/warmcluster.py, server/warm.py) ----------------------------
+    @property
+    def warm(self) -> Any:
+        """This server's `WarmClusterOwner` (it starts nothing until asked)."""
+        owner = self.__dict__.get("_warm_owner")
+        if owner is None:
+            from .warm import WarmClusterOwner
+
+            owner = self.__dict__["_warm_owner"] = WarmClusterOwner(self.workers, self.gpu_workers)
+        return owner
+
+    def uses_warm_cluster(self, request: RunRequest) -> bool:
+        return bool(self.warm_cluster) and request.scheduler is None \
+            and not getattr(request, "cluster", None)  # a cluster manager: its own cluster
+
+    def backend_start_warm(self, request: RunRequest) -> str:
+        """Run the recorded run on a thread of the server, on the warm cluster; its id."""
+        from dataclasses import replace
+
+        from .. import service
+
+        def on_warm_cluster(request: RunRequest) -> RunRequest:
+            cluster = self.warm.ensure(self._local_store(request.store))
+            return replace(request, scheduler=cluster.address, workers=None, gpu_workers=None)
+
+        return service.start_here(request, before=on_warm_cluster)
+
+    def warm_up(self, notebook: Path, pipeline: Any) -> None:
+        """A notebook with steps opened: start its folder's kernels on the warm cluster.
+
+        Only once the cluster runs (the first run starts it): a server that only
+        shows notebooks starts no workers.
+        """
+        if self.warm_cluster and not self.scheduler_address and pipeline.steps \
+                and not pipeline.errors and self.warm.cluster is not None:
+            store = self._local_store(self._store_of(notebook))
+            self.warm.prepare_in_background(notebook, pipeline.setup_source, store)
+
+    @staticmethod
+    def _local_store(store: Any) -> Path | None:
+        """Where the warm cluster's record goes: the store, when it is a local folder."""
+        text = str(store)
+        return None if "://" in text else Path(text)
+
+    def close_idle_warm_cluster(self) -> bool:
+        return self.warm.close_if_idle(self.idle_timeout)
+
+    def close_warm_cluster(self) -> None:
+        self.warm.close()
+
     def backend_dashboard_link(self) -> str | None:
         from .. import service
+
+        warm = self.warm.dashboard()
+        if warm:
+            return warm
 
         link = getattr(service, "dashboard_link", None)
         return link() if callable(link) else None
