@@ -1,0 +1,210 @@
+"""A store on S3, workers that cannot read the notebook's folder, a team cache (issue 12).
+
+One scheduler and two workers (tests/remote/conftest.py, as user `nobody`) run a
+pipeline whose first step reads a CSV from the project and whose second writes
+`model.pkl` for the third: the values equal a top-to-bottom run, the artifacts are
+in the bucket, a second copy of the project in another folder is all cached, and an
+orchestrator killed with SIGKILL while it commits a step leaves nothing trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nbfiles import write_notebook
+
+from remote_env import BUCKET, as_nobody
+
+pytestmark = pytest.mark.integration
+
+KEY = "the-team-shares-this-key"
+CSV = "name,value\na,1.5\nb,2.5\nc,5.0\n"
+CELLS = [
+    "import pickle",
+    "%%step load\nwith open('data.csv') as fh:\n"
+    "    rows = [line.split(',') for line in fh.read().split()]\n"
+    "values = [float(r[1]) for r in rows[1:]]",
+    "%%step train\nmodel = {'mean': sum(values) / len(values), 'n': len(values)}\n"
+    "with open('model.pkl', 'wb') as fh:\n    pickle.dump(model, fh)",
+    "%%step evaluate --outputs score\nwith open('model.pkl', 'rb') as fh:\n"
+    "    loaded = pickle.load(fh)\nscore = loaded['mean'] * loaded['n']",
+]
+# what a top-to-bottom run of the notebook gives
+VALUES = [1.5, 2.5, 5.0]
+SCORE = sum(VALUES) / len(VALUES) * len(VALUES)
+
+# an orchestrator that dies by SIGKILL while committing step `train` (after its artifacts,
+# before its signed entry): the moment "a kill -9 during a commit" can hurt
+KILL_IN_COMMIT = textwrap.dedent("""
+    import os, signal, sys
+    from mlpipe_jupyter.cache import store, signing
+    real = store.sign
+    def sign(data):
+        if data.get("step") == "train":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(data)
+    store.sign = sign
+    from mlpipe_jupyter.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def make_project(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o700)  # root's, unreadable to the workers (user nobody)
+    (folder / "data.csv").write_text(CSV)
+    return write_notebook(folder / "pipeline.ipynb", CELLS)
+
+
+def mlpipe_run(notebook: Path, store: str, cluster: dict[str, Any], *, key: str = KEY,
+               script: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **cluster["env"], "MLPIPE_SIGNING_KEY": key}
+    env.pop("MLPIPE_STORE", None)
+    head = [sys.executable, "-c", script] if script else [sys.executable, "-m", "mlpipe_jupyter"]
+    return subprocess.run(
+        [*head, "run", notebook.name, "--store", store, "--scheduler", cluster["address"],
+         "--json"],
+        cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def record_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def statuses(record: dict[str, Any]) -> dict[str, str]:
+    return {name: step["status"] for name, step in record["steps"].items()}
+
+
+def bucket_keys(prefix: str) -> list[str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def output(store_url: str, record: dict[str, Any], step: str, var: str) -> Any:
+    """A step's output as a user loads it: its cache entry's artifact, from the bucket."""
+    from mlpipe_jupyter.cache.store import Store
+
+    store = Store.open(store_url)
+    entry = store.lookup(record["steps"][step]["cache_key"])
+    assert entry is not None, f"no trusted entry for {step}"
+    return store.get(entry.outputs[var])
+
+
+def test_workers_really_cannot_read_the_project(cluster, tmp_path) -> None:
+    notebook = make_project(tmp_path / "alice" / "project")
+    from distributed import Client
+
+    with Client(cluster["address"], timeout=20) as client:
+        seen = client.run(os.access, str(notebook.parent), os.R_OK)
+        uids = client.run(os.getuid)
+    assert len(seen) == 2 and not any(seen.values()), seen
+    assert set(uids.values()) == {pwd.getpwnam("nobody").pw_uid}
+    done = subprocess.run(as_nobody([sys.executable, "-c", f"open({str(notebook)!r})"]),
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "PermissionError" in done.stderr
+
+
+def test_pipeline_on_s3_with_workers_that_share_no_filesystem(cluster, tmp_path,
+                                                             monkeypatch) -> None:
+    monkeypatch.setenv("MLPIPE_SIGNING_KEY", KEY)  # this process reads the team's entries
+    store = f"s3://{BUCKET}/team"
+    first = make_project(tmp_path / "alice" / "project")
+
+    # 1. killed while committing `train`: nothing of it is trusted afterwards
+    killed = mlpipe_run(first, store, cluster, script=KILL_IN_COMMIT)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    entries = [k for k in bucket_keys("team/cache/") if k.count("/") == 2]
+    from mlpipe_jupyter.cache.store import Store
+
+    steps = {e.step for e in Store.open(store).entries()}
+    assert "train" not in steps and "load" in steps, (steps, entries)
+
+    # 2. the next run re-runs train (and what follows) and is right
+    record = record_of(mlpipe_run(first, store, cluster))
+    assert statuses(record) == {"load": "cached", "train": "succeeded", "evaluate": "succeeded"}
+    assert output(store, record, "load", "values") == VALUES
+    assert output(store, record, "evaluate", "score") == pytest.approx(SCORE)
+    workers = {step["worker"] for step in record["steps"].values() if step["worker"]}
+    assert workers <= set(_worker_addresses(cluster)), workers
+    assert not (first.parent / "model.pkl").exists()  # it ran on a worker, not here
+
+    # artifacts, entries and executed step notebooks are in the bucket; records are local
+    keys = bucket_keys("team/")
+    assert any(k.startswith("team/artifacts/") for k in keys)
+    assert any(k.startswith("team/cache/") and k.endswith(".json") for k in keys)
+    run_id = record["run_id"]
+    assert f"team/runs/{run_id}/evaluate.ipynb" in keys
+    assert (first.parent / ".mlpipe" / "mlpipe.db").is_file()
+    assert not any(k.endswith("mlpipe.db") for k in keys)
+
+    # 3. a second copy of the project elsewhere, same store URL and key: all cached
+    second = tmp_path / "bob" / "elsewhere" / "copy"
+    second.parent.mkdir(parents=True)
+    shutil.copytree(first.parent, second, ignore=shutil.ignore_patterns(".mlpipe"))
+    again = record_of(mlpipe_run(second / first.name, store, cluster))
+    assert set(statuses(again).values()) == {"cached"}, again
+    assert output(store, again, "evaluate", "score") == pytest.approx(SCORE)
+
+    # keys and entries name no folder of either copy, nor a home folder
+    for key in (k for k in bucket_keys("team/cache/") if k.endswith(".json")):
+        text = _read_object(key)
+        for needle in (str(tmp_path), "/alice", "/bob", str(Path.home())):
+            assert needle not in text, (key, needle)
+
+    # 4. another key: the team's entries are not trusted; every step re-runs, still right
+    other = record_of(mlpipe_run(second / first.name, store, cluster, key="someone-else"))
+    assert set(statuses(other).values()) == {"succeeded"}, other
+    assert output_with_key(store, other, "someone-else") == pytest.approx(SCORE)
+
+
+def output_with_key(store: str, record: dict[str, Any], key: str) -> Any:
+    saved = os.environ.get("MLPIPE_SIGNING_KEY")
+    os.environ["MLPIPE_SIGNING_KEY"] = key
+    try:
+        return output(store, record, "evaluate", "score")
+    finally:
+        if saved is None:
+            os.environ.pop("MLPIPE_SIGNING_KEY")
+        else:
+            os.environ["MLPIPE_SIGNING_KEY"] = saved
+
+
+def _read_object(key: str) -> str:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    return client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+
+
+def _worker_addresses(cluster: dict[str, Any]) -> list[str]:
+    from distributed import Client
+
+    with Client(cluster["address"], timeout=20) as client:
+        return list(client.scheduler_info()["workers"])
+
+
+def test_a_url_whose_filesystem_is_missing_is_one_line(tmp_path) -> None:
+    notebook = make_project(tmp_path / "project")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "run", notebook.name, "--store",
+         "abfs://container/prefix"],
+        cwd=notebook.parent, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "mlpipe: store abfs://container/prefix needs adlfs: pip install mlpipe-jupyter[azure]"
+    )
