@@ -63,7 +63,7 @@ export interface IDag {
   errors: IAnalysisError[];
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export type StepRunStatus =
   | 'pending'

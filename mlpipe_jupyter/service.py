@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import BadInput, NotFound
+from .errors import BadInput, Conflict, NotFound
 from .execute.errors import ResourceError, RunInputError
 from .request import RunRequest
 from .status import RunStatus
@@ -31,7 +31,7 @@ LOG_FILE = "run.log"
 
 __all__ = [
     "REQUEST_FILE", "ResourceError", "RunInputError", "RunRequest", "cancel", "dag",
-    "execute", "run", "run_record", "runnable", "runs", "start", "start_here",
+    "execute", "record", "run", "run_record", "runnable", "runs", "start", "start_here",
     "store_root",
 ]
 
@@ -66,9 +66,13 @@ def runnable(path: PathLike) -> Pipeline:
 
 
 def _prepare(
-    request: RunRequest, pipeline: Pipeline | None
+    request: RunRequest, pipeline: Pipeline | None, status: RunStatus = RunStatus.RUNNING
 ) -> tuple[Pipeline, Store, Records, RunRequest]:
-    """Analyse, check parameters, open the store, and create (or reuse) the run record."""
+    """Analyse, check parameters, open the store, and create (or reuse) the run record.
+
+    A reused record that is queued (`record`) starts now; one that ended before it
+    started (cancelled while queued) is a `Conflict`.
+    """
     from .cache.store import Store
     from .execute.planner import param_values
     from .execute.records import RunNotFound
@@ -79,12 +83,16 @@ def _prepare(
     records = _open_records(the_store.records_root)  # beside the notebook for a URL store
     if request.run_id is not None:
         try:
-            records.get_run(request.run_id)
-            return pipeline, the_store, records, request
+            found = records.get_run(request.run_id)
         except RunNotFound:
-            pass
+            found = None
+        if found is not None:
+            if status is RunStatus.RUNNING and not records.begin(request.run_id):
+                raise Conflict(f"run {request.run_id} is {found['status']}; it was not started")
+            return pipeline, the_store, records, request
     run_id = records.create_run(
-        str(request.notebook), dict(request.params), pipeline.order, run_id=request.run_id
+        str(request.notebook), dict(request.params), pipeline.order, run_id=request.run_id,
+        status=status,
     )
     return pipeline, the_store, records, request.with_run_id(run_id)
 
@@ -139,6 +147,13 @@ def _fail_if_running(records: Records, run_id: str, error: str) -> None:
         records.fail_if_running(run_id, error)
     except Exception:  # noqa: BLE001 - the original error matters more
         pass
+
+
+def record(request: RunRequest) -> RunRequest:
+    """Check the notebook and record the run as queued, not started; the request with its
+    run id. `start` or `execute` of that request starts it (a server's queue, a scheduled
+    fire that records its run before it starts anything)."""
+    return _prepare(request, None, RunStatus.QUEUED)[3]
 
 
 def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:

@@ -11,8 +11,13 @@ from enum import Enum
 
 
 class RunStatus(str, Enum):
-    """A run's state in its record."""
+    """A run's state in its record.
 
+    `queued`: recorded by a server at its `max_concurrent_runs`, not started yet (it
+    starts when a slot frees, FIFO, or ends `cancelled` without ever starting).
+    """
+
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -23,7 +28,7 @@ class RunStatus(str, Enum):
 
     @property
     def finished(self) -> bool:
-        return self is not RunStatus.RUNNING
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 class StepStatus(str, Enum):

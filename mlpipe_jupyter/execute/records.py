@@ -163,24 +163,62 @@ class Records:
         *,
         run_id: str | None = None,
         started: float | None = None,
+        status: RunStatus = RunStatus.RUNNING,
     ) -> str:
-        """Record a new running run with its steps pending, in pipeline order."""
+        """Record a new run (running, or `queued` to start later with `begin`) with its
+        steps pending, in pipeline order."""
         started = time.time() if started is None else started
         run_id = run_id or new_run_id(started)
+        status = RunStatus(status)
+        if status.finished:
+            raise ValueError(f"a run is created queued or running, not {status.value!r}")
         with self._connect(write=True) as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, notebook, status, params, started)"
-                " VALUES (?, ?, 'running', ?, ?)",
-                (run_id, str(notebook), json.dumps(params, sort_keys=True, default=repr), started),
+                " VALUES (?, ?, ?, ?, ?)",
+                (run_id, str(notebook), status.value,
+                 json.dumps(params, sort_keys=True, default=repr), started),
             )
             conn.executemany(
                 "INSERT INTO steps (run_id, name, position) VALUES (?, ?, ?)",
                 [(run_id, name, i) for i, name in enumerate(steps)],
             )
             # the creator's, until the runner renews it: long enough for a child process
-            # (a server-started run) to start on a loaded machine
+            # (a server-started run) to start on a loaded machine; a queued run's creator
+            # (the server) renews it while the run waits
             _lease(conn, run_id, time.time() + START_GRACE_S)
         return run_id
+
+    def begin(self, run_id: str) -> bool:
+        """A queued run starts now: it becomes running, its lease this process's (the
+        start grace). True if the run is running now (it was queued, or already running),
+        False if it ended before it started (cancelled while queued, or reaped)."""
+        with self._connect(write=True) as conn:
+            status = self._require_run(conn, run_id)
+            if status == RunStatus.QUEUED:
+                conn.execute(
+                    "UPDATE runs SET status = 'running', started = ? WHERE run_id = ?",
+                    (time.time(), run_id),
+                )
+                _lease(conn, run_id, time.time() + START_GRACE_S)
+                return True
+            return status == RunStatus.RUNNING
+
+    def in_progress(self, run_id: str) -> bool:
+        """Whether the run still takes one of a server's run slots: queued or running in
+        the records, or finished there while the process that ran it (a child of this
+        one, on this machine) is still closing its cluster and kernels."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT runs.status, leases.host, leases.pid FROM runs LEFT JOIN leases"
+                " ON leases.run_id = runs.run_id WHERE runs.run_id = ?", (run_id,),
+            ).fetchone()
+        if row is None:
+            return False
+        if not RunStatus(row["status"]).finished:
+            return True
+        child = row["host"] == _HOST and row["pid"] not in (None, os.getpid())
+        return bool(child and alive(row["pid"]))
 
     def renew_lease(self, run_id: str, seconds: float = LEASE_S) -> None:
         """This process orchestrates `run_id` for `seconds` more (called every third of it)."""
@@ -188,28 +226,31 @@ class Records:
             _lease(conn, run_id, time.time() + seconds)
 
     def reap(self) -> list[str]:
-        """Record failed every running run whose orchestrator is gone; their ids.
+        """Record failed every running or queued run whose orchestrator is gone; their ids.
 
         Gone: its lease expired (nobody renewed it for `LEASE_S`), or it was held by a
         process of this machine that no longer exists (kill -9 is seen at once). A run
-        with no lease (recorded by an older version) is left alone.
+        with no lease (recorded by an older version) is left alone. A queued run's
+        orchestrator is the server that queued it: when that server stopped, the run
+        never starts (the next server does not start it behind the user's back).
         """
         now = time.time()
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT runs.run_id, leases.host, leases.pid, leases.until FROM runs"
-                " JOIN leases ON leases.run_id = runs.run_id WHERE runs.status = 'running'"
+                "SELECT runs.run_id, runs.status, leases.host, leases.pid, leases.until"
+                " FROM runs JOIN leases ON leases.run_id = runs.run_id"
+                " WHERE runs.status IN ('running', 'queued')"
             ).fetchall()
         dead = [row for row in rows if row["until"] < now
                 or (row["host"] == _HOST and not alive(row["pid"]))]
         reaped = []
         for row in dead:
             when = time.strftime("%H:%M:%S", time.localtime(min(row["until"], now)))
-            if self.fail_if_running(
-                row["run_id"],
-                f"the orchestrator stopped (process {row['pid']} on {row['host']},"
-                f" last seen before {when}); run it again",
-            ):
+            who = f"process {row['pid']} on {row['host']}, last seen before {when}"
+            why = (f"the server stopped before it started this queued run ({who}); start it again"
+                   if row["status"] == RunStatus.QUEUED
+                   else f"the orchestrator stopped ({who}); run it again")
+            if self.fail_if_running(row["run_id"], why):
                 reaped.append(row["run_id"])
         return reaped
 
@@ -267,35 +308,29 @@ class Records:
         self, run_id: str, error: str | None, status: RunStatus = RunStatus.FAILED
     ) -> bool:
         """Record the run failed (or `status`) with the first line of `error`, unless it
-        already ended.
+        already ended (a queued run ends so too, never started).
 
         The one way to end a run from outside its coordinator (the runner on bad
         input, the service when the run raised or was interrupted, a reader that
         finds its orchestrator gone). False when the run had finished already.
         """
-        line = (error or "").strip().splitlines()
-        ending = RunStatus(status).value
         with self._connect(write=True) as conn:
-            if self._require_run(conn, run_id) != RunStatus.RUNNING:
+            if RunStatus(self._require_run(conn, run_id)).finished:
                 return False
-            conn.execute(
-                "UPDATE runs SET status = ?, finished = ?, error = ? WHERE run_id = ?",
-                (ending, time.time(), line[0] if line else None, run_id),
-            )
-            conn.execute(  # why it was to run no longer matters: say why it did not finish
-                "UPDATE steps SET status = 'skipped', reason = ?"
-                f" WHERE run_id = ? AND status IN ({', '.join('?' * len(_UNFINISHED))})",
-                (f"run {ending}", run_id, *_UNFINISHED),
-            )
+            _end(conn, run_id, error, RunStatus(status))
             return True
 
     def request_cancel(self, run_id: str) -> bool:
-        """Ask a running run to stop; False when it has already finished."""
+        """Ask a running run to stop (a queued one is cancelled at once, never started);
+        False when it has already finished."""
         with self._connect(write=True) as conn:
             status = self._require_run(conn, run_id)
-            if status != RunStatus.RUNNING:
+            if RunStatus(status).finished:
                 return False
             conn.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+            if status == RunStatus.QUEUED:  # in the same transaction: it cannot start now
+                _end(conn, run_id, "cancelled while queued; it never started",
+                     RunStatus.CANCELLED)  # fmt: skip
             return True
 
     # -- reading -------------------------------------------------------------
@@ -352,6 +387,21 @@ def _lease(conn: sqlite3.Connection, run_id: str, until: float) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO leases (run_id, host, pid, until) VALUES (?, ?, ?, ?)",
         (run_id, _HOST, os.getpid(), until),
+    )
+
+
+def _end(conn: sqlite3.Connection, run_id: str, error: str | None, ending: RunStatus) -> None:
+    """End a run that has not finished: `ending`, the first line of `error`, its
+    unfinished steps skipped (why it was to run no longer matters: why it did not finish)."""
+    line = (error or "").strip().splitlines()
+    conn.execute(
+        "UPDATE runs SET status = ?, finished = ?, error = ? WHERE run_id = ?",
+        (ending.value, time.time(), line[0] if line else None, run_id),
+    )
+    conn.execute(
+        "UPDATE steps SET status = 'skipped', reason = ?"
+        f" WHERE run_id = ? AND status IN ({', '.join('?' * len(_UNFINISHED))})",
+        (f"run {ending.value}", run_id, *_UNFINISHED),
     )
 
 

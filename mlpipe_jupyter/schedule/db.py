@@ -37,9 +37,18 @@ CREATE TABLE IF NOT EXISTS schedules (
     last_fired REAL,
     last_run_id TEXT,
     last_error TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    last_skipped REAL,
+    last_skip_reason TEXT
 );
 """
+#: Columns added since the table was first made: (name, declaration), added where missing.
+ADDED_COLUMNS = (
+    ("skipped", "INTEGER NOT NULL DEFAULT 0"),  # fires skipped: the previous run still going
+    ("last_skipped", "REAL"),
+    ("last_skip_reason", "TEXT"),
+)
 
 
 _READY: set[Path] = set()  # databases whose tables this process has created
@@ -56,6 +65,10 @@ def connect(store_root: Path | str, *, write: bool = False) -> Iterator[sqlite3.
         ensure_wal(path)
         with transaction(path, write=True) as conn:
             execute_script(conn, SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(schedules)")}
+            for name, declaration in ADDED_COLUMNS:
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE schedules ADD COLUMN {name} {declaration}")
         _READY.add(path)
     with transaction(path, write=write) as conn:
         yield conn

@@ -3,6 +3,11 @@
 State lives in SQLite only, so a restarted scheduler carries on where it stopped: a
 schedule that came due while it was down fires once (missed times are not replayed),
 and two schedulers on the same store never fire the same time twice (`claim`).
+
+A fire takes its run id before anything starts: the claim that wins the fire time
+records it as the schedule's `last_run_id`, and the starter records the run under it
+before it starts a process. A schedule whose previous run is still queued or running
+does not start another: that fire is recorded skipped, naming the run.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..execute.records import Records, RunNotFound, new_run_id
 from ..request import RunRequest
+from ..status import RunStatus
 from ..stores import absolute
 from . import publish, schedules
 
@@ -29,12 +36,17 @@ class Fired:
     version: int | None
     run_id: str | None
     error: str | None
+    skipped: str | None = None  # why no run started: the previous one is still going
 
     def __str__(self) -> str:
         what = f"schedule '{self.schedule}' -> pipeline '{self.pipeline}'"
         if self.version is not None:
             what += f" v{self.version}"
-        return f"{what}: run {self.run_id}" if self.run_id else f"{what}: failed: {self.error}"
+        if self.skipped:
+            return f"{what}: skipped: {self.skipped}"
+        if self.error:
+            return f"{what}: failed: {self.error}"
+        return f"{what}: run {self.run_id}"
 
 
 def start_async(request: RunRequest) -> str:
@@ -59,16 +71,19 @@ def run_published(
     params: dict[str, Any] | None = None,
     start: Starter = start_async,
     options: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> tuple[publish.Published, str]:
     """Run a published pipeline (latest version unless `version`); returns it and the run id.
 
     The run's request is built here, once: the snapshot's notebook, `params`, the
-    store the pipeline is published in, and `options` (scheduler, workers,
-    gpu_workers, no_cache).
+    store the pipeline is published in, `options` (scheduler, workers,
+    gpu_workers, no_cache), and the run id to record it under, if given.
     """
     store = absolute(store_root)
     published = publish.get(store, name, version)
-    request = RunRequest.build(published.notebook, params, store=store, **dict(options or {}))
+    request = RunRequest.build(
+        published.notebook, params, store=store, run_id=run_id, **dict(options or {})
+    )
     return published, start(request)
 
 
@@ -83,17 +98,37 @@ def fire_due(
     now = time.time() if now is None else now
     fired = []
     for schedule in schedules.due(store_root, now):
-        if not schedules.claim(store_root, schedule, now):
+        going = _still_going(store_root, schedule.last_run_id)
+        if going is not None:
+            skip = f"run {schedule.last_run_id} of the previous fire is still {going}"
+            if schedules.claim(store_root, schedule, now, skip=skip):
+                fired.append(Fired(schedule.name, schedule.pipeline, schedule.version,
+                                   None, None, skipped=skip))  # fmt: skip
+            continue
+        run_id = new_run_id(now)
+        if not schedules.claim(store_root, schedule, now, run_id=run_id):
             continue  # another scheduler took it
-        fired.append(_fire(store_root, schedule, start, options))
+        fired.append(_fire(store_root, schedule, start, options, run_id))
     return fired
+
+
+def _still_going(store_root: Path, run_id: str | None) -> str | None:
+    """'running' or 'queued' while the run `run_id` is, else None (also when unknown)."""
+    if run_id is None or not (store_root / "mlpipe.db").exists():
+        return None
+    try:
+        status = RunStatus(Records(store_root).get_run(run_id)["status"])
+    except (RunNotFound, ValueError):
+        return None
+    return None if status.finished else status.value
 
 
 def _fire(
     store_root: Path, schedule: schedules.Schedule, start: Starter,
-    options: Mapping[str, Any] | None,
+    options: Mapping[str, Any] | None, run_id: str,
 ) -> Fired:
-    version, run_id, error = schedule.version, None, None
+    """Start the run `run_id` (already the schedule's `last_run_id`) of the fire."""
+    version, error = schedule.version, None
     try:
         published, run_id = run_published(
             store_root,
@@ -102,12 +137,25 @@ def _fire(
             params=schedule.params,
             start=start,
             options=options,
+            run_id=run_id,
         )
         version = published.version
     except Exception as exc:  # a bad schedule must not stop the others
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if _recorded(store_root, run_id):  # it must not stay queued: it never starts
+            Records(store_root).fail_if_running(run_id, error)
+        else:
+            run_id = None  # nothing was recorded under it: the error says why
     schedules.record_fire(store_root, schedule.name, run_id, error)
     return Fired(schedule.name, schedule.pipeline, version, run_id, error)
+
+
+def _recorded(store_root: Path, run_id: str) -> bool:
+    try:
+        Records(store_root).get_run(run_id)
+        return True
+    except RunNotFound:
+        return False
 
 
 def serve(

@@ -34,6 +34,9 @@ class Schedule:
     last_run_id: str | None = None
     last_error: str | None = None
     created: float = 0.0
+    skipped: int = 0  # fires skipped because the previous run was still going
+    last_skipped: float | None = None
+    last_skip_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,9 @@ class Schedule:
             "last_fired": _iso(self.last_fired),
             "last_run_id": self.last_run_id,
             "last_error": self.last_error,
+            "skipped": self.skipped,
+            "last_skipped": _iso(self.last_skipped),
+            "last_skip_reason": self.last_skip_reason,
         }
 
 
@@ -161,15 +167,31 @@ def due(store_root: Path | str, now: float) -> list[Schedule]:
     return [_from_row(row) for row in rows]
 
 
-def claim(store_root: Path | str, schedule: Schedule, now: float) -> bool:
+def claim(
+    store_root: Path | str,
+    schedule: Schedule,
+    now: float,
+    *,
+    run_id: str | None = None,
+    skip: str | None = None,
+) -> bool:
     """Move `schedule` to its next fire time after `now`; True only for the one caller
-    that moved it (another process that read the same row gets False)."""
+    that moved it (another process that read the same row gets False).
+
+    In the same UPDATE, the fire is recorded: as the run `run_id` it is about to start
+    (so a fire killed while it starts is never left without its run id), or, with
+    `skip`, as a skipped fire and why.
+    """
     next_run = _next_after(schedule.cron, now)
+    if skip is not None:
+        what = ("skipped = skipped + 1, last_skipped = ?, last_skip_reason = ?", (now, skip))
+    else:
+        what = ("last_fired = ?, last_run_id = ?, last_error = NULL", (now, run_id))
     with db.connect(store_root, write=True) as conn:
         claimed = conn.execute(
-            "UPDATE schedules SET next_run = ?, last_fired = ? "
+            f"UPDATE schedules SET next_run = ?, {what[0]} "
             "WHERE name = ? AND paused = 0 AND next_run = ?",
-            (next_run, now, schedule.name, schedule.next_run),
+            (next_run, *what[1], schedule.name, schedule.next_run),
         ).rowcount
     return claimed == 1
 
@@ -197,4 +219,7 @@ def _from_row(row: Any) -> Schedule:
         last_run_id=row["last_run_id"],
         last_error=row["last_error"],
         created=row["created"],
+        skipped=row["skipped"] or 0,
+        last_skipped=row["last_skipped"],
+        last_skip_reason=row["last_skip_reason"],
     )

@@ -3,12 +3,19 @@
 Every handler is an authenticated, authorized jupyter_server APIHandler; the service
 call runs on a thread pool (the event loop stays free), and any error it raises becomes
 a JSON answer through errors.to_http_error. docs/openapi.yaml documents the routes.
+
+GET routes (`read`) run on their own pool, so reads never wait behind run starts or
+schedule fires, and they are coalesced: requests for the same answer that arrive while
+it is being computed share that computation and its JSON text (200 sidebars polling
+`GET runs` cost one read of the records, not 200).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from jupyter_server.auth.decorator import authorized
@@ -18,10 +25,13 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..errors import BadInput, NotFound
+from . import validate
 from .errors import to_http_error
 
 API_PREFIX = "mlpipe/api"
 SEGMENT = r"([^/]+)"
+READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlpipe-read")
+_IN_FLIGHT: dict[tuple[Any, ...], asyncio.Future[str]] = {}
 
 
 class MlpipeHandler(APIHandler):
@@ -33,14 +43,36 @@ class MlpipeHandler(APIHandler):
 
     def json_body(self) -> Any:
         try:
-            return json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise to_http_error(BadInput(f"request body is not valid JSON: {exc}")) from None
+            return validate.parse(self.request.body)
+        except BadInput as exc:
+            raise to_http_error(exc) from None
 
     async def call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run a service method off the event loop; its errors become JSON answers."""
         try:
             return await IOLoop.current().run_in_executor(None, functools.partial(method, *args))
+        except Exception as exc:
+            error = to_http_error(exc)
+            if error.status_code >= 500:
+                self.log.error("mlpipe: %s failed", method.__name__, exc_info=exc)
+            raise error from exc
+
+    async def read(self, method: Callable[..., Any], *args: Any) -> None:
+        """Answer a GET with `method(*args)` as JSON, shared with identical reads in flight."""
+        key = (id(self.service), method.__name__, *args)
+        future = _IN_FLIGHT.get(key)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = asyncio.ensure_future(self._compute(loop, method, *args))
+            _IN_FLIGHT[key] = future
+            future.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+        text = await asyncio.shield(future)
+        self.set_status(200)
+        self.finish(text)
+
+    async def _compute(self, loop: Any, method: Callable[..., Any], *args: Any) -> str:
+        try:
+            return await loop.run_in_executor(READERS, functools.partial(_as_json, method, *args))
         except Exception as exc:
             error = to_http_error(exc)
             if error.status_code >= 500:
@@ -55,6 +87,10 @@ class MlpipeHandler(APIHandler):
             self.finish(json.dumps(data))
 
 
+def _as_json(method: Callable[..., Any], *args: Any) -> str:
+    return json.dumps(method(*args))
+
+
 class DagHandler(MlpipeHandler):
     @web.authenticated
     @authorized
@@ -66,10 +102,11 @@ class RunsHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        limit = self.get_query_argument("limit", "")
-        if limit and not limit.isdigit():
-            raise to_http_error(BadInput(f"limit must be a positive integer, got {limit!r}"))
-        self.reply(await self.call(self.service.list_runs, int(limit) if limit else None))
+        try:
+            limit = validate.query_int(self.get_query_argument("limit", ""), "limit")
+        except BadInput as exc:
+            raise to_http_error(exc) from None
+        await self.read(self.service.list_runs, limit)
 
     @web.authenticated
     @authorized
@@ -81,7 +118,7 @@ class RunHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.call(self.service.get_run, run_id))
+        await self.read(self.service.get_run, run_id)
 
     @web.authenticated
     @authorized
@@ -93,14 +130,14 @@ class StepNotebookHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str, step: str) -> None:
-        self.reply(await self.call(self.service.step_notebook, run_id, step))
+        await self.read(self.service.step_notebook, run_id, step)
 
 
 class PipelinesHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(self.service.list_pipelines))
+        await self.read(self.service.list_pipelines)
 
     @web.authenticated
     @authorized
@@ -120,7 +157,7 @@ class SchedulesHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(self.service.list_schedules))
+        await self.read(self.service.list_schedules)
 
     @web.authenticated
     @authorized
@@ -146,14 +183,14 @@ class CronHandler(MlpipeHandler):
     @authorized
     async def get(self) -> None:
         expr = self.get_query_argument("cron", "")
-        self.reply(await self.call(self.service.cron_preview, expr))
+        await self.read(self.service.cron_preview, expr)
 
 
 class StatusHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(self.service.status))
+        await self.read(self.service.status)
 
 
 class NotFoundHandler(MlpipeHandler):

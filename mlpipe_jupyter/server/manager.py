@@ -21,10 +21,11 @@ service (the tests do that).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from traitlets import Bool, Dict, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..errors import BadInput, Conflict, NotFound
@@ -35,6 +36,7 @@ from ..stores import resolve_store
 from . import cache_state, validate
 from .discovery import StoreFinder
 from .paths import relative_to_root, resolve_inside, resolve_notebook
+from .slots import RunSlots, SlotBackend
 
 T = TypeVar("T")
 
@@ -79,6 +81,12 @@ class MlpipeService(LoggingConfigurable):
         "at once, each fire time is claimed by exactly one).",
     ).tag(config=True)
     fire_interval = Float(30.0, help="Seconds between checks for due schedules.").tag(config=True)
+    max_concurrent_runs = Int(
+        help="How many runs this server runs at once (REST, the sidebar, published "
+        "pipelines, its own schedule fires); the others are recorded `queued` and start "
+        "in order as runs end. Default: half the cores, at least 1.",
+    ).tag(config=True)
+
     warm_cluster = Bool(
         True,
         help="Keep one warm Dask cluster in the server, with kernels started ahead of time, "
@@ -90,11 +98,16 @@ class MlpipeService(LoggingConfigurable):
         900.0, help="Seconds without work after which the warm cluster closes (0: never)."
     ).tag(config=True)
 
+    @default("max_concurrent_runs")
+    def _default_max_concurrent_runs(self) -> int:
+        return max(1, (os.cpu_count() or 1) // 2)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._run_stores: dict[str, Path] = {}  # runs started here -> their store
         self._stores: list[Path] = []  # stores used by this process
         self._finder: StoreFinder | None = None
+        self._slots: RunSlots | None = None
 
     # stores -------------------------------------------------------------------------
     @property
@@ -143,7 +156,7 @@ class MlpipeService(LoggingConfigurable):
         """Analyze unsaved cells (`cells`) or a saved notebook (`path`)."""
         from ..analysis import NotebookError, analyze, cells_from_json, read_cells
 
-        body = validate.body(body)
+        body = validate.body(body, ("cells", "path"))
         notebook = None
         try:
             if "cells" in body:
@@ -170,14 +183,14 @@ class MlpipeService(LoggingConfigurable):
 
     # runs ---------------------------------------------------------------------------
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = validate.body(body)
+        body = validate.body(body, ("path", "params", "no_cache", "scheduler"))
         notebook = resolve_notebook(self.root_dir, body.get("path"))
         params = validate.params(body.get("params", {}))
         no_cache = validate.flag(body, "no_cache")
         address = validate.optional_str(body, "scheduler") or self.scheduler_address or None
         store = self.run_store(notebook)
         request = RunRequest.build(notebook, params, store=store, **self._cluster(no_cache, address))
-        run_id = self.backend_start(request)
+        run_id = self.submit_run(request)
         self._run_stores[run_id] = store
         return {"run_id": run_id, "path": relative_to_root(self.root_dir, notebook)}
 
@@ -194,11 +207,34 @@ class MlpipeService(LoggingConfigurable):
         return self._present(self._find_run(run_id)[1])
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:
+        """Cancel a run: a queued one at once (it never starts), a running one stops."""
         store, record = self._find_run(run_id)
-        if record.get("status") != RunStatus.RUNNING:
+        if record.get("status") not in (RunStatus.RUNNING, RunStatus.QUEUED):
             raise Conflict(f"run {run_id} already {record['status']}; nothing to cancel")
         self.backend_cancel(store, run_id)
-        return {"run_id": run_id, "status": "cancelling"}
+        after = self.backend_record(store, run_id) or record
+        done = after.get("status") == RunStatus.CANCELLED
+        return {"run_id": run_id, "status": "cancelled" if done else "cancelling"}
+
+    # the run slots (max_concurrent_runs) -------------------------------------------------
+    @property
+    def slots(self) -> RunSlots:
+        if self._slots is None:
+            backend = SlotBackend(
+                start=self.backend_start, in_progress=self.backend_in_progress,
+                renew=self.backend_renew, failed=self._start_failed,
+            )
+            self._slots = RunSlots(self.max_concurrent_runs, backend)
+        return self._slots
+
+    def submit_run(self, request: RunRequest) -> str:
+        """Record the run (queued), then start it now or when a slot frees; its id."""
+        return self.slots.submit(self.backend_record_run(request))
+
+    def _start_failed(self, request: RunRequest, exc: BaseException) -> None:
+        if not isinstance(exc, Conflict):  # Conflict: cancelled while queued
+            self.log.error("mlpipe: run %s could not start", request.run_id, exc_info=exc)
+        self.backend_fail(request, f"{type(exc).__name__}: {exc}")
 
     def step_notebook(self, run_id: str, step: str) -> dict[str, Any]:
         """The executed notebook of one step, as a path the frontend can open."""
@@ -246,9 +282,9 @@ class MlpipeService(LoggingConfigurable):
         return sorted(rows, key=lambda row: row["name"])
 
     def publish(self, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        body = validate.body(body)
+        body = validate.body(body, ("path", "name"))
         notebook = resolve_notebook(self.root_dir, body.get("path"))
-        name = body.get("name") or notebook.stem
+        name = validate.optional_str(body, "name") or notebook.stem
         store = self.run_store(notebook)  # beside the notebook, as `mlpipe publish` does
         published, created = publish.publish(notebook, name, store)
         return {**published.to_json(), "created": created, "store": str(store)}, created
@@ -264,12 +300,12 @@ class MlpipeService(LoggingConfigurable):
         return self._first(lambda s: publish.get(s, name, version), missing)[0]
 
     def run_pipeline(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = validate.body(body)
+        body = validate.body(body, ("version", "params"))
         version = validate.optional_int(body, "version")
         params = validate.params(body.get("params", {}))
         store = self.pipeline_store(name, version)
         published, run_id = scheduler.run_published(
-            store, name, version=version, params=params, start=self.backend_start,
+            store, name, version=version, params=params, start=self.submit_run,
             options=self._cluster(False, self.scheduler_address or None),
         )
         self._run_stores[run_id] = store
@@ -294,7 +330,7 @@ class MlpipeService(LoggingConfigurable):
         return sorted(rows, key=lambda row: row["name"])
 
     def add_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = validate.body(body)
+        body = validate.body(body, ("name", "cron", "pipeline", "version", "params"))
         name = validate.optional_str(body, "name")
         expr = validate.optional_str(body, "cron")
         if not name or not expr:
@@ -318,9 +354,10 @@ class MlpipeService(LoggingConfigurable):
         return self._first(lambda s: schedules.get(s, name), missing)[0]
 
     def update_schedule(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = validate.body(body)
-        if not isinstance(body.get("paused"), bool):
-            raise BadInput("'paused' must be true or false")
+        body = validate.body(body, ("paused",))
+        if "paused" not in body:
+            raise BadInput("the body needs 'paused': true (pause) or false (resume)")
+        validate.flag(body, "paused")
         return schedules.set_paused(self._schedule_store(name), name, body["paused"]).to_json()
 
     def remove_schedule(self, name: str) -> None:
@@ -336,7 +373,7 @@ class MlpipeService(LoggingConfigurable):
         fired = []
         for store in self.known_stores():
             options = self._cluster(False, self.scheduler_address or None)
-            for item in scheduler.fire_due(store, start=self.backend_start, options=options):
+            for item in scheduler.fire_due(store, start=self.submit_run, options=options):
                 self.log.info("mlpipe: %s", item)
                 if item.run_id:
                     self._run_stores[item.run_id] = store
@@ -354,16 +391,39 @@ class MlpipeService(LoggingConfigurable):
             "workers": self.workers,
             "gpu_workers": self.gpu_workers,
             "dashboard_link": self.dashboard_link or self.backend_dashboard_link(),
+            "max_concurrent_runs": self.max_concurrent_runs,
+            "runs_running": len(self.slots.running()),
+            "runs_queued": len(self.slots.waiting()),
         }
 
     # the execution service: the only calls into it ---------------------------------------
+    def backend_record_run(self, request: RunRequest) -> RunRequest:
+        """Check the notebook and record the run queued (`service.record`); the request
+        with its run id (the one it carries, if any)."""
+        from .. import service
+
+        return service.record(request)
+
     def backend_start(self, request: RunRequest) -> str:
-        """Record the run and start it in a child process (`service.start`); its id."""
+        """Start the recorded run in a child process (`service.start`); its id."""
         from .. import service
 
         if self.uses_warm_cluster(request):
             return self.backend_start_warm(request)
         return service.start(request)
+
+    def backend_in_progress(self, request: RunRequest) -> bool:
+        """Whether the run still holds a slot (queued, running, or its process closing)."""
+        return _records(request).in_progress(str(request.run_id))
+
+    def backend_renew(self, waiting: list[RunRequest]) -> None:
+        """This server still holds these queued runs (their leases, records.reap)."""
+        for request in waiting:
+            _records(request).renew_lease(str(request.run_id))
+
+    def backend_fail(self, request: RunRequest, error: str) -> None:
+        """Record failed a recorded run that could not start (unless it ended already)."""
+        _records(request).fail_if_running(str(request.run_id), error)
 
     def backend_runs(self, store: Path) -> list[dict[str, Any]]:
         from .. import service
@@ -442,6 +502,14 @@ class MlpipeService(LoggingConfigurable):
 
         link = getattr(service, "dashboard_link", None)
         return link() if callable(link) else None
+
+
+def _records(request: RunRequest) -> Any:
+    """The run records of `request` (beside the notebook for a URL store)."""
+    from ..execute.records import Records
+    from ..stores import records_root
+
+    return Records(records_root(request.store, request.notebook))
 
 
 __all__ = ["MlpipeService", "resolve_inside"]

@@ -12,11 +12,19 @@ from pathlib import Path
 
 from ..errors import BadInput, NotFound
 
+MAX_PATH = 4096  # PATH_MAX on Linux
+MAX_NAME = 255  # NAME_MAX
+
 
 def resolve_inside(root: Path | str, path: object, *, what: str = "path") -> Path:
     """The absolute, symlink-free path of `path` under `root`; BadInput if it leaves root."""
     if not isinstance(path, str) or not path.strip():
         raise BadInput(f"{what} must be a non-empty string relative to the server root")
+    if "\x00" in path:
+        raise BadInput(f"{what} contains a NUL character; send the path as the file browser shows it")
+    if len(path) > MAX_PATH or any(len(part) > MAX_NAME for part in path.split("/")):
+        raise BadInput(f"{what} is too long ({len(path)} characters): at most {MAX_PATH},"
+                       f" {MAX_NAME} per folder or file name")  # fmt: skip
     root_real = Path(os.path.realpath(root))
     candidate = Path(path) if os.path.isabs(path) else root_real / path.lstrip("/")
     real = Path(os.path.realpath(candidate))

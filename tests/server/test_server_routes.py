@@ -141,7 +141,7 @@ async def test_cancel_a_running_run(jp_fetch, notebook, service):
     _, started = await call(jp_fetch, "runs", "POST", {"path": "pipe.ipynb"})
     status, data = await call(jp_fetch, f"runs/{started['run_id']}", "DELETE")
     assert status == 202 and data["status"] == "cancelling"
-    _, record = await call(jp_fetch, f"runs/{started['run_id']}")
+    record = await wait_finished(jp_fetch, started["run_id"], timeout=5)
     assert record["status"] == "cancelled"
 
 
@@ -190,7 +190,7 @@ async def wait_finished(jp_fetch: Any, run_id: str, timeout: float = 60) -> dict
     while loop.time() < deadline:
         status, record = await call(jp_fetch, f"runs/{run_id}")
         assert status == 200, record
-        if record["status"] != "running":
+        if record["status"] not in ("running", "queued"):
             return record
         await asyncio.sleep(0.1)
     raise AssertionError(f"run {run_id} still running after {timeout}s: {record}")
