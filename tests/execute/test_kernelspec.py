@@ -147,3 +147,11 @@ def test_a_kernel_step_sees_its_environment(two_envs, tmp_path) -> None:
     assert f"kernel {KERNEL} -> (default)" in steps["alt_v"]["reason"]
     assert steps["alt_v"]["cache_key"] != record["steps"]["alt_v"]["cache_key"]
     assert mlp.get_run(again["run_id"], store=tmp_path / ".mlpipe")["both"]["pair"] == ("1", "1")
+
+
+def test_preflight_asks_the_kernels_interpreter_on_the_worker(two_envs, tmp_path, monkeypatch) -> None:
+    from mlpipe_jupyter.execute.preflight import probe_worker
+
+    monkeypatch.setenv("JUPYTER_PATH", str(two_envs.jupyter_path))
+    answer = probe_worker([], {KERNEL: ["mlpipe_testpkg", "no_such_mlpipe_module"]}, str(tmp_path))
+    assert answer["kernels"] == {KERNEL: ["no_such_mlpipe_module"]}
