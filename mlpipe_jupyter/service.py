@@ -238,7 +238,9 @@ def runs(store: PathLike, limit: int = 50) -> list[dict[str, Any]]:
 def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
     """One run's record; `NotFound` when the store has none with this id."""
     from .execute.records import RunNotFound
+    from .runids import check_run_id
 
+    check_run_id(run_id)
     if not (Path(store) / "mlpipe.db").exists():
         raise NotFound(f"no run '{run_id}' in {store}: that store has no runs")
     try:
@@ -249,4 +251,7 @@ def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
 
 def cancel(store: PathLike, run_id: str) -> bool:
     """Ask a running run to stop; False when it has already finished."""
+    from .runids import check_run_id
+
+    check_run_id(run_id)
     return _open_records(Path(store)).request_cancel(run_id)

@@ -36,6 +36,8 @@ def read_cells(path: str | Path) -> list[Cell]:
             f"notebook '{path}' is not valid JSON (line {exc.lineno}: {exc.msg});"
             " save it again from Jupyter"
         ) from None
+    except RecursionError:
+        raise NotebookError(f"notebook '{path}' is nested too deeply to be a notebook") from None
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
         raise NotebookError(
             f"notebook '{path}' has no 'cells' list; is it an nbformat 4 .ipynb file?"

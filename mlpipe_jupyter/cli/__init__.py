@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from ..errors import BadInput, MlpipeError, StepFailed
 
@@ -22,8 +23,15 @@ class CliError(BadInput):
     """Bad input of the command line: printed as one line on stderr, exit code 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line on stderr (exit 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mlpipe",
         description="Run a Jupyter notebook of %%step cells as a pipeline.",
     )

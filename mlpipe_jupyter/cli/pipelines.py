@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     add.add_argument("name", help="schedule name (also the pipeline's, unless --pipeline)")
     add.add_argument("--cron", required=True, metavar="EXPR", help="e.g. '0 6 * * *' or @daily")
     add.add_argument("--pipeline", help="published pipeline to run (default: NAME)")
-    add.add_argument("--version", type=int, help="pin a version (default: the latest)")
+    add.add_argument("--version", type=_version, help="pin a version (default: the latest)")
     add.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"))  # fmt: skip
     _common(add)
@@ -52,10 +52,37 @@ def register(subparsers: Any) -> None:
 
     service = subparsers.add_parser("scheduler", help="the service that fires due schedules")
     service.add_argument("--once", action="store_true", help="one pass, wait for its runs, exit")
-    service.add_argument("--interval", type=float, default=30.0, metavar="S",
+    service.add_argument("--interval", type=_interval, default=30.0, metavar="S",
                          help="longest sleep between checks (default 30)")  # fmt: skip
     _common(service)
     service.set_defaults(func=_guard(cmd_scheduler))
+
+
+MAX_VERSION = 2**31 - 1
+MAX_INTERVAL_S = 86400.0
+
+
+def _version(text: str) -> int:
+    """A published version: a whole number from 1 (argparse's `type`)."""
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= MAX_VERSION:
+        shown = text if len(text) <= 12 else text[:12] + "..."
+        raise argparse.ArgumentTypeError(
+            f"a version is a whole number from 1 to {MAX_VERSION}, got {shown!r}")
+    return value
+
+
+def _interval(text: str) -> float:
+    """Seconds between the scheduler's checks: more than 0, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_INTERVAL_S:  # nan fails too
+        shown = text if len(text) <= 12 else text[:12] + "..."
+        raise argparse.ArgumentTypeError(
+            f"seconds must be more than 0 and at most {MAX_INTERVAL_S:g}, got {shown!r}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -131,6 +131,8 @@ def _yaml_mapping(label: str, text: str) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CliError(f"{label}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise CliError(f"{label}: nested too deeply to be parameters") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -186,15 +186,27 @@ def describe(expr: str) -> str:
     return fallback
 
 
+def _even_step(value: str, span: int) -> int | None:
+    """N of `*/N` when it divides `span` (60 minutes, 24 hours), else None.
+
+    `*/45` fires at minutes 0 and 45, 15 minutes apart at the hour: "every 45
+    minutes" would be wrong, so such a step is described by the expression itself.
+    """
+    if not value.startswith("*/"):
+        return None
+    step = int(value[2:])
+    return step if span % step == 0 else None
+
+
 def _time_of_day(minute: str, hour: str) -> str | None:
     if (minute, hour) == ("*", "*"):
         return "every minute"
-    if minute.startswith("*/") and hour == "*":
-        return f"every {minute[2:]} minutes"
-    if minute.isdigit() and hour == "*":
+    if hour == "*" and (every := _even_step(minute, 60)):
+        return "every minute" if every == 1 else f"every {every} minutes"
+    if minute.isdigit() and (hour == "*" or _even_step(hour, 24) == 1):
         return f"every hour at minute {int(minute)}"
-    if minute.isdigit() and hour.startswith("*/"):
-        return f"every {hour[2:]} hours at minute {int(minute)}"
+    if minute.isdigit() and (every := _even_step(hour, 24)):
+        return f"every {every} hours at minute {int(minute)}"
     if minute.isdigit() and all(h.isdigit() for h in hour.split(",")):
         times = [f"{int(h):02d}:{int(minute):02d}" for h in hour.split(",")]
         return "every day at " + " and ".join(times)

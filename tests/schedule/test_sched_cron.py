@@ -52,10 +52,22 @@ def test_bad_cron_names_field_and_range(expr, detail):
         ("0 0 1 * *", "on day 1 of every month at 00:00"),
         ("15 8 25 12 *", "every year on December 25 at 08:15"),
         ("*/10 1-3 * * *", "at times matching '*/10 1-3 * * *'"),
+        ("*/1 * * * *", "every minute"),
+        ("0 */1 * * *", "every hour at minute 0"),
+        # fires at :00 and :45, so not "every 45 minutes"; hours 0, 5, ..., 20, then 0
+        ("*/45 * * * *", "at times matching '*/45 * * * *'"),
+        ("0 */5 * * *", "at times matching '0 */5 * * *'"),
     ],
 )
 def test_describe_common_patterns(expr, text):
     assert cron.describe(expr) == text
+
+
+def test_a_step_that_does_not_divide_the_hour_restarts_at_each_hour():
+    from datetime import datetime
+
+    times = cron.next_times("*/45 * * * *", datetime(2026, 1, 1, 9, 1), count=3)
+    assert [(t.hour, t.minute) for t in times] == [(9, 45), (10, 0), (10, 45)]
 
 
 def test_next_times_are_strictly_after_start_in_order():
