@@ -138,7 +138,7 @@ class Pipeline:
 
         request = self.request(params, **options)
         record = service.execute(request, on_event)
-        return Run(record["run_id"], request.store, record)
+        return Run(record["run_id"], request.store, record, records=_records(request))
 
     def submit(
         self, params: dict[str, Any] | None = None, **options: Unpack[RunKeywords]
@@ -151,8 +151,15 @@ class Pipeline:
         from .. import service
 
         request = self.request(params, **options)
-        return Run(service.start(request), request.store)
+        return Run(service.start(request), request.store, records=_records(request))
 
     def store_root(self, store: PathLike | None = None) -> Path:
         """Where this notebook's runs are kept: `store`, else $MLPIPE_STORE, else beside it."""
         return resolve_store(store, self.path)
+
+
+def _records(request: RunRequest) -> Path:
+    """The local folder of the request's run records (beside the notebook for a URL store)."""
+    from ..stores import records_root
+
+    return records_root(request.store, request.notebook)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from ..request import RunKeywords, check_options
-from ..stores import PathLike, absolute, resolve_store
+from ..stores import PathLike, absolute, records_root, resolve_store
 from .run import Run
 
 
@@ -21,7 +21,8 @@ def runs(store: PathLike | None = None, *, notebook: PathLike | None = None,
     from .. import service
 
     root = resolve_store(store, notebook)
-    return [Run(r["run_id"], root, r) for r in service.runs(root, limit)]
+    records = records_root(root, notebook)  # beside the notebook (or here) for a URL store
+    return [Run(r["run_id"], root, r, records=records) for r in service.runs(records, limit)]
 
 
 def get_run(run_id: str, store: PathLike | None = None, *,
@@ -30,7 +31,8 @@ def get_run(run_id: str, store: PathLike | None = None, *,
     from .. import service
 
     root = resolve_store(store, notebook)
-    return Run(run_id, root, service.run_record(root, run_id))
+    records = records_root(root, notebook)
+    return Run(run_id, root, service.run_record(records, run_id), records=records)
 
 
 def publish(notebook: PathLike, name: str | None = None, *,

@@ -1,6 +1,8 @@
 """`Run`: one pipeline run, read from its store's records; its steps and their outputs.
 
-A `Run` holds a run id and the absolute store root. Its record is re-read
+A `Run` holds a run id, the absolute store root (or its URL) and the local folder
+of its records (the store itself, or `.mlpipe` beside the notebook for a URL
+store: `stores.records_root`). Its record is re-read
 while the run is unfinished and kept once it has finished. `run["train"]` is
 the outputs of step `train` (a read-only mapping); `run["train"]["model"]`
 loads that value from the store, checked against its checksum.
@@ -47,9 +49,13 @@ class StepInfo:
 class Run:
     """A pipeline run: `id`, `status`, `record`, `steps`, outputs by `run[STEP][VAR]`."""
 
-    def __init__(self, run_id: str, store: Path, record: dict[str, Any] | None = None) -> None:
+    def __init__(self, run_id: str, store: Path | str, record: dict[str, Any] | None = None,
+                 *, records: Path | None = None) -> None:
+        from ..stores import location, records_root
+
         self._id = run_id
-        self._store = Path(store)
+        self._store = location(store)
+        self._records = records_root(self._store) if records is None else Path(records)
         self._record = record
 
     @property
@@ -58,8 +64,8 @@ class Run:
         return self._id
 
     @property
-    def store(self) -> Path:
-        """The store root that holds the run's record and outputs."""
+    def store(self) -> Path | str:
+        """The store root (a folder, or an object-storage URL) that holds the run's outputs."""
         return self._store
 
     @property
@@ -68,7 +74,7 @@ class Run:
         if self._record is None or self._record.get("status") == RunStatus.RUNNING:
             from .. import service
 
-            self._record = service.run_record(self._store, self._id)
+            self._record = service.run_record(self._records, self._id)
         return self._record
 
     @property
@@ -109,7 +115,7 @@ class Run:
         """Ask the run to stop; `Conflict` when it has already finished."""
         from .. import service
 
-        if self.status is not RunStatus.RUNNING or not service.cancel(self._store, self._id):
+        if self.status is not RunStatus.RUNNING or not service.cancel(self._records, self._id):
             raise Conflict(f"run {self._id} already {self.status}; nothing to cancel")
 
     def _failure(self) -> str:
@@ -175,6 +181,8 @@ class StepOutputs(Mapping[str, Any]):
         return len(self.refs())
 
     def _find_refs(self) -> dict[str, dict[str, Any]]:
+        from ..cache.store import Store
+
         step, run = self._step, self._run
         if step.status in (StepStatus.FAILED, StepStatus.SKIPPED):
             why = step.error or step.reason or step.status.value
@@ -184,9 +192,15 @@ class StepOutputs(Mapping[str, Any]):
                 f"step '{step.name}' of run {run.id} is {step.status}; wait for the run"
                 " (run.wait()) before reading its outputs"
             )
-        result = run.store / "runs" / run.id / f"{step.name}.result.json"
-        if step.status is StepStatus.SUCCEEDED and result.is_file():
-            data = json.loads(result.read_text(encoding="utf-8"))
+        store = Store(run.store)
+        result = store.runs_dir / run.id / f"{step.name}.result.json"
+        data = None
+        if step.status is StepStatus.SUCCEEDED:
+            try:
+                data = json.loads(store.read_bytes(result).decode("utf-8"))
+            except (OSError, ValueError):
+                data = None
+        if isinstance(data, dict):
             if isinstance(data.get("outputs"), dict) and isinstance(data.get("report"), dict):
                 data = data["outputs"]  # {"outputs": {var: ref}, "report": ...}; else {var: ref}
             return {k: v for k, v in data.items() if isinstance(v, dict) and "key" in v}

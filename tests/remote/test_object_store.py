@@ -94,8 +94,15 @@ def bucket_keys(prefix: str) -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
-def output(store_url: str, record: dict[str, Any], step: str, var: str) -> Any:
-    """A step's output as a user loads it: its cache entry's artifact, from the bucket."""
+def output(store_url: str, notebook: Path, record: dict[str, Any], step: str, var: str) -> Any:
+    """A step's output as a user loads it (the SDK), from the bucket."""
+    import mlpipe_jupyter as mlp
+
+    return mlp.get_run(record["run_id"], store=store_url, notebook=notebook)[step][var]
+
+
+def trusted_output(store_url: str, record: dict[str, Any], step: str, var: str) -> Any:
+    """A step's output through its cache entry, which must verify with this process's key."""
     from mlpipe_jupyter.cache.store import Store
 
     store = Store.open(store_url)
@@ -136,8 +143,9 @@ def test_pipeline_on_s3_with_workers_that_share_no_filesystem(cluster, tmp_path,
     # 2. the next run re-runs train (and what follows) and is right
     record = record_of(mlpipe_run(first, store, cluster))
     assert statuses(record) == {"load": "cached", "train": "succeeded", "evaluate": "succeeded"}
-    assert output(store, record, "load", "values") == VALUES
-    assert output(store, record, "evaluate", "score") == pytest.approx(SCORE)
+    assert output(store, first, record, "load", "values") == VALUES
+    assert output(store, first, record, "evaluate", "score") == pytest.approx(SCORE)
+    assert trusted_output(store, record, "evaluate", "score") == pytest.approx(SCORE)
     workers = {step["worker"] for step in record["steps"].values() if step["worker"]}
     assert workers <= set(_worker_addresses(cluster)), workers
     assert not (first.parent / "model.pkl").exists()  # it ran on a worker, not here
@@ -157,7 +165,7 @@ def test_pipeline_on_s3_with_workers_that_share_no_filesystem(cluster, tmp_path,
     shutil.copytree(first.parent, second, ignore=shutil.ignore_patterns(".mlpipe"))
     again = record_of(mlpipe_run(second / first.name, store, cluster))
     assert set(statuses(again).values()) == {"cached"}, again
-    assert output(store, again, "evaluate", "score") == pytest.approx(SCORE)
+    assert trusted_output(store, again, "evaluate", "score") == pytest.approx(SCORE)
 
     # keys and entries name no folder of either copy, nor a home folder
     for key in (k for k in bucket_keys("team/cache/") if k.endswith(".json")):
@@ -166,21 +174,13 @@ def test_pipeline_on_s3_with_workers_that_share_no_filesystem(cluster, tmp_path,
             assert needle not in text, (key, needle)
 
     # 4. another key: the team's entries are not trusted; every step re-runs, still right
-    other = record_of(mlpipe_run(second / first.name, store, cluster, key="someone-else"))
+    done = mlpipe_run(second / first.name, store, cluster, key="someone-else")
+    other = record_of(done)
     assert set(statuses(other).values()) == {"succeeded"}, other
-    assert output_with_key(store, other, "someone-else") == pytest.approx(SCORE)
-
-
-def output_with_key(store: str, record: dict[str, Any], key: str) -> Any:
-    saved = os.environ.get("MLPIPE_SIGNING_KEY")
-    os.environ["MLPIPE_SIGNING_KEY"] = key
-    try:
-        return output(store, record, "evaluate", "score")
-    finally:
-        if saved is None:
-            os.environ.pop("MLPIPE_SIGNING_KEY")
-        else:
-            os.environ["MLPIPE_SIGNING_KEY"] = saved
+    warnings = [x for x in done.stderr.splitlines() if "signature does not match" in x]
+    assert warnings and len(warnings) == len(set(warnings)), done.stderr  # once each
+    monkeypatch.setenv("MLPIPE_SIGNING_KEY", "someone-else")
+    assert trusted_output(store, other, "evaluate", "score") == pytest.approx(SCORE)
 
 
 def _read_object(key: str) -> str:
