@@ -41,6 +41,18 @@ from .slots import RunSlots, SlotBackend
 T = TypeVar("T")
 
 
+def _store_settings(signing_key_file: str, store_mode: str) -> None:
+    """The store's key and modes as the environment the CLI, kernels and child runs read."""
+    from ..cache.fs import MODE_ENV, store_mode as checked_mode
+    from ..cache.signing import KEY_FILE_ENV
+
+    if signing_key_file:
+        os.environ[KEY_FILE_ENV] = str(Path(signing_key_file).expanduser().resolve())
+    if store_mode:
+        os.environ[MODE_ENV] = store_mode
+        checked_mode()  # BadInput for anything but owner or group
+
+
 class MlpipeService(LoggingConfigurable):
     """The server side of mlpipe: DAGs, runs, published pipelines, schedules."""
 
@@ -50,6 +62,18 @@ class MlpipeService(LoggingConfigurable):
         help="One store for every run, published pipeline and schedule. Default: "
         "$MLPIPE_STORE, else .mlpipe beside each notebook (as `mlpipe run` and `mlpipe "
         "publish` do); the routes also read every .mlpipe found under the root.",
+    ).tag(config=True)
+    signing_key_file = Unicode(
+        "",
+        help="A file holding the key cache entries are signed with (a team shares one to "
+        "share results); sets $MLPIPE_SIGNING_KEY_FILE for this server and the runs it "
+        "starts. Default: $MLPIPE_SIGNING_KEY(_FILE), else a per-user key.",
+    ).tag(config=True)
+    store_mode = Unicode(
+        "",
+        help="'owner' (folders 0700, files 0600: the default) or 'group' (0770/0660, a team "
+        "folder on a shared filesystem) for what a local store creates; sets "
+        "$MLPIPE_STORE_MODE for this server and the runs it starts.",
     ).tag(config=True)
     scheduler_address = Unicode(
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
@@ -104,6 +128,7 @@ class MlpipeService(LoggingConfigurable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        _store_settings(self.signing_key_file, self.store_mode)
         self._run_stores: dict[str, Path] = {}  # runs started here -> their store
         self._stores: list[Path] = []  # stores used by this process
         self._finder: StoreFinder | None = None
