@@ -271,6 +271,19 @@ def ask_workers(
     return answers
 
 
+def check_kernelspecs(steps: list[Step]) -> None:
+    """Every `--kernel` the steps ask for is installed here, where their keys are computed
+    (a step still pending at planning would otherwise find out only once its upstream ran)."""
+    from mlpipe_jupyter.cache.kernelenv import find_kernelspec, missing_kernel_line
+
+    lines = [
+        missing_kernel_line(step.name, step.options.kernel) for step in steps
+        if step.options.kernel and find_kernelspec(step.options.kernel) is None
+    ]
+    if lines:
+        raise PreflightError("\n".join(lines))
+
+
 def check_workers(ctx: RunContext, steps: list[Step], client: Any) -> None:
     """Raise `PreflightError` when a worker lacks what a step needs; return when all is there."""
     need = needs(ctx, steps)
@@ -280,4 +293,7 @@ def check_workers(ctx: RunContext, steps: list[Step], client: Any) -> None:
         raise PreflightError("\n".join(lines))
 
 
-__all__ = ["Needs", "PreflightError", "ask_workers", "check_workers", "needs", "probe_worker"]
+__all__ = [
+    "Needs", "PreflightError", "ask_workers", "check_kernelspecs", "check_workers", "needs",
+    "probe_worker",
+]

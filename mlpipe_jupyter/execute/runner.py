@@ -244,9 +244,10 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
         })
         try:
             ignore = clusters.check_resources(steps, handle.workers())
-            if not handle.ours and handle.kind != "warm":  # workers of unknown environments
-                from .preflight import check_workers
+            from .preflight import check_kernelspecs, check_workers
 
+            check_kernelspecs(steps)  # here too: a pending step's key will need its kernel
+            if not handle.ours and handle.kind != "warm":  # workers of unknown environments
                 check_workers(ctx, steps, handle.client)
         except ResourceError as exc:  # and PreflightError
             ctx.records.fail_if_running(ctx.run_id, str(exc))

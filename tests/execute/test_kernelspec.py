@@ -155,3 +155,25 @@ def test_preflight_asks_the_kernels_interpreter_on_the_worker(two_envs, tmp_path
     monkeypatch.setenv("JUPYTER_PATH", str(two_envs.jupyter_path))
     answer = probe_worker([], {KERNEL: ["mlpipe_testpkg", "no_such_mlpipe_module"]}, str(tmp_path))
     assert answer["kernels"] == {KERNEL: ["no_such_mlpipe_module"]}
+
+
+@pytest.mark.integration
+def test_a_missing_kernelspec_fails_before_anything_runs(tmp_path) -> None:
+    notebook = write_notebook(tmp_path / "k.ipynb", [
+        "%%step load\nx = 1",
+        "%%step train --kernel no-such-kernel\ny = x + 1",  # pending at planning: load runs first
+    ])
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "run", str(notebook), "--workers", "1"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "JUPYTER_PATH": str(tmp_path / "no-kernels")},
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines()
+             if line.startswith("mlpipe: ") and "dashboard" not in line]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        "mlpipe: step 'train' asks for --kernel no-such-kernel, but no kernelspec"
+        " 'no-such-kernel' is installed on this machine"
+    )
+    assert not list((tmp_path / ".mlpipe" / "runs").glob("*/*.ipynb"))
