@@ -114,7 +114,12 @@ def uneven_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             proc.wait(timeout=10)
 
 
-def _run(notebook: Path, address: str, extra: Path) -> tuple[subprocess.CompletedProcess, float]:
+def _run(folder: Path, train: str, address: str, extra: Path
+         ) -> tuple[subprocess.CompletedProcess, float]:
+    """`mlpipe run --scheduler` of a two-step notebook whose step train is `train`."""
+    notebook = write_notebook(folder / "nb.ipynb", [
+        "import json", "%%step load\nxs = [1, 2]", f"%%step train\n{train}",
+    ])
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "mlpipe_jupyter", "run", str(notebook), "--scheduler", address],
@@ -127,12 +132,8 @@ def _run(notebook: Path, address: str, extra: Path) -> tuple[subprocess.Complete
 @pytest.mark.integration
 def test_a_module_one_worker_lacks_fails_in_seconds_naming_it(uneven_cluster, tmp_path) -> None:
     address, names, extra = uneven_cluster
-    notebook = write_notebook(tmp_path / "nb.ipynb", [
-        "import json",
-        "%%step load\nxs = [1, 2]",
-        f"%%step train\nimport {MODULE}\ny = {MODULE}.VALUE + sum(xs)",
-    ])
-    done, seconds = _run(notebook, address, extra)
+    train = f"import {MODULE}\ny = {MODULE}.VALUE + sum(xs)"
+    done, seconds = _run(tmp_path, train, address, extra)
     assert done.returncode == 2, done.stdout + done.stderr
     assert seconds < 10
     lines = [line for line in done.stderr.splitlines()
@@ -151,10 +152,5 @@ def test_a_module_one_worker_lacks_fails_in_seconds_naming_it(uneven_cluster, tm
 @pytest.mark.integration
 def test_what_every_worker_has_passes_and_runs(uneven_cluster, tmp_path) -> None:
     address, _names, extra = uneven_cluster
-    notebook = write_notebook(tmp_path / "nb.ipynb", [
-        "import json",
-        "%%step load\nxs = [1, 2]",
-        "%%step train\ny = json.dumps(sum(xs))",
-    ])
-    done, _seconds = _run(notebook, address, extra)
+    done, _seconds = _run(tmp_path, "y = json.dumps(sum(xs))", address, extra)
     assert done.returncode == 0, done.stderr
