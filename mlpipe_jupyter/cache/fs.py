@@ -192,7 +192,8 @@ class ObjectFS:
 
     def mtime(self, path: PurePosixPath) -> float:
         info = self._info(path)
-        stamp = info.get("LastModified") or info.get("last_modified") or info.get("mtime")
+        stamp = (info.get("LastModified") or info.get("last_modified") or info.get("mtime")
+                 or info.get("created"))
         if hasattr(stamp, "timestamp"):
             return float(stamp.timestamp())
         return float(stamp or 0.0)
