@@ -167,11 +167,13 @@ def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
     """
     _, the_store, records, request = _prepare(request, pipeline)
     assert request.run_id is not None
+    from .cache import fs as storefs
+
     folder = the_store.records_root / "runs" / request.run_id  # a local folder
-    folder.mkdir(parents=True, exist_ok=True)
     request_file = folder / REQUEST_FILE
-    request_file.write_text(request.to_json() + "\n", encoding="utf-8")
+    storefs.write_local(request_file, (request.to_json() + "\n").encode("utf-8"))
     log_path = folder / LOG_FILE
+    storefs.create_empty(log_path)  # owner-only, as the rest of the store
     command = [
         sys.executable, "-m", "mlpipe_jupyter", "run", "--request", str(request_file), "--json",
     ]

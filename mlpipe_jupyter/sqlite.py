@@ -123,10 +123,7 @@ def _create_owner_only(path: Path) -> None:
     from .cache import fs as storefs
 
     storefs.makedirs(path.parent)
-    try:
-        storefs.open_new(path).close()
-    except FileExistsError:
-        pass
+    storefs.create_empty(path)
 
 
 _checked: set[tuple[str, int]] = set()

@@ -88,6 +88,15 @@ def open_new(path: str | os.PathLike[str]) -> Any:
     return os.fdopen(fd, "wb")
 
 
+def create_empty(path: str | os.PathLike[str]) -> None:
+    """Make `path` an empty file with the store's file mode unless it exists (a file another
+    writer then fills keeps that mode: an executed notebook, a log, a database)."""
+    try:
+        open_new(path).close()
+    except FileExistsError:
+        pass
+
+
 def tmp_name(folder: Path, suffix: str = "") -> Path:
     """A temporary name in `folder` that carries this process's pid (for the dead-writer sweep)."""
     return folder / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{suffix}"
@@ -275,7 +284,7 @@ def filesystem_for(location: Any) -> LocalFS | ObjectFS:
 
 
 __all__ = [
-    "MODE_ENV", "OPTIONS_ENV", "LocalFS", "ObjectFS", "dir_mode", "file_mode",
+    "MODE_ENV", "OPTIONS_ENV", "LocalFS", "ObjectFS", "create_empty", "dir_mode", "file_mode",
     "filesystem_for", "makedirs", "open_filesystem", "open_new", "storage_options",
     "store_mode", "write_local",
 ]

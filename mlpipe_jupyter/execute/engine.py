@@ -261,7 +261,10 @@ def _execute(job: StepJob, km: Any) -> Any:
     papermill = import_papermill()
     import nbformat
 
-    Path(job.notebook_path).parent.mkdir(parents=True, exist_ok=True)
+    from mlpipe_jupyter.cache import fs as storefs
+
+    storefs.makedirs(Path(job.notebook_path).parent)  # owner-only (MLPIPE_STORE_MODE)
+    storefs.create_empty(job.notebook_path)  # papermill's writes keep this file's mode
     return papermill.execute_notebook(
         nbformat.from_dict(job.notebook),
         job.notebook_path,

@@ -70,3 +70,29 @@ def test_an_unknown_mode_is_one_line(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MLPIPE_STORE_MODE", "world")
     with pytest.raises(BadInput, match=r"MLPIPE_STORE_MODE='world': choose owner .* or group"):
         Store.open(tmp_path / "s").put("x", 1)
+
+
+@pytest.mark.integration
+def test_a_real_run_under_umask_0_leaves_an_owner_only_store(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from nbfiles import write_notebook
+
+    notebook = write_notebook(tmp_path / "nb.ipynb", [
+        "import json", "%%step make\nx = [1, 2]",
+        "%%step use\ny = sum(x)\nopen('out.json', 'w').write(json.dumps(y))",
+    ])
+    env = {k: v for k, v in os.environ.items() if k not in ("MLPIPE_STORE", "MLPIPE_STORE_MODE")}
+    done = subprocess.run(
+        ["sh", "-c", f"umask 000 && exec {sys.executable} -m mlpipe_jupyter run nb.ipynb"
+                     " --workers 1 --json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    root = tmp_path / ".mlpipe"
+    modes = modes_under(root)
+    assert any(name.endswith("use.ipynb") for name in modes)  # the executed step notebook
+    wrong = {name: oct(mode) for name, mode in modes.items()
+             if mode != (0o700 if (root / name).is_dir() else 0o600)}
+    assert not wrong, wrong
