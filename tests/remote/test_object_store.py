@@ -208,3 +208,17 @@ def test_a_url_whose_filesystem_is_missing_is_one_line(tmp_path) -> None:
     assert done.stderr.strip() == (
         "mlpipe: store abfs://container/prefix needs adlfs: pip install mlpipe-jupyter[azure]"
     )
+
+
+def test_endpoint_options_from_mlpipe_store_options(s3, monkeypatch) -> None:
+    from mlpipe_jupyter.cache.store import CacheEntry, Store
+
+    endpoint = s3["AWS_ENDPOINT_URL"]
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # only the JSON variable says where S3 is
+    monkeypatch.setenv("MLPIPE_STORE_OPTIONS", json.dumps({"endpoint_url": endpoint}))
+    store = Store.open(f"s3://{BUCKET}/options")
+    ref = store.put("x", {"a": 1})
+    store.commit(CacheEntry(step_key="9" * 64, step="s", outputs={"x": ref}))
+    assert Store.open(f"s3://{BUCKET}/options").lookup("9" * 64) is not None
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    assert f"options/cache/{'9' * 64}.json" in bucket_keys("options/")
