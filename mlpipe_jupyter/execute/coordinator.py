@@ -195,8 +195,9 @@ class Coordinator:
         self.ctx.emit({
             "event": "warning", "run_id": self.ctx.run_id,
             "message": (
-                f"the artifact of {action.var} from step '{action.step}' {action.problem}"
-                f" when step '{action.reader}' loaded it: '{action.step}' re-runs, then"
+                f"the artifact of {action.var} from step '{action.step}'"
+                f" ({action.artifact[:12]}) {action.problem} when step '{action.reader}'"
+                f" loaded it: its cache entry is dropped, '{action.step}' re-runs, then"
                 f" '{action.reader}'"
             ),
         })

@@ -141,6 +141,7 @@ class Invalidate:
     var: str
     reader: str
     problem: str = "failed its checksum"
+    artifact: str = ""  # the artifact's key
 
 
 @dataclass(frozen=True)

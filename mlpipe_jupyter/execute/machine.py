@@ -233,7 +233,7 @@ class RunMachine:
             f"its input {c.var} from step '{producer}' {c.problem}" for c, producer in damaged)
         for c, producer in damaged:
             slot.healed.add(c.var)
-            actions.append(Invalidate(producer, c.var, name, c.problem))
+            actions.append(Invalidate(producer, c.var, name, c.problem, c.artifact))
             self._rerun(producer, f"re-run: artifact of {c.var} from step '{producer}'"
                                   f" {c.problem}", actions)
         return True

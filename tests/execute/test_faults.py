@@ -145,9 +145,10 @@ def test_a_flipped_byte_found_at_load_reruns_the_producer_in_the_same_run(
         "re-run: artifact of raw from step 'load' failed its checksum")
     assert second["steps"]["double"]["reason"] == (
         "re-run: its input raw from step 'load' failed its checksum")
+    key = store.lookup(first["steps"]["load"]["cache_key"]).outputs["raw"].key
     assert [e["message"] for e in events if e["event"] == "warning"] == [
-        "the artifact of raw from step 'load' failed its checksum when step 'double' loaded"
-        " it: 'load' re-runs, then 'double'"]
+        f"the artifact of raw from step 'load' ({key[:12]}) failed its checksum when step"
+        " 'double' loaded it: its cache entry is dropped, 'load' re-runs, then 'double'"]
     values = {name: store.get(store.lookup(second["steps"][name]["cache_key"]).outputs[var])
               for name, var in [("load", "raw"), ("double", "doubled"), ("use", "total")]}
     assert values == {"load": [0, 1, 2, 3, 4], "double": [0, 2, 4, 6, 8], "use": 20}
