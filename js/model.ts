@@ -7,7 +7,7 @@
  */
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
-import { deriveNodeState, ITrackedRun, signaturesOf, stepSignature, TERMINAL } from './state';
+import { deriveNodeState, isActive, ITrackedRun, signaturesOf, stepSignature, TERMINAL } from './state';
 import { ICellPayload, IDag, INodeState, IRunRecord, RequestFn } from './types';
 
 /** The notebook the model follows, seen through what the model needs. */
@@ -54,8 +54,9 @@ export class PipelineModel implements IDisposable {
   get run(): IRunRecord | null {
     return this._tracked()?.run ?? null;
   }
+  /** The shown run is queued or running (it can be cancelled). */
   get running(): boolean {
-    return this.run?.status === 'running';
+    return !!this.run && isActive(this.run.status);
   }
   get history(): IRunRecord[] {
     return this._history;
@@ -177,7 +178,7 @@ export class PipelineModel implements IDisposable {
       const run = await this._request<IRunRecord>(`runs/${encodeURIComponent(runId)}`);
       this._track(source.path, run, signaturesOf(this._dag?.steps ?? [], this._cells));
       this._changed.emit();
-      if (run.status === 'running') {
+      if (isActive(run.status)) {
         this._schedulePoll(0);
       }
     } catch (error) {

@@ -40,6 +40,9 @@ function runState(
   tracked: ITrackedRun,
   nowMs: number
 ): INodeState | null {
+  if (tracked.run.status === 'queued') {
+    return queued();
+  }
   const active = tracked.run.status === 'running';
   const startedWith = tracked.signatures.get(step.name);
   const unchanged = startedWith === undefined || startedWith === signature;
@@ -56,6 +59,12 @@ function runState(
     seconds: seconds(step.name, record, tracked, nowMs),
     notebook: record.path || record.notebook || null
   };
+}
+
+/** The whole run waits for one of the server's run slots (`max_concurrent_runs`). */
+function queued(): INodeState {
+  const reason = 'the run is queued: the server runs at most max_concurrent_runs at once';
+  return { state: 'queued', reason, seconds: null, notebook: null };
 }
 
 function pending(): INodeState {
@@ -101,6 +110,11 @@ function cacheState(
 }
 
 export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** A run that may still change: waiting for a slot or running (it can be cancelled). */
+export function isActive(status: string): boolean {
+  return status === 'queued' || status === 'running';
+}
 
 /** Text for a state, as the node shows it. */
 export function stateLabel(state: INodeState): string {

@@ -151,6 +151,10 @@ export interface ISchedule {
   last_fired?: string | null;
   last_run_id?: string | null;
   last_error?: string | null;
+  /** Fires skipped because the previous run was still queued or running. */
+  skipped?: number;
+  last_skipped?: string | null;
+  last_skip_reason?: string | null;
 }
 
 /** What the schedule dialog submits (`POST schedules`). */

@@ -80,6 +80,10 @@ export class ScheduleList extends Widget {
     if (schedule.last_error) {
       item.append(span('mlpipe-schedule-error', schedule.last_error));
     }
+    if (schedule.skipped && schedule.last_skip_reason) {
+      const times = schedule.skipped === 1 ? 'once' : `${schedule.skipped} times`;
+      item.append(span('mlpipe-schedule-skipped', `skipped ${times}: ${schedule.last_skip_reason}`));
+    }
     return item;
   }
 

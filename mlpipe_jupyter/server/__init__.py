@@ -43,10 +43,28 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings["mlpipe_service"] = service
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    _open_the_store_folder(serverapp)
     if service.fire_schedules:
         _start_schedule_timer(service)
     _own_warm_cluster(serverapp, service)
     serverapp.log.info("mlpipe: REST API at %smlpipe/api/", web_app.settings["base_url"])
+
+
+def _open_the_store_folder(serverapp: Any) -> None:
+    """Let the contents API open files under hidden folders, as the installed config asks.
+
+    The executed step notebooks that `GET runs/ID/steps/NAME/notebook` names live in the
+    hidden `.mlpipe` store. The installed `jupyter_server_config.d/mlpipe_jupyter.json`
+    sets `ContentsManager.allow_hidden`, but `jupyter server` reads only the extension
+    list from that folder (`jupyter lab` reads all of it), so the setting is applied here
+    too; one set explicitly anywhere (command line, a config file) is left as it is.
+    """
+    manager = serverapp.contents_manager
+    config = serverapp.config
+    sections = [cls.__name__ for cls in type(manager).__mro__]
+    if any(name in config and "allow_hidden" in config[name] for name in sections):
+        return
+    manager.allow_hidden = True
 
 
 def _start_schedule_timer(service: MlpipeService) -> None:

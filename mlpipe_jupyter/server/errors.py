@@ -23,6 +23,15 @@ def to_http_error(exc: BaseException) -> HTTPError:
     return _http(500, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
+class MlpipeHTTPError(HTTPError):
+    """An HTTPError that keeps its message as written: tornado doubles each '%' of a
+    `log_message` given without args (for its own log line), which the JSON answer
+    would show (`runs%%3F`); handlers.MlpipeHandler.write_error answers `message`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, log_message=message, reason=None)
+        self.message = message
+
+
 def _http(status: int, message: str) -> HTTPError:
-    # log_message is %-formatted only when args are given: a message with '%' is safe
-    return HTTPError(status, log_message=message, reason=None)
+    return MlpipeHTTPError(status, message)

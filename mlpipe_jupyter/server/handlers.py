@@ -26,7 +26,7 @@ from tornado.ioloop import IOLoop
 
 from ..errors import BadInput, NotFound
 from . import validate
-from .errors import to_http_error
+from .errors import MlpipeHTTPError, to_http_error
 
 API_PREFIX = "mlpipe/api"
 SEGMENT = r"([^/]+)"
@@ -78,6 +78,15 @@ class MlpipeHandler(APIHandler):
             if error.status_code >= 500:
                 self.log.error("mlpipe: %s failed", method.__name__, exc_info=exc)
             raise error from exc
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """APIHandler's JSON error, with the message as written (not %-escaped)."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if not isinstance(error, MlpipeHTTPError):
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": error.message, "reason": None}))
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -197,6 +197,46 @@ describe('PipelineModel', () => {
     expect(server.count('runs/r1', 'GET')).toBe(polls);
   });
 
+  it('shows a queued run on every node, can cancel it, and follows it when it starts', async () => {
+    model.setSource(nb);
+    await flush();
+    server.run = { run_id: 'r1', status: 'queued', steps: { load: { status: 'pending' }, train: { status: 'pending' } } };
+    await model.startRun({});
+    jest.advanceTimersByTime(0);
+    await flush();
+    expect(model.nodeState('load')).toMatchObject({ state: 'queued' });
+    expect(model.nodeState('train').state).toBe('queued');
+    expect(model.nodeState('load').reason).toContain('max_concurrent_runs');
+    expect(model.running).toBe(true); // the cancel button stays enabled while it waits
+
+    server.run = { run_id: 'r1', status: 'running', steps: { load: { status: 'running' }, train: { status: 'pending' } } };
+    jest.advanceTimersByTime(500);
+    await flush();
+    expect(model.nodeState('load').state).toBe('running');
+    expect(model.nodeState('train').state).toBe('pending');
+  });
+
+  it('stops polling a queued run once it is cancelled', async () => {
+    model.setSource(nb);
+    await flush();
+    server.run = { run_id: 'r1', status: 'queued', steps: { load: { status: 'pending' }, train: { status: 'pending' } } };
+    await model.startRun({});
+    jest.advanceTimersByTime(0);
+    await flush();
+    server.run = {
+      run_id: 'r1', status: 'cancelled',
+      steps: { load: { status: 'skipped', reason: 'run cancelled' }, train: { status: 'skipped', reason: 'run cancelled' } }
+    };
+    jest.advanceTimersByTime(500);
+    await flush();
+    expect(model.running).toBe(false);
+    expect(model.nodeState('load')).toMatchObject({ state: 'skipped', reason: 'run cancelled' });
+    const polls = server.count('runs/r1', 'GET');
+    jest.advanceTimersByTime(5000);
+    await flush();
+    expect(server.count('runs/r1', 'GET')).toBe(polls);
+  });
+
   it('marks a step edited after a finished run as stale, the others keep their run state', async () => {
     model.setSource(nb);
     await flush();

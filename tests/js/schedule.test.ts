@@ -295,6 +295,15 @@ describe('ScheduleList', () => {
     expect(items[1].querySelector('.mlpipe-schedule-pause')!.textContent).toBe('Resume');
   });
 
+  it('says when fires were skipped because the previous run was still going', () => {
+    const list = new ScheduleList({ onSetPaused: jest.fn(), onRemove: jest.fn() });
+    const reason = 'run 20261201-060000-ab12cd of the previous fire is still running';
+    list.render([schedule('nightly'), schedule('busy', { skipped: 2, last_skip_reason: reason })], null);
+    const items = [...list.node.querySelectorAll<HTMLElement>('.mlpipe-schedule')];
+    expect(items[0].querySelector('.mlpipe-schedule-skipped')).toBeNull();
+    expect(items[1].querySelector('.mlpipe-schedule-skipped')!.textContent).toBe(`skipped 2 times: ${reason}`);
+  });
+
   it('reports pause, resume and remove through its callbacks', () => {
     const onSetPaused = jest.fn();
     const onRemove = jest.fn();

@@ -121,7 +121,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
         f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--ContentsManager.allow_hidden=True",
         "--MlpipeService.gpu_workers=1",  # a --gpu 1 step runs on this GPU-less machine
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open notebooks with no kernel
         f"--LabApp.extra_labextensions_path={extensions}",
