@@ -42,6 +42,7 @@ class ClusterOptions:
     workers: int | None = None  # CPU workers of the embedded cluster
     gpu_workers: int | None = None  # GPU workers of the embedded cluster (default: GPUs found)
     manager: ManagerSpec | None = None  # --cluster CLASS: a cluster manager to start (managers.py)
+    start_workers: int | None = None  # CPU workers started at once; the rest when steps wait
 
     def __post_init__(self) -> None:
         if self.scheduler is not None:
@@ -87,6 +88,16 @@ class ClusterHandle:
     warm: bool = False  # a warm cluster: its kernel pools outlive the run
     keep: bool = False  # the client is this process's shared one (a warm cluster it owns)
     dashboard: str | None = None  # the Dask dashboard's address, when mlpipe serves one
+    deferred: dict[str, Any] = field(default_factory=dict)  # CPU workers not started yet
+
+    def grow(self) -> bool:
+        """Start one of the deferred CPU workers; False when none is left."""
+        if not self.deferred or self.cluster is None:
+            return False
+        name = next(iter(self.deferred))
+        self.cluster.worker_spec[name] = self.deferred.pop(name)
+        self.cluster.sync(self.cluster._correct_state)  # what SpecCluster.scale does
+        return True
 
     @property
     def ours(self) -> bool:
@@ -241,6 +252,10 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
         warn(message)
 
     workers = _worker_specs(options, note)
+    deferred: dict[str, Any] = {}
+    if options.start_workers is not None:
+        cpu = [name for name in workers if name.startswith("cpu-")]
+        deferred = {name: workers.pop(name) for name in cpu[max(1, options.start_workers):]}
     restore = _detach_main_module()
     scheduler = {
         "cls": Scheduler,
@@ -256,7 +271,8 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
         restore()
         raise
     dashboard = str(client.dashboard_link) if DASHBOARD else None
-    return ClusterHandle(client, cluster, warnings, restore, dashboard=dashboard)
+    return ClusterHandle(client, cluster, warnings, restore, dashboard=dashboard,
+                         deferred=deferred)
 
 
 def _fmt(amount: float) -> str:

@@ -251,4 +251,7 @@ def serve(modules: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(json.loads(sys.argv[1]) if len(sys.argv) > 1 else [])
+    try:
+        serve(json.loads(sys.argv[1]) if len(sys.argv) > 1 else [])
+    except (BrokenPipeError, KeyboardInterrupt):  # the worker left while this one started
+        os._exit(0)

@@ -190,7 +190,59 @@ def _right_sized(options: ClusterOptions, width: int) -> ClusterOptions:
     if options.scheduler:
         return options
     cpus = min(2, os.cpu_count() or 1) if options.workers is None else options.workers
-    return replace(options, workers=min(cpus, max(1, width)))
+    workers = min(cpus, max(1, width))
+    if options.workers is None and workers > 1 and (os.cpu_count() or 1) <= SMALL_MACHINE:
+        # Every worker pays ~2-4 s of CPU to start (Dask, papermill, the setup's imports in
+        # its fork server): on a small machine that costs more than short parallel steps
+        # save. Start one; `_Grower` adds the others once steps wait for a worker.
+        return replace(options, workers=workers, start_workers=1)
+    return replace(options, workers=workers)
+
+
+SMALL_MACHINE = 2  # cores
+GROW_AFTER_S = 2.0  # a step waiting this long for a worker starts another (~a start's cost)
+
+
+def _steps_waiting(dask_scheduler: Any) -> int:
+    """Tasks the scheduler holds beyond one per worker thread (run on the scheduler)."""
+    busy = sum(1 for ts in dask_scheduler.tasks.values()
+               if ts.state in ("processing", "queued", "no-worker"))  # fmt: skip
+    return busy - sum(ws.nthreads for ws in dask_scheduler.workers.values())
+
+
+class _Grower:
+    """Start the embedded cluster's deferred workers while steps wait for one."""
+
+    def __init__(self, handle: Any) -> None:
+        import threading
+
+        self.handle = handle
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True, name="mlpipe-grow")
+
+    def __enter__(self) -> _Grower:
+        if self.handle.deferred:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+
+    def _watch(self) -> None:
+        waiting_since: float | None = None
+        while self.handle.deferred and not self.stopped.wait(0.25):
+            try:
+                waiting = self.handle.client.run_on_scheduler(_steps_waiting) > 0
+            except Exception:  # noqa: BLE001 - the cluster is closing
+                return
+            now = time.monotonic()
+            if not waiting:
+                waiting_since = None
+            elif waiting_since is None:
+                waiting_since = now
+            elif now - waiting_since >= GROW_AFTER_S:
+                self.handle.grow()
+                waiting_since = None
 
 
 def _recorded_cluster(
@@ -260,7 +312,8 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
                 " enforce them"
             )
         coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
-        status = coordinator.run(release_pool=handle.kind == "scheduler")  # warm: kept
+        with _Grower(handle):
+            status = coordinator.run(release_pool=handle.kind == "scheduler")  # warm: kept
         discovered.save(ctx.store, ctx.notebook, [
             Edge(d.writer, d.reader, (d.var,)) for d in coordinator.discovered
         ])

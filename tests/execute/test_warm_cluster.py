@@ -148,3 +148,16 @@ def test_a_worker_that_dies_is_replaced_and_the_next_run_succeeds(write_notebook
         assert {s["status"] for s in again["steps"].values()} == {"succeeded"}
     finally:
         warm.close()
+
+
+def test_a_wide_dag_gets_its_second_worker_when_steps_wait(write_notebook) -> None:  # noqa: ANN001
+    """On a small machine the embedded cluster starts one worker and adds the second only
+    once steps wait for it; a wide DAG still runs in parallel."""
+    cells = ["import time", "%%step prepare\nbase = 1"]
+    cells += [f"%%step b{i}\ntime.sleep(3)\nr{i} = base + {i}" for i in range(4)]
+    path = write_notebook(cells)
+    run = mlpipe("run", path.name, "--json", cwd=path.parent)
+    assert run.returncode == 0, run.stderr
+    steps = json.loads(run.stdout)["steps"]
+    assert {s["status"] for s in steps.values()} == {"succeeded"}
+    assert len({s["worker"] for name, s in steps.items() if name != "prepare"}) == 2
