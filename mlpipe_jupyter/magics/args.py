@@ -10,7 +10,8 @@ from IPython.core.error import UsageError
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}; usage: {self.format_usage().strip()[7:]}")
+        usage = " ".join(self.format_usage().split()[1:])  # argparse wraps it: one line
+        raise UsageError(f"{self.prog}: {message}; usage: {usage}")
 
 
 def parser(prog: str) -> argparse.ArgumentParser:

@@ -154,3 +154,5 @@ def test_run_refuses_a_notebook_with_errors(run: Any, fake_service: Any) -> None
 def test_run_usage_error(run: Any, fake_service: Any) -> None:
     error = run(f"%pipeline run {FANOUT} -p lr").error_in_exec
     assert isinstance(error, UsageError) and "expected 2 arguments" in str(error)
+    assert "\n" not in str(error)  # argparse wraps a long usage: one line all the same
+    assert str(error).endswith("[notebook]")
