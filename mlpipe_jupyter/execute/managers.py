@@ -165,7 +165,8 @@ def start_manager(spec: ManagerSpec, warn: Callable[[str], None] = lambda _: Non
         _close_quietly(cluster)
         restore()
         raise
-    handle = ClusterHandle(client, cluster, restore=restore, manager=spec.cluster_class)
+    handle = ClusterHandle(client, cluster, restore=restore, manager=spec.cluster_class,
+                           dashboard=_dashboard(cluster, client))
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT_S)
     except (TimeoutError, OSError):
@@ -226,6 +227,15 @@ def _scale(cluster: Any, spec: ManagerSpec) -> None:
     requested = getattr(cluster, "requested", None)
     if requested is not None and not requested:  # asked for no workers (a job queue's)
         cluster.scale(max(1, spec.width))
+
+
+def _dashboard(cluster: Any, client: Any) -> str | None:
+    """The manager's Dask dashboard address, when its scheduler serves one."""
+    try:
+        link = getattr(cluster, "dashboard_link", None) or client.dashboard_link
+    except Exception:  # noqa: BLE001 - no dashboard is no error
+        return None
+    return str(link) if link else None
 
 
 def _close_quietly(cluster: Any) -> None:

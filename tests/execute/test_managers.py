@@ -151,6 +151,7 @@ def test_a_local_cluster_by_import_path_runs_the_pipeline_and_is_closed(tmp_path
     assert run["both"]["total"] == 10 * 10 + 4
     cluster = next(e for e in events if e.get("event") == "cluster")
     assert cluster["workers"]  # it had workers
+    assert cluster["dashboard"].startswith("http://")  # the manager's own dashboard
     # closed afterwards: its worker processes are gone (multiprocessing's resource tracker
     # lives as long as this process, whatever spawned it)
     left = [p for p in psutil.Process().children(recursive=True)
