@@ -263,7 +263,8 @@ export class PipelineModel implements IDisposable {
     }
     if (TERMINAL.has(tracked.run.status)) {
       this._stopPolling();
-      await Promise.all([this.loadHistory(), this.analyze()]);
+      // the run may have started the server's warm cluster: its dashboard is the link now
+      await Promise.all([this.loadHistory(), this.analyze(), this._loadStatus()]);
     } else {
       this._schedulePoll(this.pollIntervalMs);
     }

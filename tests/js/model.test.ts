@@ -197,6 +197,24 @@ describe('PipelineModel', () => {
     expect(server.count('runs/r1', 'GET')).toBe(polls);
   });
 
+  it('links the warm cluster\'s dashboard once a run that started it ends', async () => {
+    let link = '';
+    const answer = server.answer.bind(server);
+    server.answer = (endPoint, method) =>
+      endPoint === 'status' ? { dashboard_link: link || null } : answer(endPoint, method);
+    model.setSource(nb);
+    await flush();
+    expect(model.dashboardUrl).toBeNull(); // no warm cluster before the first run
+    server.run = { run_id: 'r1', status: 'running', steps: {} };
+    await model.startRun({});
+    link = 'http://127.0.0.1:40123/status'; // the server's warm cluster, started by the run
+    server.run = { run_id: 'r1', status: 'succeeded', steps: {} };
+    jest.advanceTimersByTime(0);
+    await flush();
+    expect(model.running).toBe(false);
+    expect(model.dashboardUrl).toBe('http://127.0.0.1:40123/status');
+  });
+
   it('shows a queued run on every node, can cancel it, and follows it when it starts', async () => {
     model.setSource(nb);
     await flush();
