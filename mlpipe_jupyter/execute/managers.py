@@ -125,8 +125,8 @@ def parse_options(texts: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return dict(parse_option(text) for text in texts)
 
 
-def load_class(path: str) -> type:
-    """The class at `path`, imported; one line naming --cluster when it cannot be."""
+def load_class(path: str) -> Callable[..., Any]:
+    """The class (or factory) at `path`, imported; one line naming --cluster when it cannot be."""
     check_class_path(path)
     module_name, _, attr = path.rpartition(".")
     try:
@@ -139,8 +139,14 @@ def load_class(path: str) -> type:
             f"--cluster {path}: cannot import {module_name} ({exc}); install it"
             f" (pip install {hint}) or fix the path"
         ) from None
+    except Exception as exc:  # noqa: BLE001 - the module failed on import: its error, one line
+        text = str(exc).strip().splitlines()
+        raise RunInputError(
+            f"--cluster {path}: importing {module_name} failed ({type(exc).__name__}:"
+            f" {text[0][:200] if text else ''})"
+        ) from None
     found = getattr(module, attr, None)
-    if not isinstance(found, type):
+    if not callable(found):
         raise RunInputError(f"--cluster {path}: {module_name} has no class {attr}")
     return found
 
@@ -178,7 +184,7 @@ def start_manager(spec: ManagerSpec, warn: Callable[[str], None] = lambda _: Non
     return handle
 
 
-def _construct(cls: type, spec: ManagerSpec) -> Any:
+def _construct(cls: Callable[..., Any], spec: ManagerSpec) -> Any:
     options = dict(spec.options)
     if "silence_logs" not in options and _takes(cls, "silence_logs"):
         options["silence_logs"] = logging.CRITICAL  # a failing worker's traceback: our one line
@@ -195,7 +201,7 @@ def _construct(cls: type, spec: ManagerSpec) -> Any:
         raise RunInputError(f"--cluster {spec.cluster_class} did not start: {detail}") from None
 
 
-def _takes(cls: type, name: str) -> bool:
+def _takes(cls: Callable[..., Any], name: str) -> bool:
     import inspect
 
     try:
