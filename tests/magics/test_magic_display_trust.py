@@ -56,15 +56,16 @@ def shown(ip: Any, source: str) -> tuple[str, list[dict[str, Any]]]:
     return cap.stdout, [dict(o.data) for o in cap.outputs]
 
 
-def plant(store: Store, *, keep_signature: bool) -> Path:
-    """Put the planted displays into the one entry there is."""
-    (path,) = store.cache_dir.glob("*.json")
-    data = json.loads(path.read_text())
-    data["displays"] = PLANTED
-    if not keep_signature:
-        del data["signature"]
-    path.write_text(json.dumps(data))
-    return path
+def plant(store: Store, *, keep_signature: bool) -> None:
+    """Put the planted displays into every entry there is."""
+    entries = list(store.cache_dir.glob("*.json"))
+    assert entries
+    for path in entries:
+        data = json.loads(path.read_text())
+        data["displays"] = PLANTED
+        if not keep_signature:
+            del data["signature"]
+        path.write_text(json.dumps(data))
 
 
 def test_our_signed_entry_replays_its_displays_as_they_were(ip: Any, store: Store) -> None:
@@ -119,3 +120,40 @@ def test_sanitize_keeps_only_what_cannot_run_code(data: dict[str, Any], expected
     output = {"output_type": "display_data", "data": data, "metadata": {}}
     cleaned = sanitize_output(output)
     assert (cleaned["data"] if cleaned else None) == expected
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_under_papermill_a_pipeline_entry_replays_and_a_planted_display_never_shows(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """From outside: `mlpipe run`, then papermill restores the step with its own HTML; after
+    a display is planted in that entry, papermill runs the step and shows only its own."""
+    import subprocess
+    import sys
+
+    import papermill
+
+    monkeypatch.delenv("MLPIPE_STORE", raising=False)
+    path = nbfiles.write_notebook(tmp_path / "nb.ipynb", ["%load_ext mlpipe_jupyter", SHOW])
+    mlpipe = Path(sys.executable).with_name("mlpipe")
+    done = subprocess.run([str(mlpipe), "run", str(path), "--workers", "1"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    def html_shown() -> tuple[str, list[str]]:
+        out = tmp_path / "out.ipynb"
+        papermill.execute_notebook(str(path), str(out), kernel_name="python3",
+                                   progress_bar=False, cwd=str(tmp_path))
+        cell = json.loads(out.read_text())["cells"][1]
+        printed = "".join("".join(o.get("text", "")) for o in cell["outputs"]
+                          if o["output_type"] == "stream")
+        return printed, ["".join(o["data"]["text/html"]) for o in cell["outputs"]
+                         if "text/html" in o.get("data", {})]
+
+    printed, html = html_shown()
+    assert "restored from cache" in printed
+    assert html == ["<b>ours</b><script>var ours = 1;</script>"]
+    plant(Store.open(tmp_path / ".mlpipe"), keep_signature=True)
+    printed, html = html_shown()
+    assert "restored from cache" not in printed  # the edited entry is not trusted: it ran
+    assert html == ["<b>ours</b><script>var ours = 1;</script>"]
