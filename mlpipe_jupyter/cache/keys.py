@@ -24,6 +24,7 @@ import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,7 @@ def _strip_comments(source: str) -> str:
     return "\n".join(kept)
 
 
+@lru_cache(maxsize=1024)
 def normalize_code(source: str) -> str:
     """The code with comments, blank lines and formatting details removed.
 
@@ -119,16 +121,22 @@ def setup_params(pipeline: Pipeline) -> tuple[str, ...]:
     """The parameters the setup code reads (every step runs setup, so every step needs them)."""
     if not pipeline.params or not pipeline.setup_source.strip():
         return ()
+    used = _setup_reads(pipeline.setup_source)
+    return tuple(name for name in pipeline.params if name in used)
+
+
+@lru_cache(maxsize=64)
+def _setup_reads(setup_source: str) -> frozenset[str]:
+    """The names the setup code reads: visited once per setup, not once per step's key."""
     from mlpipe_jupyter.analysis.ipysyntax import python_source
     from mlpipe_jupyter.analysis.visitor import cell_facts
 
-    code = python_source(pipeline.setup_source)
+    code = python_source(setup_source)
     try:
         facts = cell_facts(code) if code is not None else None
     except SyntaxError:
-        return ()
-    used = set(facts.reads) | set(facts.deferred) if facts else set()
-    return tuple(name for name in pipeline.params if name in used)
+        return frozenset()
+    return frozenset(facts.reads) | frozenset(facts.deferred) if facts else frozenset()
 
 
 def step_params(step: Step, pipeline: Pipeline) -> tuple[str, ...]:
