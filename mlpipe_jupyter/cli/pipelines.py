@@ -187,8 +187,10 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
         state = "paused" if row["paused"] else f"next {row['next_run']}"
         last = f", last run {row['last_run_id']}" if row["last_run_id"] else ""
         error = f", last error: {row['last_error']}" if row["last_error"] else ""
+        skipped = (f", skipped {row['skipped']}x (last {row['last_skipped']}:"
+                   f" {row['last_skip_reason']})" if row.get("skipped") else "")  # fmt: skip
         print(f"{row['name']:<20} {row['pipeline']:<20} {row['cron']:<15} "
-              f"{row['description']}; {state}{last}{error}")  # fmt: skip
+              f"{row['description']}; {state}{last}{error}{skipped}")  # fmt: skip
     return EXIT_OK
 
 
