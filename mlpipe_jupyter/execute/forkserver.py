@@ -40,18 +40,37 @@ READY_TIMEOUT_S = 60.0
 LAUNCHER = ("-m", "ipykernel_launcher")
 
 
-def installed(module: str) -> bool:
-    """Whether `module` comes from the Python installation (not a local file)."""
+def _origin(module: str) -> str | None:
+    """The file (or package folder) of `module`'s top-level package, "built-in", or None."""
     top = module.split(".")[0]
     if top in sys.builtin_module_names:
-        return True
+        return "built-in"
     try:
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
-        return False
+        return None
     if spec is None:
+        return None
+    return spec.origin or next(iter(spec.submodule_search_locations or []), None)
+
+
+def stamp(modules: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """The mtimes of the preloaded packages' files: a reinstall or upgrade changes them."""
+    found = []
+    for module in modules:
+        origin = _origin(module)
+        if origin and os.path.exists(origin):
+            found.append((origin, os.stat(origin).st_mtime))
+    return tuple(found)
+
+
+def installed(module: str) -> bool:
+    """Whether `module` comes from the Python installation (not a local file)."""
+    if module.split(".")[0] in sys.builtin_module_names:
+        return True
+    origin = _origin(module)
+    if origin is None:
         return False
-    origin = spec.origin or next(iter(spec.submodule_search_locations or []), None)
     if origin in (None, "built-in", "frozen"):
         return True
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
@@ -106,6 +125,7 @@ class ForkServer:
 
     def __init__(self, cwd: str | None, modules: tuple[str, ...] = ()) -> None:
         self.modules = tuple(m for m in modules if installed(m))
+        self.stamp = stamp(self.modules)
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlpipe_jupyter.execute.forkserver", json.dumps(self.modules)],
@@ -137,6 +157,11 @@ class ForkServer:
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    @property
+    def current(self) -> bool:
+        """Alive, and its preloaded packages not reinstalled since it imported them."""
+        return self.alive and stamp(self.modules) == self.stamp
 
     def close(self) -> None:
         """Stop the server; it kills the kernels it forked."""

@@ -260,7 +260,11 @@ class KernelPool:
         with self._lock:
             if self._closed or self._forkserver_failed or not USE_FORKSERVER or self.kernel_name:
                 return None
-            if self._forkserver is None or not self._forkserver.alive:
+            if self._forkserver is not None and not self._forkserver.current:
+                stale, self._forkserver = self._forkserver, None  # a package was upgraded
+                threading.Thread(target=self._close_server_when_free, args=(stale,),
+                                 daemon=True, name="mlpipe-forkserver-close").start()
+            if self._forkserver is None:
                 try:
                     self._forkserver = ForkServer(self.cwd, self.warm)
                 except OSError as exc:
@@ -322,7 +326,8 @@ class KernelPool:
                         self._start_one()
                     return self._hand(self._new_kernel())
                 continue
-            if is_alive(km):
+            server = km.__dict__.get("_mlpipe_forkserver")
+            if is_alive(km) and (server is None or server.current):
                 if self.size:
                     self._start_one()
                 return self._hand(km)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -113,3 +114,14 @@ def test_the_server_takes_its_kernels_with_it(tmp_path: Path) -> None:
     assert not alive(pid)
     kernels.retire(km)
     pool.close()
+
+
+def test_an_upgraded_package_makes_the_server_stale(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from mlpipe_jupyter.execute import forkserver
+
+    package = tmp_path / "__init__.py"
+    package.write_text("")
+    monkeypatch.setattr(forkserver, "_origin", lambda module: str(package))
+    before = forkserver.stamp(("somepkg",))
+    os.utime(package, (1, 1))  # `pip install -U somepkg` rewrote it
+    assert forkserver.stamp(("somepkg",)) != before
