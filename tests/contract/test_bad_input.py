@@ -58,6 +58,8 @@ CASES = [
          "-f: nested too deeply to be parameters"),
     Case("dag of a FIFO", ("dag", "fifo.ipynb"), "is not a regular file (a pipe or device)"),
     Case("dag of /dev/zero", ("dag", "/dev/zero"), "is not a regular file (a pipe or device)"),
+    Case("run of a FIFO", ("run", "fifo.ipynb"), "is not a regular file (a pipe or device)"),
+    Case("run of /dev/zero", ("run", "/dev/zero"), "is not a regular file (a pipe or device)"),
     Case("--cpu nan", ("dag", "cpu_nan.ipynb"), "--cpu 'nan' is not a finite number"),
     Case("--retries 10**20", ("run", "retries.ipynb"), "--retries must be at most 100"),
     Case("run id ../x in a request file", ("run", "--request", "run_id.json"),
