@@ -218,7 +218,9 @@ def _restore(shell: Any, session: Session, plan: CachePlan, entry: Any, name: st
     try:
         values = {var: plan.store.get(ref) for var, ref in entry.outputs.items()
                   if not var.startswith("file:")}
-    except CorruptArtifact:
+    except CorruptArtifact as exc:  # a flipped byte: the entry is dropped and the cell runs
+        plan.store.invalidate(entry.step_key)
+        print(f"mlpipe: step '{name}' runs: a cached output of it is {exc.reason}")
         return False
     for var, value in values.items():
         if is_pseudo(var):

@@ -98,6 +98,23 @@ def test_edited_code_and_changed_input_miss(ip: Any, run: Any, notebook: Path) -
     assert "restored" in out
 
 
+def test_a_flipped_byte_runs_the_cell_and_says_so(ip: Any, run: Any, notebook: Path) -> None:
+    run("%%params\nscale = 2")
+    run_quiet(run, LOAD)
+    store = Store.open(notebook.parent / ".mlpipe")
+    (entry,) = store.entries()
+    artifact = store.artifact_path(entry.outputs["rows"])
+    data = bytearray(artifact.read_bytes())
+    data[-2] ^= 0x01  # same size: the lookup trusts it, the load does not
+    artifact.write_bytes(bytes(data))
+    del ip.user_ns["rows"]
+    _, out = run_quiet(run, LOAD)
+    assert out.startswith("mlpipe: step 'load' runs: a cached output of it is corrupt")
+    assert "loading" in out and ip.user_ns["rows"] == [0, 2, 4, 6]
+    _, out = run_quiet(run, LOAD)  # cached again, from the entry the run committed
+    assert "restored from cache" in out and ip.user_ns["rows"] == [0, 2, 4, 6]
+
+
 def test_no_cache_runs_and_does_not_save(run: Any, notebook: Path) -> None:
     run("%%params\nscale = 2")
     _, out = run_quiet(run, LOAD.replace("%%step load", "%%step load --no-cache"))
