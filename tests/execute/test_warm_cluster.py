@@ -27,9 +27,12 @@ CELLS = [
 ]
 
 
-def mlpipe(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlpipe_jupyter", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+def mlpipe(*args: str, cwd: Path, timeout: float = 240,
+           python_only: bool = False) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`mlpipe ARGS` (or, with `python_only`, `python ARGS`) in `cwd`."""
+    command = [sys.executable, *args] if python_only else [
+        sys.executable, "-m", "mlpipe_jupyter", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -62,8 +65,13 @@ def test_cluster_up_status_run_and_down(shell_cluster: Path, write_notebook) -> 
     assert {s["worker"] for s in ran.values()} <= workers and len(workers) == 2
 
     path.write_text(path.read_text().replace("+ 0", "+ 1"))  # a leaf edit
-    second = mlpipe("run", path.name, "--json", cwd=folder)
+    second = mlpipe("-X", "importtime", "-m", "mlpipe_jupyter", "run", path.name, "--json",
+                    cwd=folder, python_only=True)
     steps = json.loads(second.stdout)["steps"]
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0]
+                for line in second.stderr.splitlines() if line.startswith("import time:")}
+    assert "distributed" in imported  # the log is there: it talks to the cluster
+    assert not imported & {"papermill", "nbformat", "nbclient", "jupyter_client", "bokeh"}
     assert {n: s["status"] for n, s in steps.items()} == {"load": "cached", "total": "succeeded"}
 
     deadline = time.monotonic() + 60  # the pools refill between runs
