@@ -104,6 +104,7 @@ def _own_warm_cluster(serverapp: Any, service: MlpipeService) -> None:
         await cleanup()
 
     serverapp.cleanup_extensions = cleanup_extensions
+    service.manage_warm_cluster()
 
 
 def _log_failure(service: MlpipeService) -> Any:

@@ -479,8 +479,17 @@ class MlpipeService(LoggingConfigurable):
             owner = self.__dict__["_warm_owner"] = WarmClusterOwner(self.workers, self.gpu_workers)
         return owner
 
+    def manage_warm_cluster(self) -> None:
+        """The server extension closes the warm cluster (idle, shutdown): runs may use it.
+
+        A service outside a server (a script, a test) has nobody to close one, so its
+        runs start as child processes with a cluster of their own.
+        """
+        self.__dict__["_warm_managed"] = True
+
     def uses_warm_cluster(self, request: RunRequest) -> bool:
-        return bool(self.warm_cluster) and request.scheduler is None \
+        return bool(self.warm_cluster) and self.__dict__.get("_warm_managed", False) \
+            and request.scheduler is None \
             and not getattr(request, "cluster", None)  # a cluster manager: its own cluster
 
     def backend_start_warm(self, request: RunRequest) -> str:
