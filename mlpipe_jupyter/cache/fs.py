@@ -38,6 +38,7 @@ from mlpipe_jupyter.errors import BadInput
 MODE_ENV = "MLPIPE_STORE_MODE"
 OPTIONS_ENV = "MLPIPE_STORE_OPTIONS"
 TMP_PREFIX = ".tmp-"
+_REACHED: set[tuple[str, str]] = set()
 _MODES = {"owner": (0o700, 0o600), "group": (0o770, 0o660)}
 # URL scheme -> (fsspec package, extra of mlpipe-jupyter)
 PACKAGES = {
@@ -177,6 +178,27 @@ class ObjectFS:
 
     def root(self, location: str | os.PathLike[str]) -> PurePosixPath:
         return PurePosixPath(str(location).split("://", 1)[1].strip("/"))
+
+    def check(self, root: PurePosixPath) -> None:
+        """`BadInput` in one line when the bucket (container) cannot be reached; once per
+        process and bucket."""
+        bucket = root.parts[0] if root.parts else ""
+        if self.protocol not in PACKAGES or (self.protocol, bucket) in _REACHED:
+            return  # only clouds have buckets (fsspec's memory:// has none)
+        try:
+            self.fs.info(bucket)
+        except FileNotFoundError:
+            reason = f"there is no bucket {bucket!r}"
+        except Exception as exc:  # noqa: BLE001 - credentials, network: the SDK's own words
+            lines = str(exc).strip().splitlines()
+            reason = lines[0] if lines else type(exc).__name__
+        else:
+            _REACHED.add((self.protocol, bucket))
+            return
+        raise BadInput(
+            f"cannot use the store {self.url(root)}: {reason} (credentials and endpoint: the"
+            f" usual settings of {self.protocol}, or ${OPTIONS_ENV})"
+        )
 
     def url(self, path: PurePosixPath) -> str:
         return f"{self.url_prefix}{path}"

@@ -208,6 +208,8 @@ class Store:
         """The store at `root` (a folder or a URL), its folders created if missing."""
         try:
             store = cls(root, notebook=notebook)
+            if store.remote:
+                store.fs.check(store.root)
             for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
                 store.fs.makedirs(folder)
         except BadInput:

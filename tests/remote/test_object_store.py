@@ -222,3 +222,19 @@ def test_endpoint_options_from_mlpipe_store_options(s3, monkeypatch) -> None:
     assert Store.open(f"s3://{BUCKET}/options").lookup("9" * 64) is not None
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     assert f"options/cache/{'9' * 64}.json" in bucket_keys("options/")
+
+
+def test_a_bucket_that_is_not_there_is_one_line(s3, tmp_path) -> None:
+    notebook = make_project(tmp_path / "project")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlpipe_jupyter", "run", notebook.name, "--store",
+         "s3://no-such-bucket/p"],
+        cwd=notebook.parent, env={**os.environ, **s3}, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "mlpipe: cannot use the store s3://no-such-bucket/p: there is no bucket"
+        " 'no-such-bucket' (credentials and endpoint: the usual settings of s3, or"
+        " $MLPIPE_STORE_OPTIONS)"
+    ]
