@@ -6,8 +6,10 @@ a JSON answer through errors.to_http_error. docs/openapi.yaml documents the rout
 
 GET routes (`read`) run on their own pool, so reads never wait behind run starts or
 schedule fires, and they are coalesced: requests for the same answer that arrive while
-it is being computed share that computation and its JSON text (200 sidebars polling
-`GET runs` cost one read of the records, not 200).
+it is being computed, or up to `READ_FRESH_S` after, share that computation and its JSON
+text (200 sidebars polling `GET runs` cost one read of the records, not 200). A write
+through this server (POST, PATCH, DELETE) forgets them, so its effect shows at once;
+what other processes write shows within `READ_FRESH_S`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .errors import MlpipeHTTPError, to_http_error
 API_PREFIX = "mlpipe/api"
 SEGMENT = r"([^/]+)"
 READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mlpipe-read")
-_IN_FLIGHT: dict[tuple[Any, ...], asyncio.Future[str]] = {}
+READ_FRESH_S = 0.25
+_ANSWERS: dict[tuple[Any, ...], asyncio.Future[str]] = {}  # in flight or fresh
 
 
 class MlpipeHandler(APIHandler):
@@ -48,7 +51,8 @@ class MlpipeHandler(APIHandler):
             raise to_http_error(exc) from None
 
     async def call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """Run a service method off the event loop; its errors become JSON answers."""
+        """Run a service method (a write) off the event loop; its errors become JSON
+        answers. The reads kept fresh are forgotten: the next shows what it did."""
         try:
             return await IOLoop.current().run_in_executor(None, functools.partial(method, *args))
         except Exception as exc:
@@ -56,16 +60,18 @@ class MlpipeHandler(APIHandler):
             if error.status_code >= 500:
                 self.log.error("mlpipe: %s failed", method.__name__, exc_info=exc)
             raise error from exc
+        finally:
+            _ANSWERS.clear()
 
     async def read(self, method: Callable[..., Any], *args: Any) -> None:
         """Answer a GET with `method(*args)` as JSON, shared with identical reads in flight."""
         key = (id(self.service), method.__name__, *args)
-        future = _IN_FLIGHT.get(key)
+        future = _ANSWERS.get(key)
         if future is None:
             loop = asyncio.get_running_loop()
             future = asyncio.ensure_future(self._compute(loop, method, *args))
-            _IN_FLIGHT[key] = future
-            future.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+            _ANSWERS[key] = future
+            future.add_done_callback(functools.partial(_keep_fresh, loop, key))
         text = await asyncio.shield(future)
         self.set_status(200)
         self.finish(text)
@@ -94,6 +100,19 @@ class MlpipeHandler(APIHandler):
             self.finish(set_content_type="application/json")
         else:
             self.finish(json.dumps(data))
+
+
+def _keep_fresh(loop: Any, key: tuple[Any, ...], future: asyncio.Future[str]) -> None:
+    """Keep a good answer `READ_FRESH_S`; forget a failed one at once."""
+    if future.cancelled() or future.exception() is not None:
+        _forget(key, future)
+    else:
+        loop.call_later(READ_FRESH_S, _forget, key, future)
+
+
+def _forget(key: tuple[Any, ...], future: asyncio.Future[str]) -> None:
+    if _ANSWERS.get(key) is future:
+        del _ANSWERS[key]
 
 
 def _as_json(method: Callable[..., Any], *args: Any) -> str:

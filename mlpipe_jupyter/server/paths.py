@@ -7,6 +7,7 @@ root is refused like `../secret.ipynb` is.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -44,11 +45,21 @@ def resolve_notebook(root: Path | str, path: object) -> Path:
 
 
 def relative_to_root(root: Path | str, path: Path | str | None) -> str | None:
-    """`path` as the contents API names it, or None when it is outside `root`."""
+    """`path` as the contents API names it, or None when it is outside `root`.
+
+    Its folder's real path is remembered (GET runs names hundreds of step notebooks, in
+    folders that do not move); the file itself is taken as named (mlpipe wrote it).
+    """
     if not path:
         return None
-    root_real = Path(os.path.realpath(root))
-    real = Path(os.path.realpath(path))
-    if root_real not in real.parents:
+    inside = os.path.join(_real_folder(os.path.abspath(root)), "")
+    folder, name = os.path.split(os.path.abspath(path))
+    real = os.path.join(_real_folder(folder), name)
+    if not real.startswith(inside) or real == inside:
         return None
-    return real.relative_to(root_real).as_posix()
+    return real[len(inside):].replace(os.sep, "/")
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)

@@ -62,7 +62,7 @@ def test_the_real_backend_passes_one_request_to_service_start(tmp_path, monkeypa
         return "20260101-000000-aaaaaa"
 
     monkeypatch.setattr(execution, "start", start)
-    backend = MlpipeService(gpu_workers=1)
+    backend = MlpipeService(gpu_workers=1, warm_cluster=False)  # the child-process path
     request = RunRequest.build(tmp_path / "nb.ipynb", {"lr": 1}, store=tmp_path,
                                **backend._cluster(False, None))  # fmt: skip
     assert backend.backend_start(request) == "20260101-000000-aaaaaa"
