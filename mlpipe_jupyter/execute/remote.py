@@ -132,7 +132,7 @@ def prepare(job: StepJob) -> StepJob:
     from mlpipe_jupyter.cache.store import Store
 
     assert job.store_url is not None
-    root = _local_base() / WORK_FOLDER / job.project
+    root = _local_base().resolve() / WORK_FOLDER / job.project
     workdir, meta = root / "project", root / "steps" / job.run_id
     storefs.makedirs(workdir)
     storefs.makedirs(meta)

@@ -238,3 +238,52 @@ def test_a_bucket_that_is_not_there_is_one_line(s3, tmp_path) -> None:
         " 'no-such-bucket' (credentials and endpoint: the usual settings of s3, or"
         " $MLPIPE_STORE_OPTIONS)"
     ]
+
+
+# A step that, while a marker file sits in its worker's home, kills its own kernel with
+# SIGKILL as its outputs are being saved: after the first artifact reached the bucket, before
+# the second, the result file and the entry. The marker is no input of the step (its key is
+# the same in both runs).
+KILLED_WHILE_SAVING = [
+    "import os, signal",
+    "%%step make\nimport mlpipe_jupyter.cache.store as _store\n"
+    "if os.path.exists(os.path.expanduser('~/kill-while-saving')):\n"
+    "    _put = _store.Store.put\n"
+    "    def _dying_put(self, name, value):\n"
+    "        ref = _put(self, name, value)\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    _store.Store.put = _dying_put\n"
+    "a = [1, 2, 3]\nb = {'total': 6}",
+    "%%step use\nc = sum(a) + b['total']",
+]
+
+
+def test_a_step_killed_while_saving_its_outputs_leaves_nothing_trusted(cluster, tmp_path,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setenv("MLPIPE_SIGNING_KEY", KEY)
+    store = f"s3://{BUCKET}/killed"
+    folder = tmp_path / "project"
+    folder.mkdir()
+    os.chmod(folder, 0o700)
+    notebook = write_notebook(folder / "nb.ipynb", KILLED_WHILE_SAVING)
+    markers = [home / "kill-while-saving" for home in cluster["folders"][1:]]  # the workers
+    for marker in markers:
+        marker.write_text("")
+    try:
+        killed = mlpipe_run(notebook, store, cluster)
+    finally:
+        for marker in markers:
+            marker.unlink(missing_ok=True)
+    assert killed.returncode == 1, killed.stderr[-2000:]
+    record = json.loads(killed.stdout)
+    assert record["steps"]["make"]["status"] == "failed"
+    assert "kernel died" in record["steps"]["make"]["error"]
+    assert any(k.startswith("killed/artifacts/") for k in bucket_keys("killed/"))  # one landed
+    from mlpipe_jupyter.cache.store import Store
+
+    assert Store.open(store).entries() == []  # nothing of it is trusted
+
+    again = record_of(mlpipe_run(notebook, store, cluster))
+    assert statuses(again) == {"make": "succeeded", "use": "succeeded"}
+    assert again["steps"]["make"]["cache_key"] == record["steps"]["make"]["cache_key"]
+    assert output(store, notebook, again, "use", "c") == 12
