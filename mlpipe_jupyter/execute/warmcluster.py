@@ -243,9 +243,16 @@ def up(
 
 def down(store: Path, timeout: float = 30.0) -> ClusterRecord | None:
     """Stop the store's warm cluster; its record, or None when none was running."""
+    from mlpipe_jupyter.errors import Conflict
+
     record = live_record(store)
     if record is None:
         return None
+    if record.owner != "cli":
+        raise Conflict(
+            f"the warm cluster recorded in {store} belongs to a Jupyter server (process"
+            f" {record.pid}); it closes after the server's idle_timeout or with the server"
+        )
     try:
         os.kill(record.pid, signal.SIGTERM)
     except ProcessLookupError:

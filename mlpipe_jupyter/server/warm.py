@@ -50,10 +50,10 @@ class WarmClusterOwner:
                          self._cluster.address, self._cluster.dashboard)
             cluster = self._cluster
             if store is not None:
-                current = warmcluster.read_record(store)
-                if current is None or current.address != cluster.address:
+                current = warmcluster.live_record(store)
+                if current is None or current.pid == os.getpid():  # else `mlpipe cluster up`'s
                     warmcluster.write_record(store, cluster.record("server"))
-                self._stores.add(Path(store))
+                    self._stores.add(Path(store))
             return cluster
 
     def prepare(self, notebook: Path, setup_source: str, store: Path | None = None) -> None:

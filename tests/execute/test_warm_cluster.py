@@ -169,3 +169,12 @@ def test_a_wide_dag_gets_its_second_worker_when_steps_wait(write_notebook) -> No
     steps = json.loads(run.stdout)["steps"]
     assert {s["status"] for s in steps.values()} == {"succeeded"}
     assert len({s["worker"] for name, s in steps.items() if name != "prepare"}) == 2
+
+
+def test_cluster_down_never_stops_a_jupyter_server(tmp_path: Path) -> None:
+    server = warmcluster.ClusterRecord("tcp://127.0.0.1:9", None, os.getpid(), time.time(),
+                                       owner="server")  # fmt: skip
+    warmcluster.write_record(tmp_path / ".mlpipe", server)
+    down = mlpipe("cluster", "down", cwd=tmp_path)
+    assert down.returncode == 2 and "belongs to a Jupyter server" in down.stderr
+    assert warmcluster.read_record(tmp_path / ".mlpipe") == server  # and this process lives
