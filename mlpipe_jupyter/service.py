@@ -182,6 +182,7 @@ def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=str(request.notebook.parent), start_new_session=True,
         )
+    records.hand_over(request.run_id, child.pid)  # the child's run, if this process stops
     threading.Thread(
         target=_reap, args=(child, records, request.run_id, log_path), daemon=True,
         name="mlpipe-reap",

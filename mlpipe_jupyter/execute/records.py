@@ -225,6 +225,12 @@ class Records:
         with self._connect(write=True) as conn:
             _lease(conn, run_id, time.time() + seconds)
 
+    def hand_over(self, run_id: str, pid: int) -> None:
+        """The process `pid` (a child this one started) orchestrates `run_id` from now: the
+        lease is its own for the start grace, so the run lives on if this one stops first."""
+        with self._connect(write=True) as conn:
+            _lease(conn, run_id, time.time() + START_GRACE_S, pid)
+
     def reap(self) -> list[str]:
         """Record failed every running or queued run whose orchestrator is gone; their ids.
 
@@ -383,10 +389,10 @@ class Records:
 _HOST = socket.gethostname()
 
 
-def _lease(conn: sqlite3.Connection, run_id: str, until: float) -> None:
+def _lease(conn: sqlite3.Connection, run_id: str, until: float, pid: int | None = None) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO leases (run_id, host, pid, until) VALUES (?, ?, ?, ?)",
-        (run_id, _HOST, os.getpid(), until),
+        (run_id, _HOST, os.getpid() if pid is None else pid, until),
     )
 
 

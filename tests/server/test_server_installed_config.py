@@ -32,14 +32,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, app: str, root: Path, home: Path) -> None:
+    def __init__(self, app: str, root: Path, home: Path, *options: str) -> None:
         self.port = free_port()
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
                "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "run")}
         env.pop("MLPIPE_STORE", None)
         command = [sys.executable, "-m", app, "--allow-root", "--no-browser",
                    f"--port={self.port}", f"--IdentityProvider.token={TOKEN}",
-                   f"--ServerApp.root_dir={root}"]  # fmt: skip
+                   f"--ServerApp.root_dir={root}", *options]  # fmt: skip
         self.log = open(home / f"{app}.log", "wb")
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
