@@ -32,44 +32,21 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_run import chain, notebook, timed  # noqa: E402 - the same notebooks and timer
 BIN = Path(sys.executable).parent
 MLPIPE = [sys.executable, "-m", "mlpipe_jupyter"]
 PAPERMILL = [str(BIN / "papermill")]
 SKLEARN7 = HERE / "notebooks" / "sklearn7.ipynb"
 LEAF_WORK_S = 0.5
-
-
-def code(source: str, i: int) -> dict[str, Any]:
-    return {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-            "outputs": [], "source": source}  # fmt: skip
-
-
-def notebook(cells: list[str]) -> dict[str, Any]:
-    return {
-        "cells": [code(s, i) for i, s in enumerate(cells)],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}},  # fmt: skip
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-
-
-def chain(n: int, sleep_s: float, edit: int = 0) -> list[str]:
-    cells = ["%load_ext mlpipe_jupyter", "import time"]
-    for i in range(n):
-        reads = f"x{i - 1} + " if i else ""
-        extra = f" + {edit}" if i == n - 1 else ""
-        body = f"time.sleep({sleep_s})\n" if sleep_s else ""
-        cells.append(f"%%step s{i}\n{body}x{i} = {reads}1{extra}")
-    return cells
 
 
 def cells_of(path: Path) -> list[str]:
@@ -93,15 +70,6 @@ def write(folder: Path, name: str, cells: list[str]) -> Path:
     path = folder / name
     path.write_text(json.dumps(notebook(cells)))
     return path
-
-
-def timed(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return elapsed
 
 
 class Bench:
@@ -166,7 +134,7 @@ def warm_scenarios(bench: Bench, warm: Any, sk_cells: list[str]) -> dict[str, fl
     store = chain_folder / ".mlpipe"
     execute(path, store, warm.address)  # the first run fills the cache
     for r in range(bench.repeat):
-        write(chain_folder, "nb.ipynb", chain(6, LEAF_WORK_S, edit=r + 1))
+        write(chain_folder, "nb.ipynb", chain(6, LEAF_WORK_S, r + 1))
         wait_ready(warm)
         figures["edit"].append(execute(path, store, warm.address)[0])
         figures["nochange"].append(execute(path, store, warm.address)[0])
@@ -197,7 +165,7 @@ def shell_warm_edit(bench: Bench) -> float:
         timed([*MLPIPE, "run", path.name, "--json"], folder)
         samples = []
         for r in range(bench.repeat):
-            write(folder, "nb.ipynb", chain(6, LEAF_WORK_S, edit=r + 1))
+            write(folder, "nb.ipynb", chain(6, LEAF_WORK_S, r + 1))
             time.sleep(1.0)  # the pools refill between edits, as they do while a person types
             samples.append(timed([*MLPIPE, "run", path.name, "--json"], folder))
         return statistics.median(samples)
