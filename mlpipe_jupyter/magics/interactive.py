@@ -144,6 +144,10 @@ def plan_step(shell: Any, session: Session, step: RecordedStep) -> CachePlan | N
     """The step's key from the live notebook and the kernel's values, or None."""
     if not step.options.cache:
         return None
+    if step.options.kernel:
+        # The live cell runs in this kernel, not on the step's kernelspec: its
+        # result must not be cached (or served) as the other environment's.
+        return None
     store = open_store(shell, step)
     if store is None:
         return None

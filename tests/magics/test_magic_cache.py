@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,23 @@ def test_a_broken_store_never_stops_the_cell(ip: Any, run: Any, tmp_path: Path, 
     assert result.result == 42
     assert out.startswith("mlpipe: step 'plain' runs without the cache (")
     assert "Not a directory" in out.splitlines()[0]
+
+
+def test_a_kernel_step_is_never_cached_from_the_live_kernel(ip: Any, run: Any, tmp_path: Path,
+                                                            monkeypatch: Any) -> None:
+    """`--kernel` names another environment: this kernel's result is not that step's."""
+    monkeypatch.delenv("MLPIPE_STORE", raising=False)
+    spec = tmp_path / "jupyter" / "kernels" / "other-env"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "other env", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    train = "%%step train --kernel other-env\nprint('training')\nmodel = 7"
+    path = write_notebook(tmp_path / "nb.ipynb", "%load_ext mlpipe_jupyter", train)
+    (tmp_path / ".mlpipe").mkdir()
+    ip.user_ns["__session__"] = str(path)
+    _, first = run_quiet(run, train)
+    _, again = run_quiet(run, train)
+    assert first.strip() == again.strip() == "training"
+    assert list(Store.open(tmp_path / ".mlpipe").entries()) == []
