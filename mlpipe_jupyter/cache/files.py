@@ -186,10 +186,13 @@ def entry_changed(entry: Any, base: Path, cache_dir: Path | None,
 def declared_files(
     patterns: Iterable[str], base: Path, hashes: HashCache, step: str = "?"
 ) -> dict[str, str]:
-    """{relative path: sha256} of the files `--inputs` patterns match, from `base`.
+    """{path: sha256} of the files `--inputs` patterns match, from `base`.
 
-    A pattern that matches nothing is kept as `{pattern: ""}`, so that the file
-    appearing later changes the key.
+    A file is named as its pattern names it: relative to `base` for a relative
+    pattern, absolute for an absolute one (`/data/*.csv`, a shared mount), so
+    that copies of the project in other folders compute the same key (a team
+    cache). A pattern that matches nothing is kept as `{pattern: ""}`, so that
+    the file appearing later changes the key.
     """
     found: dict[str, str] = {}
     for pattern in patterns:
@@ -203,7 +206,8 @@ def declared_files(
             found[pattern] = ""
         for path in sorted(files):
             try:
-                found[relative(path, base)] = hashes.sha256(path)
+                name = os.path.normpath(path) if os.path.isabs(pattern) else relative(path, base)
+                found[name] = hashes.sha256(path)
             except OSError:
                 continue
     hashes.save()

@@ -76,3 +76,18 @@ def test_a_changed_local_module_in_one_copy_changes_only_its_key(tmp_path: Path)
     mine, theirs = keys_of(alice, store), keys_of(bob / alice.name, store)
     assert mine["load"][0] == theirs["load"][0]
     assert mine["fit"][0] != theirs["fit"][0]
+
+
+def test_an_absolute_input_is_keyed_by_its_own_path_wherever_the_project_is(tmp_path) -> None:
+    from mlpipe_jupyter.cache.files import HashCache, declared_files
+
+    shared = tmp_path / "mnt" / "shared"
+    shared.mkdir(parents=True)
+    (shared / "train.csv").write_text("1\n")
+    near, deep = tmp_path / "p", tmp_path / "a" / "b" / "c" / "p"
+    near.mkdir()
+    deep.mkdir(parents=True)
+    pattern = str(shared / "*.csv")
+    mine = declared_files([pattern], near, HashCache(None))
+    theirs = declared_files([pattern], deep, HashCache(None))
+    assert mine == theirs == {str(shared / "train.csv"): mine[str(shared / "train.csv")]}
