@@ -215,13 +215,18 @@ describe('PipelineModel', () => {
     expect(model.dashboardUrl).toBe('http://127.0.0.1:40123/status');
   });
 
-  it('shows a queued run on every node, can cancel it, and follows it when it starts', async () => {
+  /** Follow the notebook and start a run that the server answers as queued. */
+  async function startQueued(): Promise<void> {
     model.setSource(nb);
     await flush();
     server.run = { run_id: 'r1', status: 'queued', steps: { load: { status: 'pending' }, train: { status: 'pending' } } };
     await model.startRun({});
     jest.advanceTimersByTime(0);
     await flush();
+  }
+
+  it('shows a queued run on every node, can cancel it, and follows it when it starts', async () => {
+    await startQueued();
     expect(model.nodeState('load')).toMatchObject({ state: 'queued' });
     expect(model.nodeState('train').state).toBe('queued');
     expect(model.nodeState('load').reason).toContain('max_concurrent_runs');
@@ -235,12 +240,7 @@ describe('PipelineModel', () => {
   });
 
   it('stops polling a queued run once it is cancelled', async () => {
-    model.setSource(nb);
-    await flush();
-    server.run = { run_id: 'r1', status: 'queued', steps: { load: { status: 'pending' }, train: { status: 'pending' } } };
-    await model.startRun({});
-    jest.advanceTimersByTime(0);
-    await flush();
+    await startQueued();
     server.run = {
       run_id: 'r1', status: 'cancelled',
       steps: { load: { status: 'skipped', reason: 'run cancelled' }, train: { status: 'skipped', reason: 'run cancelled' } }
