@@ -233,9 +233,18 @@ def _reap(child: subprocess.Popen[bytes], records: Records, run_id: str, log_pat
 
 def runs(store: PathLike, limit: int = 50) -> list[dict[str, Any]]:
     """Recent runs of the store, newest first (none when the store does not exist)."""
-    if not (Path(store) / "mlpipe.db").exists():
+    folder = records_folder(store)
+    if not (folder / "mlpipe.db").exists():
         return []
-    return _open_records(Path(store)).list_runs(limit)
+    return _open_records(folder).list_runs(limit)
+
+
+def records_folder(store: PathLike) -> Path:
+    """Where the runs of `store` are recorded: the folder itself, or for an object-storage
+    URL `.mlpipe` in the working directory (`stores.records_root`)."""
+    from .stores import location, records_root
+
+    return records_root(location(store))
 
 
 def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
@@ -244,10 +253,10 @@ def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
     from .runids import check_run_id
 
     check_run_id(run_id)
-    if not (Path(store) / "mlpipe.db").exists():
+    if not (records_folder(store) / "mlpipe.db").exists():
         raise NotFound(f"no run '{run_id}' in {store}: that store has no runs")
     try:
-        return _open_records(Path(store)).get_run(run_id)
+        return _open_records(records_folder(store)).get_run(run_id)
     except RunNotFound as exc:
         raise NotFound(f"{exc} (store {store})") from None
 
@@ -257,4 +266,4 @@ def cancel(store: PathLike, run_id: str) -> bool:
     from .runids import check_run_id
 
     check_run_id(run_id)
-    return _open_records(Path(store)).request_cancel(run_id)
+    return _open_records(records_folder(store)).request_cancel(run_id)

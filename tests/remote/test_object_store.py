@@ -158,6 +158,11 @@ def test_pipeline_on_s3_with_workers_that_share_no_filesystem(cluster, tmp_path,
     assert f"team/runs/{run_id}/evaluate.ipynb" in keys
     assert (first.parent / ".mlpipe" / "mlpipe.db").is_file()
     assert not any(k.endswith("mlpipe.db") for k in keys)
+    listed = subprocess.run(  # `mlpipe runs` in the project folder finds them
+        [sys.executable, "-m", "mlpipe_jupyter", "runs", "--store", store, "--json"],
+        cwd=first.parent, capture_output=True, text=True, timeout=60,
+    )
+    assert listed.returncode == 0 and run_id in listed.stdout, listed.stderr
 
     # 3. a second copy of the project elsewhere, same store URL and key: all cached
     second = tmp_path / "bob" / "elsewhere" / "copy"
