@@ -35,6 +35,8 @@ class SlotBackend:
 
 
 class RunSlots:
+    """The server's run slots: `submit` starts or queues, a thread starts the queued."""
+
     def __init__(self, limit: int, backend: SlotBackend, poll_s: float = 0.5) -> None:
         self.limit = max(1, limit)
         self.backend = backend
@@ -84,7 +86,9 @@ class RunSlots:
                 del self._running[run_id]
 
     def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        """Under the lock: a loop thread runs while anyone waits (it clears `_thread`,
+        under the lock, when it stops)."""
+        if self._thread is None:
             self._thread = threading.Thread(target=self._loop, daemon=True, name="mlpipe-slots")
             self._thread.start()
 
@@ -100,6 +104,8 @@ class RunSlots:
                         self._running[str(request.run_id)] = request
                         ready.append(request)
                 idle = not self._waiting
+                if idle:
+                    self._thread = None  # the next waiter starts another
                 waiting = list(self._waiting)
             for request in ready:
                 self._start_queued(request)
