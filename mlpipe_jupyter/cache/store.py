@@ -328,11 +328,12 @@ class Store:
         longer exists on this machine and is older than a minute can never be
         committed. Checked once per store per process.
         """
-        if self._swept or self.remote:  # object storage: staging files are local temp files
+        if self._swept:
             return
         self._swept = True
         cutoff = time.time() - 60
-        for path in self.artifacts_dir.glob(f"{_TMP_PREFIX}*"):
+        staging = self.fs.staging(self.artifacts_dir).parent  # object storage: a local folder
+        for path in Path(staging).glob(f"{_TMP_PREFIX}*"):
             pid = path.name[len(_TMP_PREFIX):].split("-", 1)[0]
             try:
                 if not pid.isdigit() or alive(int(pid)) or path.stat().st_mtime > cutoff:
