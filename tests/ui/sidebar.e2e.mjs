@@ -91,6 +91,14 @@ async function runScenario({ page, outDir }) {
   }, 'every node succeeded', RUN_TIMEOUT, true));
   pass(`first run: every node succeeded (states seen: ${[...seen].sort().join(', ')})`);
   await snap(page, outDir, '04-succeeded');
+  // The run started the server's warm cluster: the sidebar's link is its Dask dashboard.
+  const link = page.locator(`${SIDEBAR} .mlpipe-dashboard-link`);
+  const href = await step('wait for the dashboard link', () =>
+    waitValue(page, () => link.evaluate(a => (a.hidden ? '' : a.href)), h => h.startsWith('http'),
+      'the Dask dashboard link'));
+  const answer = await step('open the dashboard link', () => fetch(href));
+  check(answer.status === 200, `the dashboard link ${href} answered ${answer.status}`);
+  pass(`dashboard link ${href} answers ${answer.status}`);
   await step('click Run again', () => clickButton(page, 'mlpipe-run'));
   await step('wait for the second run', () =>
     waitGraph(page, g => allIn(g, ['cached']), 'every node cached', RUN_TIMEOUT, true));

@@ -214,7 +214,9 @@ def test_analysis_error_is_one_line_that_selects_its_cell(lab: dict[str, Any]) -
 def test_run_from_the_panel_then_everything_cached(lab: dict[str, Any]) -> None:
     dag = _mlpipe_dag(lab["root"] / "run" / RUN_NOTEBOOK)
     passed = _scenario(lab, "run", f"run/{RUN_NOTEBOOK}", dag=dag)
-    assert len(passed) == 3, passed
+    assert len(passed) == 4, passed
+    link = _get(lab, "status")["dashboard_link"]  # the server's warm cluster
+    assert link and f"PASS dashboard link {link} answers 200" in passed, passed
 
 
 def test_broken_step_fails_and_opens_its_notebook(lab: dict[str, Any]) -> None:
