@@ -121,6 +121,11 @@ class MlpipeService(LoggingConfigurable):
     idle_timeout = Float(
         900.0, help="Seconds without work after which the warm cluster closes (0: never)."
     ).tag(config=True)
+    warm_on_open = Bool(
+        False,
+        help="Also start the warm cluster when a notebook with %%step cells opens, not only on "
+        "the first run (off by default: a server that only shows notebooks starts no workers).",
+    ).tag(config=True)
 
     @default("max_concurrent_runs")
     def _default_max_concurrent_runs(self) -> int:
@@ -507,11 +512,11 @@ class MlpipeService(LoggingConfigurable):
     def warm_up(self, notebook: Path, pipeline: Any) -> None:
         """A notebook with steps opened: start its folder's kernels on the warm cluster.
 
-        Only once the cluster runs (the first run starts it): a server that only
-        shows notebooks starts no workers.
+        Only once the cluster runs (the first run starts it), unless `warm_on_open`.
         """
-        if self.warm_cluster and not self.scheduler_address and pipeline.steps \
-                and not pipeline.errors and self.warm.cluster is not None:
+        running = self.warm.cluster is not None or self.warm_on_open
+        if self.warm_cluster and self.__dict__.get("_warm_managed", False) and running \
+                and not self.scheduler_address and pipeline.steps and not pipeline.errors:
             store = self._local_store(self._store_of(notebook))
             self.warm.prepare_in_background(notebook, pipeline.setup_source, store)
 

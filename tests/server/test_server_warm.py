@@ -81,3 +81,30 @@ async def test_runs_share_one_warm_cluster_until_it_idles_out(jp_fetch, notebook
         await asyncio.sleep(0.5)
     assert not status["dashboard_link"], "the warm cluster did not close when idle"
     assert warmcluster.read_record(notebook.parent / ".mlpipe") is None
+
+
+class TestWarmOnOpen:
+    @pytest.fixture
+    def jp_server_config(self) -> dict[str, Any]:
+        return {
+            "ServerApp": {"jpserver_extensions": {"mlpipe_jupyter": True}},
+            "MlpipeService": {"warm_on_open": True, "workers": 1},
+        }
+
+    async def test_opening_a_notebook_with_steps_starts_its_kernels(self, jp_fetch, notebook) -> None:
+        cells = [{"source": source, "tags": []} for source in CELLS]
+        status, _ = await call(jp_fetch, "dag", "POST", {"cells": cells, "path": "pipe.ipynb"})
+        assert status == 200
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120
+        found = None
+        while loop.time() < deadline:
+            if (record := warmcluster.read_record(notebook.parent / ".mlpipe")) is not None:
+                found = await asyncio.to_thread(warmcluster.status, notebook.parent / ".mlpipe")
+                if found and all(w["kernels_ready"] >= 1 for w in found["workers"]):
+                    break
+            await asyncio.sleep(0.5)
+        assert found and found["owner"] == "server" and record is not None, found
+        assert all(w["kernels_ready"] >= 1 for w in found["workers"]), found
+        _, server = await call(jp_fetch, "status")
+        assert server["dashboard_link"] == found["dashboard"]
