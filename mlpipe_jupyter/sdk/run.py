@@ -71,7 +71,7 @@ class Run:
     @property
     def record(self) -> dict[str, Any]:
         """The run record (DESIGN.md shape) as a dict, read now unless the run has finished."""
-        if self._record is None or self._record.get("status") == RunStatus.RUNNING:
+        if self._record is None or not RunStatus(self._record["status"]).finished:
             from .. import service
 
             self._record = service.run_record(self._records, self._id)
@@ -79,7 +79,8 @@ class Run:
 
     @property
     def status(self) -> RunStatus:
-        """`running`, `succeeded`, `failed` or `cancelled`."""
+        """`queued` (waiting for a server's slot), `running`, `succeeded`, `failed` or
+        `cancelled`."""
         return RunStatus(self.record["status"])
 
     @property
@@ -103,9 +104,9 @@ class Run:
         naming its first failed step and that step's error.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.status is RunStatus.RUNNING:
+        while not self.status.finished:
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"run {self._id} still running after {timeout} s")
+                raise TimeoutError(f"run {self._id} still {self.status} after {timeout} s")
             time.sleep(poll_s)
         if raise_on_failure and self.status is not RunStatus.SUCCEEDED:
             raise StepFailed(self._failure())
@@ -115,7 +116,7 @@ class Run:
         """Ask the run to stop; `Conflict` when it has already finished."""
         from .. import service
 
-        if self.status is not RunStatus.RUNNING or not service.cancel(self._records, self._id):
+        if self.status.finished or not service.cancel(self._records, self._id):
             raise Conflict(f"run {self._id} already {self.status}; nothing to cancel")
 
     def _failure(self) -> str:

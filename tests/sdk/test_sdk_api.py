@@ -136,3 +136,22 @@ def test_a_submitted_run_can_be_cancelled(tmp_path: Path) -> None:
     assert run.steps["after"].status == "skipped"
     with pytest.raises(mlp.Conflict, match="already cancelled"):
         run.cancel()
+
+
+def test_a_queued_run_is_waited_for_and_cancelled_through_the_sdk(tmp_path: Path,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    """A run a server has queued (at its max_concurrent_runs) is not finished for the SDK."""
+    from mlpipe_jupyter import service
+    from mlpipe_jupyter.request import RunRequest
+
+    monkeypatch.delenv("MLPIPE_STORE", raising=False)
+    notebook = write_notebook(tmp_path / "nb.ipynb", CELLS)
+    queued = service.record(RunRequest.build(notebook))  # as the server's queue records it
+    run = mlp.get_run(queued.run_id, notebook=notebook)
+    assert run.status is mlp.RunStatus.QUEUED
+    with pytest.raises(TimeoutError, match="still queued"):
+        run.wait(timeout=0.3)
+    run.cancel()
+    assert run.wait(timeout=5).status is mlp.RunStatus.CANCELLED
+    with pytest.raises(mlp.Conflict, match="already cancelled"):
+        run.cancel()
