@@ -98,6 +98,10 @@ class Coordinator:
         from .warm import setup_modules
 
         cwd = str(self.ctx.notebook.resolve().parent)
+        if self.ctx.store.remote:  # workers share no folder with the notebook (remote.py)
+            from .remote import pool_folder, project_id
+
+            cwd = pool_folder(project_id(self.ctx.notebook.resolve().parent))
         size = self.ctx.options.kernel_pool or DEFAULT_POOL_SIZE
         return ensure_pool(self.client, cwd, size, setup_modules(self.ctx.pipeline.setup_source))
 

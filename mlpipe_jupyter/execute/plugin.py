@@ -36,11 +36,15 @@ class KernelPoolPlugin(WorkerPlugin):
         self.name = f"{plugin_prefix(cwd)}{digest}"
 
     def setup(self, worker: Any) -> None:
+        from .remote import worker_folder  # a URL store: this worker's own project folder
+
         threading.Thread(target=_warm_imports, daemon=True, name="mlpipe-warm").start()
-        pool_for(self.cwd, self.size, self.warm)
+        pool_for(worker_folder(self.cwd), self.size, self.warm)
 
     def teardown(self, worker: Any) -> None:
-        close_pool(self.cwd)
+        from .remote import worker_folder
+
+        close_pool(worker_folder(self.cwd))
 
 
 def plugin_prefix(cwd: str | None) -> str:

@@ -125,6 +125,31 @@ def _local_base() -> Path:
         return Path(tempfile.gettempdir()) / f"mlpipe-{os.getuid()}"
 
 
+POOL_PREFIX = "mlpipe-remote:"
+
+
+def pool_folder(project: str) -> str:
+    """How the orchestrator names a project's working folder to the workers' kernel pools
+    (`plugin.py`): each worker turns it into its own folder (`worker_folder`)."""
+    return f"{POOL_PREFIX}{project}"
+
+
+def _project_root(project: str) -> Path:
+    return _local_base().resolve() / WORK_FOLDER / project
+
+
+def worker_folder(cwd: str | None) -> str | None:
+    """On a worker: a `pool_folder` name as this worker's working folder for that project
+    (created); any other folder as it is."""
+    if not cwd or not cwd.startswith(POOL_PREFIX):
+        return cwd
+    from mlpipe_jupyter.cache import fs as storefs
+
+    folder = _project_root(cwd[len(POOL_PREFIX):]) / "project"
+    storefs.makedirs(folder)
+    return str(folder)
+
+
 def prepare(job: StepJob) -> StepJob:
     """The job as this worker runs it: in its own working folder with the project files laid
     out, the executed notebook and result file kept locally (`finish` uploads them)."""
@@ -132,7 +157,7 @@ def prepare(job: StepJob) -> StepJob:
     from mlpipe_jupyter.cache.store import Store
 
     assert job.store_url is not None
-    root = _local_base().resolve() / WORK_FOLDER / job.project
+    root = _project_root(job.project)
     workdir, meta = root / "project", root / "steps" / job.run_id
     storefs.makedirs(workdir)
     storefs.makedirs(meta)
@@ -165,4 +190,7 @@ def finish(job: StepJob, here: StepJob) -> None:
             store.upload(local, store.path_of(target))
 
 
-__all__ = ["finish", "prepare", "project_files", "project_id", "wanted_files"]
+__all__ = [
+    "finish", "pool_folder", "prepare", "project_files", "project_id", "wanted_files",
+    "worker_folder",
+]
