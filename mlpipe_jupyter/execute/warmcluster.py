@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -144,9 +145,12 @@ class WarmCluster:
     def idle_seconds(self) -> float:
         """Seconds since the scheduler last had a task or a client other than ours."""
         scheduler = getattr(self.handle.cluster, "scheduler", None)
-        busy = scheduler is None or bool(getattr(scheduler, "tasks", {})) or len(
-            [c for c in getattr(scheduler, "clients", {}) if c != "fire-and-forget"]
-        ) > 1
+        try:  # read from another thread than the scheduler's: a change mid-read is "busy"
+            busy = scheduler is None or bool(getattr(scheduler, "tasks", {})) or len(
+                [c for c in list(getattr(scheduler, "clients", {})) if c != "fire-and-forget"]
+            ) > 1
+        except RuntimeError:
+            busy = True
         now = time.monotonic()
         if busy:
             self._last_busy = now
@@ -201,6 +205,7 @@ def serve(
     warm = WarmCluster(workers, gpu_workers, warn=lambda m: print(f"mlpipe: {m}", file=sys.stderr))
     write_record(store, warm.record("cli"))
     print(json.dumps(asdict(warm.record("cli"))), flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # `up` has read it and closed the pipe
     try:
         while not stop.wait(1.0):
             if not warm.running or (idle_timeout and warm.idle_seconds() > idle_timeout):
@@ -232,8 +237,11 @@ def up(
     finally:
         log.close()
     assert child.stdout is not None
-    line = child.stdout.readline()  # the record, once the cluster is up
+    ready, _, _ = select.select([child.stdout], [], [], UP_TIMEOUT_S)
+    line = child.stdout.readline() if ready else ""  # the record, once the cluster is up
     child.stdout.close()
+    if not line and child.poll() is None:
+        child.kill()  # it did not come up in time: nothing is left running
     record = read_record(store)
     if not line or record is None or record.pid != child.pid:
         child.wait(timeout=10)
