@@ -52,7 +52,7 @@ def step_job(
         parameters={**parameters, "_mlpipe": mlpipe}, notebook_path=store.url_of(notebook_path),
         result_path=store.url_of(result_path), cwd=str(ctx.notebook.resolve().parent),
         timeout=step.options.timeout, attempt=attempt, **_remote_fields(ctx, step, inputs),
-        cancel_check=None if store.remote else (str(store.records_root), ctx.run_id),
+        cancel_check=(store.url if store.remote else str(store.records_root), ctx.run_id),
         kernel_name=step.options.kernel,
     )
 

@@ -122,8 +122,16 @@ class Coordinator:
             if time.monotonic() >= next_cancel_check:
                 next_cancel_check = time.monotonic() + self.ctx.options.cancel_poll_s
                 if self.ctx.records.cancel_requested(self.ctx.run_id):
+                    self._tell_remote_workers()
                     self._apply(self.machine.handle(CancelRequested()))
         return self.machine.finished
+
+    def _tell_remote_workers(self) -> None:
+        """Workers of a URL store cannot read the records: a cancel marker in the store."""
+        if self.ctx.store.remote:
+            from .remote import mark_cancelled
+
+            mark_cancelled(self.ctx.store, self.ctx.run_id)
 
     def _apply(self, actions: list[Action]) -> None:
         todo = deque(actions)

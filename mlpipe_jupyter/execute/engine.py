@@ -154,9 +154,14 @@ def _cancel_checker(job: StepJob) -> Callable[[], bool]:
         if now - last[0] >= 1.0:
             last[0] = now
             try:
-                from .records import Records
+                if job.store_url is not None:  # no records here: a marker in the store
+                    from .remote import cancel_marked
 
-                last[1] = bool(Records(store_root).cancel_requested(run_id))
+                    last[1] = cancel_marked(job.store_url, run_id)
+                else:
+                    from .records import Records
+
+                    last[1] = bool(Records(store_root).cancel_requested(run_id))
             except Exception:  # noqa: BLE001 - a missing db means no cancel
                 last[1] = False
         return bool(last[1])

@@ -113,6 +113,31 @@ def project_files(
     return refs
 
 
+CANCEL_MARKER = "cancel"
+_MARKED: set[tuple[str, str]] = set()
+
+
+def mark_cancelled(store: Store, run_id: str) -> None:
+    """Tell the workers of a URL store that the run is cancelled (they cannot read its
+    records): `<store>/runs/<run_id>/cancel`, which their step watchdogs poll."""
+    if (store.url, run_id) in _MARKED:
+        return
+    store.write_bytes(store.runs_dir / run_id / CANCEL_MARKER, b"")
+    _MARKED.add((store.url, run_id))
+
+
+def cancel_marked(store_url: str, run_id: str) -> bool:
+    """On a worker: whether `mark_cancelled` was written for the run."""
+    from mlpipe_jupyter.cache.store import Store
+
+    store = Store.open(store_url)
+    try:
+        store.fs.size(store.runs_dir / run_id / CANCEL_MARKER)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 # -- on the worker ----------------------------------------------------------------
 
 
@@ -191,6 +216,6 @@ def finish(job: StepJob, here: StepJob) -> None:
 
 
 __all__ = [
-    "finish", "pool_folder", "prepare", "project_files", "project_id", "wanted_files",
+    "cancel_marked", "finish", "mark_cancelled", "pool_folder", "prepare", "project_files", "project_id", "wanted_files",
     "worker_folder",
 ]

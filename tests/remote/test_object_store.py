@@ -292,3 +292,49 @@ def test_a_step_killed_while_saving_its_outputs_leaves_nothing_trusted(cluster, 
     assert statuses(again) == {"make": "succeeded", "use": "succeeded"}
     assert again["steps"]["make"]["cache_key"] == record["steps"]["make"]["cache_key"]
     assert output(store, notebook, again, "use", "c") == 12
+
+
+def test_cancelling_a_run_stops_its_step_on_a_worker_that_cannot_read_the_records(
+    cluster, tmp_path, monkeypatch
+) -> None:
+    import time
+
+    import mlpipe_jupyter as mlp
+    from mlpipe_jupyter import service
+
+    monkeypatch.setenv("MLPIPE_SIGNING_KEY", KEY)
+    store = f"s3://{BUCKET}/cancel"
+    folder = tmp_path / "project"
+    folder.mkdir()
+    os.chmod(folder, 0o700)
+    notebook = write_notebook(folder / "nb.ipynb", ["import time", "%%step slow\ntime.sleep(90)"])
+    env = {**os.environ, **cluster["env"]}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mlpipe_jupyter", "run", notebook.name, "--store", store,
+         "--scheduler", cluster["address"], "--json"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        run = None
+        while time.monotonic() < deadline:
+            found = mlp.runs(store=store, notebook=notebook)
+            if found and found[0].steps["slow"].status == "running":
+                run = found[0]
+                break
+            time.sleep(0.2)
+        assert run is not None, "the step never started"
+        started = time.monotonic()
+        assert service.cancel(folder / ".mlpipe", run.id)  # what DELETE runs/ID does
+        out, err = child.communicate(timeout=40)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    record = json.loads(out)
+    assert record["status"] == "cancelled", err[-2000:]
+    # the worker's kernel was stopped (not left sleeping): the step returned and uploaded its
+    # executed notebook, seconds after the cancel
+    executed = f"cancel/runs/{run.id}/slow.ipynb"
+    while executed not in bucket_keys(f"cancel/runs/{run.id}/"):
+        assert time.monotonic() - started < 30, bucket_keys(f"cancel/runs/{run.id}/")
+        time.sleep(0.2)
