@@ -124,7 +124,7 @@ class ForkServer:
     """The worker's side: starts the server process and asks it for kernels."""
 
     def __init__(self, cwd: str | None, modules: tuple[str, ...] = ()) -> None:
-        self.modules = tuple(m for m in modules if installed(m))
+        self.modules = tuple(m for m in modules if installed(m) and preloadable(m))
         self.stamp = stamp(self.modules)
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
@@ -231,14 +231,50 @@ def _become_kernel(request: dict[str, Any], protocol: tuple[int, int]) -> None:
     kernelapp.IPKernelApp.launch_instance(argv=list(request["argv"]))
 
 
+#: Modules that choose their behaviour at import from `IPython.get_ipython()` (a
+#: notebook progress bar or renderer in a kernel, a console one elsewhere): the fork
+#: server has no shell to show them, so they are left for the kernel to import.
+SNIFFERS = ("tqdm.auto", "tqdm.autonotebook", "plotly")
+
+
+class _KernelShell:
+    """What an import-time check of `get_ipython()` sees while the server preloads:
+    the shell of a Jupyter kernel (pandas, for one, sets `display.max_columns` to 20
+    there and to 0, "fit the terminal", elsewhere)."""
+
+    kernel = None
+    config: dict[str, Any] = {"IPKernelApp": {}}
+
+
+def preloadable(module: str) -> bool:
+    return not any(module == s or module.startswith(s + ".") for s in SNIFFERS)
+
+
+def _preload(modules: list[str]) -> None:
+    """Import `modules` as a kernel would: `get_ipython` defined, and matplotlib's
+    inline backend the default (what ipykernel sets before any cell runs)."""
+    import builtins
+
+    from .warm import warm
+
+    backend = os.environ.get("MPLBACKEND")
+    if not backend:
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    builtins.get_ipython = _KernelShell  # type: ignore[attr-defined]
+    try:
+        warm(["mlpipe_jupyter.compile.runtime", *modules])
+    finally:
+        del builtins.get_ipython  # type: ignore[attr-defined]
+        if not backend:
+            os.environ.pop("MPLBACKEND", None)
+
+
 def serve(modules: list[str]) -> None:
     os.environ["JPY_PARENT_PID"] = str(os.getpid())  # read by ipykernel at import
     import ipykernel.kernelapp  # noqa: F401 - the import is the point
     import ipykernel.ipkernel  # noqa: F401
 
-    from .warm import warm
-
-    warm(["mlpipe_jupyter.compile.runtime", *modules])
+    _preload(modules)
     signal.signal(signal.SIGCHLD, _reap)
     out = sys.stdout
     out.write("ready\n")

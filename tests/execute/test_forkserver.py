@@ -125,3 +125,30 @@ def test_an_upgraded_package_makes_the_server_stale(tmp_path: Path, monkeypatch)
     before = forkserver.stamp(("somepkg",))
     os.utime(package, (1, 1))  # `pip install -U somepkg` rewrote it
     assert forkserver.stamp(("somepkg",)) != before
+
+
+@pytest.mark.integration
+def test_a_forked_kernel_sees_pandas_and_matplotlib_as_a_fresh_kernel_does(tmp_path: Path) -> None:
+    """Modules decide some things at import (pandas' display width, the plot backend):
+    preloaded in the server, they must decide them as they would in a kernel."""
+    code = ("import pandas, matplotlib\n"
+            "print(pandas.get_option('display.max_columns'), matplotlib.get_backend())")
+    forked = kernels.KernelPool(str(tmp_path), size=0, warm=("pandas", "matplotlib.pyplot",
+                                                             "tqdm.auto"))
+    server = forked.forkserver()
+    assert server is not None and server.modules == ("pandas", "matplotlib.pyplot")
+    try:
+        km = forked.take()
+        got = run_code(km, code)
+        kernels.retire(km)
+    finally:
+        forked.close()
+    from jupyter_client import KernelManager
+
+    fresh = KernelManager(kernel_name="python3")
+    fresh.start_kernel(cwd=str(tmp_path))
+    try:
+        want = run_code(fresh, code)
+    finally:
+        fresh.shutdown_kernel(now=True)
+    assert got == want and want.startswith("20 ")
