@@ -64,8 +64,21 @@ def records_root(
     if not is_url(store):
         return Path(store)
     if notebook is not None:
-        return absolute(notebook, cwd).parent / STORE_DIRNAME
+        path = absolute(notebook, cwd)
+        return _published_in(path) or path.parent / STORE_DIRNAME
     return absolute(STORE_DIRNAME, cwd)
+
+
+def _published_in(notebook: Path) -> Path | None:
+    """The records folder a published snapshot (`<records>/pipelines/NAME/vN/notebook.ipynb`)
+    belongs to: its runs are recorded there, not inside the snapshot."""
+    parts = notebook.parts
+    if (len(parts) > 4 and parts[-1] == "notebook.ipynb" and parts[-4] == "pipelines"
+            and parts[-2][:1] == "v" and parts[-2][1:].isdigit()):  # fmt: skip
+        records = notebook.parents[3]
+        if (records / "mlpipe.db").is_file():
+            return records
+    return None
 
 
 def absolute(path: PathLike, cwd: PathLike | None = None) -> Path:

@@ -109,11 +109,19 @@ def _guard(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
     return run
 
 
-def store_root(args: argparse.Namespace, notebook: str | None = None) -> Path:
+def store_root(args: argparse.Namespace, notebook: str | None = None) -> Path | str:
     """The store of `stores.resolve_store`: --store, $MLPIPE_STORE, beside NOTEBOOK, ./.mlpipe."""
     from ..stores import resolve_store
 
     return resolve_store(args.store, notebook)
+
+
+def records_of(args: argparse.Namespace) -> Path:
+    """Where published pipelines and schedules are kept: the store, or for an
+    object-storage store the local records folder (./.mlpipe)."""
+    from ..stores import records_root
+
+    return records_root(store_root(args))
 
 
 def _print_json(data: Any) -> None:
@@ -137,7 +145,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_pipelines(args: argparse.Namespace) -> int:
     from ..schedule import publish
 
-    rows = publish.list_pipelines(store_root(args))
+    rows = publish.list_pipelines(records_of(args))
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -162,7 +170,7 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
     from .run import parse_value
 
     params = {key: parse_value(value) for key, value in args.parameters}
-    schedule = schedules.add(store_root(args), args.name, args.cron, pipeline=args.pipeline,
+    schedule = schedules.add(records_of(args), args.name, args.cron, pipeline=args.pipeline,
                              params=params, version=args.version,
                              published_only=True)  # fmt: skip
     if args.json:
@@ -177,7 +185,7 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
 def cmd_schedule_list(args: argparse.Namespace) -> int:
     from ..schedule import schedules
 
-    rows = [s.to_json() for s in schedules.list_schedules(store_root(args))]
+    rows = [s.to_json() for s in schedules.list_schedules(records_of(args))]
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -197,7 +205,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
 def cmd_schedule_change(args: argparse.Namespace) -> int:
     from ..schedule import schedules
 
-    store = store_root(args)
+    store = records_of(args)
     if args.action == "remove":
         schedules.remove(store, args.name)
         print(f"removed schedule {args.name}")
@@ -212,7 +220,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     """Fire due schedules; with --once, exit 1 unless every run it fired succeeded."""
     from ..schedule.scheduler import serve
 
-    store = store_root(args)
+    store = records_of(args)
     if not args.once:
         print(f"mlpipe scheduler: watching {store} (Ctrl-C to stop)", file=sys.stderr)
     fired = serve(store, interval=args.interval, once=args.once,

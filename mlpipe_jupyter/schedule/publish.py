@@ -2,7 +2,9 @@
 
 `<store>/pipelines/NAME/vN/` holds `notebook.ipynb` (the source, byte for byte) and
 `pipeline.json` (the DAG json and what identifies the version); the `pipelines` table
-indexes them. A version directory is written under a temporary name and renamed into
+indexes them. With an object-storage store (`s3://...`) the snapshots and the table
+live in the local records folder beside the notebook (`stores.records_root`), and
+`pipeline.json` names the store, so the version's runs keep their artifacts there. A version directory is written under a temporary name and renamed into
 place while the database's write lock is held, so a reader never sees half a version
 and two publishers never take the same number. Publishing a notebook whose cells are
 identical to the latest version returns that version instead of making a new one.
@@ -49,6 +51,15 @@ class Published:
     def spec(self) -> Path:
         return self.path / SPEC_FILE
 
+    def artifact_store(self) -> str | None:
+        """The object-storage URL its runs keep their artifacts in, or None (the folder
+        the pipeline is published in)."""
+        try:
+            store = json.loads(self.spec.read_text(encoding="utf-8")).get("store")
+        except (OSError, ValueError):
+            return None
+        return store if isinstance(store, str) else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -89,8 +100,12 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
 
     BadInput when the notebook cannot be read or has analysis errors (each listed).
     """
+    from ..stores import is_url, records_root
+
     check_name(name)
     source = Path(notebook_path).resolve()
+    artifacts = str(store_root) if is_url(store_root) else None
+    store_root = records_root(store_root, source)
     notebook, dag = _read_and_analyze(source)
     digest = notebook_digest(notebook)
     latest = _latest_row(store_root, name)
@@ -112,7 +127,7 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
             steps=len(dag["steps"]),
             path=version_dir(store_root, name, version),
         )
-        _write_version(published, source, dag)
+        _write_version(published, source, dag, artifacts)
         conn.execute(
             "INSERT INTO pipelines (name, version, digest, source, created, steps)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -139,7 +154,8 @@ def _read_and_analyze(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return notebook, pipeline.to_json()
 
 
-def _write_version(published: Published, source: Path, dag: dict[str, Any]) -> None:
+def _write_version(published: Published, source: Path, dag: dict[str, Any],
+                   artifacts: str | None) -> None:  # fmt: skip
     parent = published.path.parent
     parent.mkdir(parents=True, exist_ok=True)
     if published.path.exists():  # left by a crash before its row was committed
@@ -148,6 +164,8 @@ def _write_version(published: Published, source: Path, dag: dict[str, Any]) -> N
     try:
         shutil.copyfile(source, tmp / NOTEBOOK_FILE)
         spec = {**published.to_json(), "notebook": NOTEBOOK_FILE, "dag": dag}
+        if artifacts is not None:
+            spec["store"] = artifacts
         (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
         for file in (tmp / NOTEBOOK_FILE, tmp / SPEC_FILE):
             file.chmod(0o444)

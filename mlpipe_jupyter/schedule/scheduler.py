@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from ..execute.records import Records, RunNotFound, new_run_id
 from ..request import RunRequest
 from ..status import RunStatus
-from ..stores import absolute
+from ..stores import absolute, records_root
 from . import publish, schedules
 
 #: Starts a run of a request and returns its id (at once, or when it has finished).
@@ -79,10 +79,11 @@ def run_published(
     store the pipeline is published in, `options` (scheduler, workers,
     gpu_workers, no_cache), and the run id to record it under, if given.
     """
-    store = absolute(store_root)
+    store = absolute(records_root(store_root))  # an object-storage URL's records are local
     published = publish.get(store, name, version)
     request = RunRequest.build(
-        published.notebook, params, store=store, run_id=run_id, **dict(options or {})
+        published.notebook, params, store=published.artifact_store() or store,
+        run_id=run_id, **dict(options or {}),
     )
     return published, start(request)
 

@@ -66,6 +66,7 @@ def trigger(
 
     options = check_options(dict(options))
     root = resolve_store(options.pop("store", None))
-    _, run_id = run_published(root, name, version=version, params=params, start=service.start,
-                              options=options)  # fmt: skip
-    return Run(run_id, Path(root))
+    published, run_id = run_published(root, name, version=version, params=params,
+                                      start=service.start, options=options)  # fmt: skip
+    records = absolute(records_root(root))
+    return Run(run_id, published.artifact_store() or records, records=records)

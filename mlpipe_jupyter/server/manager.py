@@ -32,7 +32,7 @@ from ..errors import BadInput, Conflict, NotFound
 from ..request import RunRequest
 from ..schedule import cron, publish, scheduler, schedules
 from ..status import RunStatus
-from ..stores import resolve_store
+from ..stores import records_root, resolve_store
 from . import cache_state, validate
 from .discovery import StoreFinder
 from .paths import relative_to_root, resolve_inside, resolve_notebook
@@ -148,10 +148,11 @@ class MlpipeService(LoggingConfigurable):
     def _root(self) -> Path:
         return Path(self.root_dir or ".").resolve()
 
-    def run_store(self, notebook: Path) -> Path:
-        """Where a run of `notebook` keeps its records and cache (as `mlpipe run` would)."""
+    def run_store(self, notebook: Path) -> Path | str:
+        """Where a run of `notebook` keeps its cache (as `mlpipe run` would): a folder, which
+        also holds its records, or an object-storage URL (records beside the notebook)."""
         store = self._store_of(notebook)
-        self._remember(store)
+        self._remember(records_root(store, notebook))
         return store
 
     def _store_of(self, notebook: Path) -> Path:
@@ -165,7 +166,8 @@ class MlpipeService(LoggingConfigurable):
         """The server's store, those it used, and every store found under the root."""
         if self._finder is None or self._finder.root != self._root():
             self._finder = StoreFinder(self._root())
-        stores = [self.store_root, *self._stores, *self._finder.stores(fresh)]
+        own = records_root(self.store_root, cwd=self._root())
+        stores = [own, *self._stores, *self._finder.stores(fresh)]
         unique = {s.resolve(): s for s in reversed(stores)}  # first mention wins
         ordered = [s for s in stores if unique.get(s.resolve()) is s]
         return [s for s in ordered if s.exists()]
@@ -221,7 +223,7 @@ class MlpipeService(LoggingConfigurable):
         store = self.run_store(notebook)
         request = RunRequest.build(notebook, params, store=store, **self._cluster(no_cache, address))
         run_id = self.submit_run(request)
-        self._run_stores[run_id] = store
+        self._run_stores[run_id] = records_root(store, notebook)
         return {"run_id": run_id, "path": relative_to_root(self.root_dir, notebook)}
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
