@@ -44,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cluster_command(args: argparse.Namespace) -> int:
     from ..execute import warmcluster
     from ..execute.cluster import ClusterOptions
-    from ..stores import resolve_store
+    from ..stores import records_root, resolve_store
 
-    store = resolve_store(args.store)
+    store = records_root(resolve_store(args.store))  # an object-storage store's: ./.mlpipe
     warn = lambda message: print(f"mlpipe: {message}", file=sys.stderr)  # noqa: E731
     if args.action == "up":
         ClusterOptions(workers=args.workers, gpu_workers=args.gpu_workers)  # bad sizes: exit 2
