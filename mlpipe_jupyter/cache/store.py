@@ -34,7 +34,7 @@ from typing import Any
 
 from mlpipe_jupyter.compile.report import FileFact
 
-from mlpipe_jupyter.errors import BadInput
+from mlpipe_jupyter.errors import BadInput, MlpipeError
 from mlpipe_jupyter.processes import alive
 
 from . import fs as storefs
@@ -59,7 +59,7 @@ _TMP_PREFIX = storefs.TMP_PREFIX
 _CHUNK = 1 << 20
 
 
-class CorruptArtifact(Exception):
+class CorruptArtifact(MlpipeError):
     """An artifact file that is missing, truncated or does not match its checksum."""
 
     def __init__(self, path: Path, reason: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from mlpipe_jupyter.cache.keys import sha256_text
 from mlpipe_jupyter.cache.store import CacheEntry, CorruptArtifact, Store
+from mlpipe_jupyter.errors import MlpipeError
 
 
 @pytest.fixture
@@ -61,8 +62,10 @@ def test_same_size_corruption_is_caught_by_the_checksum(store) -> None:
     data = bytearray(path.read_bytes())
     data[-1] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(CorruptArtifact, match="sha256 does not match its name\\) and was removed"):
+    with pytest.raises(CorruptArtifact, match="sha256 does not match its name\\) and was removed") as caught:
         store.get(ref)
+    # one line a front end shows as it shows any mlpipe error (the CLI, the SDK, the magics)
+    assert isinstance(caught.value, MlpipeError) and "\n" not in str(caught.value)
     assert not path.exists() and store.lookup(entry.step_key) is None
     assert store.put("model", np.arange(10)) == ref  # the next run writes it again
     assert store.lookup(entry.step_key) == entry
