@@ -25,6 +25,7 @@ import importlib
 import json
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -189,7 +190,15 @@ def _construct(cls: Callable[..., Any], spec: ManagerSpec) -> Any:
     if "silence_logs" not in options and _takes(cls, "silence_logs"):
         options["silence_logs"] = logging.CRITICAL  # a failing worker's traceback: our one line
     try:
-        return cls(**options)
+        # A manager that fails warns on the way ("Port 8787 is already in use"): only
+        # our one line is shown then; one that starts gets its warnings shown as usual.
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("default")
+            cluster = cls(**options)
+        for warning in said:
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)  # fmt: skip
+        return cluster
     except Exception as exc:  # noqa: BLE001 - a manager's own error, as one line
         root = _innermost(exc)
         text = str(root).strip().splitlines()

@@ -7,6 +7,8 @@ adaptively, runs the pipeline on it and closes it.
 
 from __future__ import annotations
 
+import socket
+
 import json
 import subprocess
 import sys
@@ -117,8 +119,17 @@ def test_cli_bad_cluster_is_one_line_and_exit_2(tmp_path) -> None:
 
 def test_an_option_the_class_does_not_take_names_the_flag(tmp_path) -> None:
     notebook = write_notebook(tmp_path / "nb.ipynb", ["%%step a\nx = 1"])
-    done = _cli(str(notebook), "--cluster", "distributed.LocalCluster",
-                "--cluster-option", "no_such_keyword=1", cwd=tmp_path)
+    # Dask's default dashboard port taken (another cluster running): its warning on the
+    # way to the failure must not become a second line.
+    busy = socket.socket()
+    try:
+        busy.bind(("0.0.0.0", 8787))
+        busy.listen()
+    except OSError:
+        pass  # taken already: the case this guards
+    with busy:
+        done = _cli(str(notebook), "--cluster", "distributed.LocalCluster",
+                    "--cluster-option", "no_such_keyword=1", cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
