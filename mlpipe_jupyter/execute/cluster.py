@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -257,22 +258,46 @@ def _start_local(options: ClusterOptions, warn: Callable[[str], None]) -> Cluste
         cpu = [name for name in workers if name.startswith("cpu-")]
         deferred = {name: workers.pop(name) for name in cpu[max(1, options.start_workers):]}
     restore = _detach_main_module()
+    # The dashboard's modules (bokeh: 0.25 s) are imported while the worker processes
+    # start, when this process only waits, and the dashboard is joined to the
+    # scheduler's HTTP server (started on its address either way) once they are up.
+    importer = threading.Thread(target=_import_dashboard, daemon=True, name="mlpipe-dashboard")
+    if DASHBOARD:
+        importer.start()
     scheduler = {
         "cls": Scheduler,
-        "options": {"host": "127.0.0.1", "dashboard": DASHBOARD,
-                    "dashboard_address": "127.0.0.1:0"},
+        "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": "127.0.0.1:0"},
     }
     try:
         cluster = SpecCluster(
             workers=workers, scheduler=scheduler, silence_logs=40, name="mlpipe"
         )
         client = Client(cluster)
+        if DASHBOARD:
+            importer.join()
+            cluster.sync(_connect_dashboard, cluster.scheduler)
     except BaseException:
         restore()
         raise
     dashboard = str(client.dashboard_link) if DASHBOARD else None
     return ClusterHandle(client, cluster, warnings, restore, dashboard=dashboard,
                          deferred=deferred)
+
+
+def _import_dashboard() -> None:
+    try:
+        import distributed.dashboard.scheduler  # noqa: F401 - the import is the point
+    except ImportError:  # no bokeh: the scheduler serves no dashboard
+        pass
+
+
+async def _connect_dashboard(scheduler: Any) -> None:
+    """What a `Scheduler(dashboard=True)` does at its start, on its own event loop."""
+    try:
+        from distributed.dashboard.scheduler import connect
+    except ImportError:
+        return
+    connect(scheduler.http_application, scheduler.http_server, scheduler, prefix="/")
 
 
 def _fmt(amount: float) -> str:
