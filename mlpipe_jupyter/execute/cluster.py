@@ -11,6 +11,7 @@ step that no worker can satisfy: Dask would leave it pending forever.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -44,6 +45,9 @@ class ClusterOptions:
     gpu_workers: int | None = None  # GPU workers of the embedded cluster (default: GPUs found)
     manager: ManagerSpec | None = None  # --cluster CLASS: a cluster manager to start (managers.py)
     start_workers: int | None = None  # CPU workers started at once; the rest when steps wait
+    #: (folder, size, setup imports) of the kernel pool each embedded worker starts as it
+    #: starts (preload.py), so the first step's kernel is not waited for after the cluster.
+    pool: tuple[str, int, tuple[str, ...]] | None = None
 
     def __post_init__(self) -> None:
         if self.scheduler is not None:
@@ -191,16 +195,24 @@ def _worker_specs(options: ClusterOptions, warn: Callable[[str], None]) -> dict[
             " GPU workers are labelled GPU=1 anyway and their steps run on the CPU"
         )
     memory = _memory_limit(n_cpu + n_gpu)
-    base = {"nthreads": 1, "memory_limit": memory, "dashboard": False, "silence_logs": 40}
+    base: dict[str, Any] = {
+        "nthreads": 1, "memory_limit": memory, "dashboard": False, "silence_logs": 40,
+    }
+    pool_env = {}
+    if options.pool is not None:
+        from .preload import POOL_ENV
+
+        base["preload"] = ["mlpipe_jupyter.execute.preload"]
+        pool_env = {POOL_ENV: json.dumps(list(options.pool))}
     specs: dict[str, Any] = {}
     for i in range(n_cpu):
-        env = {"CUDA_VISIBLE_DEVICES": ""} if gpus else {}
+        env = {"CUDA_VISIBLE_DEVICES": "", **pool_env} if gpus else dict(pool_env)
         resources = {"CPU": cpus, "MEMORY": memory}
         specs[f"cpu-{i}"] = {"cls": Nanny, "options": {**base, "resources": resources, "env": env}}
     for i in range(n_gpu):
         device = gpus[i] if i < len(gpus) else str(i)
         resources = {"GPU": 1, "CPU": cpus, "MEMORY": memory}
-        env = {"CUDA_VISIBLE_DEVICES": device}
+        env = {"CUDA_VISIBLE_DEVICES": device, **pool_env}
         specs[f"gpu-{i}"] = {"cls": Nanny, "options": {**base, "resources": resources, "env": env}}
     return specs
 

@@ -93,17 +93,9 @@ class Coordinator:
                     pass
 
     def _register_pool(self) -> Any:
-        from .kernels import DEFAULT_POOL_SIZE
         from .plugin import ensure_pool
-        from .warm import setup_modules
 
-        cwd = str(self.ctx.notebook.resolve().parent)
-        if self.ctx.store.remote:  # workers share no folder with the notebook (remote.py)
-            from .remote import pool_folder, project_id
-
-            cwd = pool_folder(project_id(self.ctx.notebook.resolve().parent))
-        size = self.ctx.options.kernel_pool or DEFAULT_POOL_SIZE
-        return ensure_pool(self.client, cwd, size, setup_modules(self.ctx.pipeline.setup_source))
+        return ensure_pool(self.client, *pool_spec(self.ctx))
 
     def _loop(self) -> RunStatus:
         self._apply(self.machine.start())
@@ -301,3 +293,17 @@ class Coordinator:
             )
         assert isinstance(result, StepResult), f"run_step returned {type(result).__name__}"
         return result
+
+
+def pool_spec(ctx: Any) -> tuple[str, int, tuple[str, ...]]:
+    """The kernel pool a run's workers keep: its folder, size and the setup's imports."""
+    from .kernels import DEFAULT_POOL_SIZE
+    from .warm import setup_modules
+
+    cwd = str(ctx.notebook.resolve().parent)
+    if ctx.store.remote:  # workers share no folder with the notebook (remote.py)
+        from .remote import pool_folder, project_id
+
+        cwd = pool_folder(project_id(ctx.notebook.resolve().parent))
+    size = ctx.options.kernel_pool or DEFAULT_POOL_SIZE
+    return cwd, size, setup_modules(ctx.pipeline.setup_source)

@@ -288,6 +288,9 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
     steps = [ctx.pipeline.step(n) for n in the_plan.needing_run()]
     width = _width(ctx.pipeline, the_plan.needing_run())
     options = _recorded_cluster(ctx, ctx.options.cluster, warn)
+    from .coordinator import pool_spec
+
+    options = replace(options, pool=pool_spec(ctx))  # the embedded workers start it
     handle = clusters.start(_right_sized(options, width), warn)
     try:
         ctx.emit({

@@ -63,7 +63,16 @@ def _two(workers: dict) -> dict | None:
 
 @pytest.fixture(scope="session")
 def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
-    folder = tmp_path_factory.mktemp("dask")
+    yield from _dask_processes(tmp_path_factory.mktemp("dask"))
+
+
+@pytest.fixture
+def own_dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    """A cluster of the test's own, for a test that kills its workers."""
+    yield from _dask_processes(tmp_path_factory.mktemp("own-dask"))
+
+
+def _dask_processes(folder: Path) -> Iterator[DaskProcesses]:
     scheduler_file = folder / "scheduler.json"
     log = folder / "dask.log"
     procs = [_spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",

@@ -99,3 +99,31 @@ def test_cli_garbage_scheduler_is_one_line_and_exit_2(tmp_path) -> None:
         "mlpipe: --scheduler 'garbage://': unknown address scheme 'garbage'; use e.g."
         " tcp://HOST:8786 (schemes: tcp, tls, ucx, ws, wss, inproc)"
     ]
+
+
+@pytest.mark.integration
+def test_embedded_workers_start_the_runs_kernel_pool_as_they_start(tmp_path) -> None:  # noqa: ANN001
+    """The first step's kernel (and its fork server's imports) is on its way while the
+    cluster comes up, before the run registers its pool plugin; kernels do not inherit
+    the variable that carried the pool's settings."""
+    import time
+
+    from mlpipe_jupyter.execute import cluster, kernels
+    from mlpipe_jupyter.execute.preload import POOL_ENV
+
+    handle = cluster.start(cluster.ClusterOptions(workers=1, gpu_workers=0,
+                                                  pool=(str(tmp_path), 1, ("json",))))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            ready = handle.client.run(kernels.ready_kernels)
+            if all(r.get(str(tmp_path)) == 1 for r in ready.values()):
+                break
+            assert time.monotonic() < deadline, ready
+            time.sleep(0.2)
+        seen = handle.client.run(lambda: __import__("os").environ.get(POOL_ENV))
+        assert set(seen.values()) == {None}
+        km = handle.client.run(lambda: len(kernels._POOLS))
+        assert set(km.values()) == {1}
+    finally:
+        handle.close()

@@ -44,15 +44,21 @@ def _wait_for_file(path: Path, timeout: float = 60) -> str:
     raise TimeoutError(f"{path} never appeared")
 
 
-def test_worker_killed_mid_step_is_rerun_elsewhere(run, write_notebook, tmp_path) -> None:  # noqa: ANN001
+def test_worker_killed_mid_step_is_rerun_elsewhere(own_dask_processes, write_notebook,
+                                                   tmp_path) -> None:  # noqa: ANN001
+    def run(path):  # noqa: ANN001, ANN202 - on a cluster of its own: a worker is killed
+        return service.run(path, {}, store=tmp_path / "store",
+                           scheduler=own_dask_processes.address)
+
     marker = tmp_path / "worker.pid"
     slow = (
         "%%step slow --outputs done\n"
         f"marker = {str(marker)!r}\n"
         "if not os.path.exists(marker):\n"
-        "    pid = os.getppid()  # the dask worker: above a kernel pool's fork server\n"
-        "    while b'dask' not in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
-        "        pid = int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "    parent = lambda p: int(open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "    pid = os.getppid()  # the worker process, above a kernel pool's fork server:\n"
+        "    while b'dask' not in open(f'/proc/{parent(pid)}/cmdline', 'rb').read():\n"
+        "        pid = parent(pid)  # the child of `dask worker` (its nanny, which restarts it)\n"
         "    open(marker, 'w').write(str(pid))\n"
         "    time.sleep(60)\n"
         "done = True"
