@@ -7,9 +7,6 @@ its own process group and killed at teardown, whatever the tests did.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -17,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from dask_procs import kill_all, spawn, workers
 
 DASK = str(Path(sys.executable).with_name("dask"))
 
@@ -28,16 +26,8 @@ class DaskProcesses:
 
     def worker_address(self, name: str) -> str:
         """The current address of worker `name` ("gpu" or "cpu"); a restart changes it."""
-        found = {w["name"]: addr for addr, w in _workers(self.scheduler_file).items()}
+        found = {w["name"]: addr for addr, w in workers(self.scheduler_file).items()}
         return found[name]
-
-
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
 
 def _wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
@@ -50,15 +40,8 @@ def _wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN202
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def _workers(scheduler_file: Path) -> dict:
-    from distributed import Client
-
-    with Client(scheduler_file=str(scheduler_file), timeout="10s") as client:
-        return client.scheduler_info(n_workers=-1)["workers"]
-
-
-def _two(workers: dict) -> dict | None:
-    return workers if len(workers) == 2 else None
+def _two(found: dict) -> dict | None:
+    return found if len(found) == 2 else None
 
 
 @pytest.fixture(scope="session")
@@ -75,22 +58,18 @@ def own_dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Das
 def _dask_processes(folder: Path) -> Iterator[DaskProcesses]:
     scheduler_file = folder / "scheduler.json"
     log = folder / "dask.log"
-    procs = [_spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+    procs = [spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                      "--scheduler-file", str(scheduler_file)], log)]
     try:
         _wait_for(scheduler_file.exists, 30, "the dask scheduler")
         common = ["--scheduler-file", str(scheduler_file), "--nthreads", "1",
                   "--no-dashboard", "--host", "127.0.0.1"]
-        procs.append(_spawn([DASK, "worker", *common, "--name", "cpu"], log))
-        procs.append(_spawn([DASK, "worker", *common, "--name", "gpu", "--resources", "GPU=1"],
+        procs.append(spawn([DASK, "worker", *common, "--name", "cpu"], log))
+        procs.append(spawn([DASK, "worker", *common, "--name", "gpu", "--resources", "GPU=1"],
                             log))
-        _wait_for(lambda: _two(_workers(scheduler_file)), 60, "2 dask workers")
+        _wait_for(lambda: _two(workers(scheduler_file)), 60, "2 dask workers")
         address = json.loads(scheduler_file.read_text())["address"]
         yield DaskProcesses(address, scheduler_file)
     finally:
-        for proc in procs:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
+        kill_all(procs)
+

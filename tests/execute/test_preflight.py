@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Iterator
 import pytest
 
 from mlpipe_jupyter.execute.preflight import Needs, probe_worker, problems
+from dask_procs import kill_all, spawn, workers
 from nbfiles import write_notebook
 
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -60,19 +60,6 @@ def test_one_line_per_missing_thing_naming_worker_and_steps() -> None:
 # -- a real cluster of separate processes -------------------------------------------------
 
 
-def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-
-
-def _workers(scheduler_file: Path) -> dict:
-    from distributed import Client
-
-    with Client(scheduler_file=str(scheduler_file), timeout="10s") as client:
-        return client.scheduler_info(n_workers=-1)["workers"]
-
-
 @pytest.fixture(scope="module")
 def uneven_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict, Path]]:
     """(scheduler address, {worker name: address}, the extra module's folder)."""
@@ -83,7 +70,7 @@ def uneven_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     scheduler_file = folder / "scheduler.json"
     log = folder / "dask.log"
     plain = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    procs = [_spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+    procs = [spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                      "--scheduler-file", str(scheduler_file)], log, plain)]
     try:
         deadline = time.monotonic() + 30
@@ -91,27 +78,22 @@ def uneven_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             time.sleep(0.1)
         common = ["--scheduler-file", str(scheduler_file), "--nthreads", "1", "--no-dashboard",
                   "--host", "127.0.0.1"]
-        procs.append(_spawn([DASK, "worker", *common, "--name", "with"], log,
-                            {**plain, "PYTHONPATH": str(extra)}))
-        procs.append(_spawn([DASK, "worker", *common, "--name", "without"], log, plain))
+        procs.append(spawn([DASK, "worker", *common, "--name", "with"], log,
+                           {**plain, "PYTHONPATH": str(extra)}))
+        procs.append(spawn([DASK, "worker", *common, "--name", "without"], log, plain))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            workers = _workers(scheduler_file)
-            if len(workers) == 2:
+            found = workers(scheduler_file)
+            if len(found) == 2:
                 break
             time.sleep(0.2)
         else:
             raise TimeoutError("timed out waiting for 2 dask workers")
-        names = {w["name"]: addr for addr, w in workers.items()}
+        names = {w["name"]: addr for addr, w in found.items()}
         address = json.loads(scheduler_file.read_text())["address"]
         yield address, names, extra
     finally:
-        for proc in procs:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
+        kill_all(procs)
 
 
 def _run(folder: Path, train: str, address: str, extra: Path
