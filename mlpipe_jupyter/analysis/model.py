@@ -7,6 +7,7 @@ serialisation; the analysis fills them in, the rest only reads them.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class StepOptions:
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()  # --inputs: files (paths or globs) no analysis can see
     kernel: str | None = None  # --kernel: the Jupyter kernelspec it runs on (None: default)
+    metrics: tuple[str, ...] = ()  # --metrics: variables whose final values are metrics
 
     def resources(self) -> dict[str, float]:
         """The Dask worker resources this step asks for (empty: any worker)."""
@@ -136,14 +138,66 @@ class Pipeline:
                 return step
         raise KeyError(name)
 
+    # -- queries: the graph's facts, computed here only ------------------------------
+
+    def names(self) -> tuple[str, ...]:
+        """The steps' names in notebook order."""
+        return tuple(s.name for s in self.steps)
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        """The steps `name` depends on directly (edges into it), in notebook order."""
+        self._known(name)
+        return self._sorted({e.source for e in self.edges if e.target == name})
+
+    def children(self, name: str) -> tuple[str, ...]:
+        """The steps that depend on `name` directly, in notebook order."""
+        self._known(name)
+        return self._sorted({e.target for e in self.edges if e.source == name})
+
+    def ancestors(self, name: str) -> tuple[str, ...]:
+        """Every step `name` depends on, directly or not, in topological order."""
+        return self._closure(name, self.parents)
+
+    def descendants(self, name: str) -> tuple[str, ...]:
+        """Every step that depends on `name`, directly or not, in topological order."""
+        return self._closure(name, self.children)
+
     def downstream(self, name: str) -> list[str]:
         """Every step that depends on `name`, directly or not, in `order`."""
-        found = {name}
-        for step_name in self.order:
-            parents = {e.source for e in self.edges if e.target == step_name}
-            if parents & found:
-                found.add(step_name)
-        return [n for n in self.order if n in found and n != name]
+        return list(self.descendants(name))
+
+    def topological_order(self) -> tuple[str, ...]:
+        """Every step after the steps it depends on, ties by notebook order.
+
+        The notebook order when the edges make a cycle (the analysis reports it).
+        """
+        found = topological(self.names(), self.edges)
+        return self.names() if found is None else found
+
+    def select(self, expression: str | list[str] | tuple[str, ...] = (), **options: Any) -> Any:
+        """The steps a selection names (dbt's grammar, see `analysis.select.select`)."""
+        from .select import select
+
+        return select(self, expression, **options)
+
+    def _known(self, name: str) -> None:
+        if all(s.name != name for s in self.steps):
+            raise KeyError(name)
+
+    def _sorted(self, names: set[str]) -> tuple[str, ...]:
+        position = {s.name: i for i, s in enumerate(self.steps)}
+        return tuple(sorted(names, key=position.__getitem__))
+
+    def _closure(self, name: str, step: Any) -> tuple[str, ...]:
+        found: set[str] = set()
+        todo = list(step(name))
+        while todo:
+            other = todo.pop()
+            if other not in found:
+                found.add(other)
+                todo.extend(step(other))
+        found.discard(name)
+        return tuple(n for n in (self.order or self.topological_order()) if n in found)
 
     def to_json(self) -> dict[str, Any]:
         """The DAG json of DESIGN.md, plus `warnings` and `errors`."""
@@ -181,3 +235,30 @@ class Pipeline:
             "warnings": list(self.warnings),
             "errors": [e.to_json() for e in self.errors],
         }
+
+
+def topological(
+    names: tuple[str, ...] | list[str], edges: tuple[Edge, ...]
+) -> tuple[str, ...] | None:
+    """`names` with each after its edges' sources, ties by the order of `names`; None on a cycle."""
+    position = {n: i for i, n in enumerate(names)}
+    parents: dict[str, set[str]] = {n: set() for n in names}
+    for edge in edges:
+        if edge.target in parents and edge.source in parents:
+            parents[edge.target].add(edge.source)
+    waiting = {n: len(p) for n, p in parents.items()}
+    children: dict[str, list[str]] = {n: [] for n in names}
+    for child, ps in parents.items():
+        for parent in ps:
+            children[parent].append(child)
+    ready = [(position[n], n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    done: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        done.append(name)
+        for child in children[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (position[child], child))
+    return tuple(done) if len(done) == len(names) else None

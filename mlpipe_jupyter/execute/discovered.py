@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlpipe_jupyter.analysis.model import Edge
+from mlpipe_jupyter.analysis.model import Edge, topological
 
 from .verify import FILE, RANDOM
 
@@ -114,7 +114,7 @@ def with_discovered(
         Edge(a, b, tuple(sorted(labels[(a, b)])))
         for a, b in pairs if labels[(a, b)] or (a, b) in after_only
     )
-    order = _order(list(position), edges, position)
+    order = topological(list(position), edges)
     if order is None:
         return pipeline
     return replace(
@@ -128,17 +128,3 @@ def _reads_from(step: Step, var: str, producer: str) -> Step:
     return replace(
         step, inputs=tuple(sorted(inputs.items())), reads=tuple(sorted({*step.reads, var})),
     )
-
-
-def _order(
-    names: list[str], edges: tuple[Edge, ...], position: dict[str, int]
-) -> tuple[str, ...] | None:
-    """Topological order, ties by notebook order; None when the edges make a cycle."""
-    parents = {n: {e.source for e in edges if e.target == n} for n in names}
-    done: list[str] = []
-    while len(done) < len(names):
-        ready = [n for n in names if n not in done and parents[n] <= set(done)]
-        if not ready:
-            return None
-        done.append(min(ready, key=position.__getitem__))
-    return tuple(done)

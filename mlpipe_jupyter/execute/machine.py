@@ -130,7 +130,7 @@ class RunMachine:
             action = the_plan.decisions[step.name].action
             specs.append(StepSpec(
                 step.name, position[step.name],
-                parents=tuple(sorted({e.source for e in pipeline.edges if e.target == step.name})),
+                parents=pipeline.parents(step.name),
                 retries=step.options.retries, pending=action == PENDING,
                 cached=action == CACHED, inputs=step.inputs, outputs=step.outputs,
             ))

@@ -52,9 +52,12 @@ class RunContext:
     params: dict[str, Any]  # full parameter values
     options: RunOptions
     emit: EventHandler
+    tracker: Any = None  # experiments.hooks.RunTracker: metrics, lineage, the MLflow tree
 
     def step_event(self, step: str, status: StepStatus, **fields: Any) -> None:
         """Record a step's new state and tell `on_event`."""
+        if self.tracker is not None:
+            fields = self.tracker.on_step(step, status, fields)  # adds the step's metrics
         stored = {k: v for k, v in fields.items() if k in _RECORD_FIELDS}
         self.records.update_step(self.run_id, step, status=status, **stored)
         event = {"event": "step", "run_id": self.run_id, "step": step, "status": status.value}
@@ -63,7 +66,7 @@ class RunContext:
 
 _RECORD_FIELDS = {
     "reason", "worker", "duration_s", "cache_key", "notebook", "error", "attempt",
-    "started", "finished", "discovered",
+    "started", "finished", "discovered", "metrics", "threads", "device",
 }
 
 
@@ -96,6 +99,9 @@ def run_pipeline(
     ctx.pipeline = pipeline = discovered.with_discovered(
         pipeline, discovered.load(store, ctx.notebook), discovered.carried_generators()
     )  # what earlier runs found at run time, up front (DESIGN rule 10)
+    from mlpipe_jupyter.experiments.hooks import RunTracker
+
+    ctx.tracker = RunTracker(ctx, getattr(request, "tracking_uri", None))
     with _Lease(records, run_id):
         the_plan = plan(
             pipeline, store, ctx.params, no_cache=ctx.options.no_cache,
@@ -139,6 +145,8 @@ class _Lease:
 
 def _finish(ctx: RunContext, status: RunStatus) -> None:
     ctx.records.finish_run(ctx.run_id, status)
+    if ctx.tracker is not None:
+        ctx.tracker.finish(RunStatus(status).value)  # lineage.json, the MLflow parent's end
     ctx.emit({"event": "run", "run_id": ctx.run_id, "status": status.value})
 
 
@@ -171,7 +179,7 @@ def _width(pipeline: Pipeline, names: list[str]) -> int:
     wanted = set(names)
     depth: dict[str, int] = {}
     for name in pipeline.order:
-        parents = [e.source for e in pipeline.edges if e.target == name and e.source in wanted]
+        parents = [p for p in pipeline.parents(name) if p in wanted]
         depth[name] = 1 + max((depth[p] for p in parents), default=-1)
     levels: dict[int, int] = {}
     for name in names:
