@@ -19,7 +19,7 @@ from typing import Any
 from .errors import BadInput, Conflict, MlpipeError, NotFound, StepFailed
 from .status import RunStatus, StepStatus
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: SDK name -> the module that defines it, imported on first use.
 _LAZY = {

@@ -310,3 +310,18 @@ __all__ = [
     "filesystem_for", "makedirs", "open_filesystem", "open_new", "storage_options",
     "store_mode", "write_local",
 ]
+
+
+def json_bytes(data: Any) -> bytes:
+    """A JSON document as the store writes it: indented, sorted keys, UTF-8, newline."""
+    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to the local `path` via a temp file in the same directory, fsync, rename
+    (created with the store's mode)."""
+    write_local(Path(path), data)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, json_bytes(data))

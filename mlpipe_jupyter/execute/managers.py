@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .errors import RunInputError
 
 if TYPE_CHECKING:
-    from .cluster import ClusterHandle
+    from .handle import ClusterHandle
 
 #: How long a started manager may take to bring up its first worker (a batch queue is slow).
 WORKER_WAIT_S = float(os.environ.get("MLPIPE_CLUSTER_WAIT_S", "300"))
@@ -156,7 +156,7 @@ def start_manager(spec: ManagerSpec, warn: Callable[[str], None] = lambda _: Non
     """Start the manager, scale it, connect; the handle closes the cluster at the end."""
     from distributed import Client
 
-    from .cluster import ClusterHandle, _detach_main_module
+    from .handle import ClusterHandle, _detach_main_module
 
     cls = load_class(spec.cluster_class)
     restore = _detach_main_module()  # a local manager spawns processes too

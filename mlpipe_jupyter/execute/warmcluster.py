@@ -34,8 +34,9 @@ from typing import Any, Callable
 
 from mlpipe_jupyter.processes import alive
 
+from .handle import _SHARED, _SHARED_LOCK, WARM_KEY, shared_client  # noqa: F401 (re-exported)
+
 RECORD = "cluster.json"
-WARM_KEY = ["mlpipe", "warm"]
 UP_TIMEOUT_S = 90.0
 DEFAULT_IDLE_S = 3600.0
 
@@ -97,19 +98,6 @@ def live_record(store: Path | str, warn: Warn = lambda _: None) -> ClusterRecord
 
 
 # -- in this process ---------------------------------------------------------------------
-
-_SHARED: dict[str, tuple[Any, str | None]] = {}  # address -> (client, dashboard) we own
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_client(address: str) -> tuple[Any, str | None] | None:
-    """The client of a warm cluster this process owns at `address` (no new connection)."""
-    with _SHARED_LOCK:
-        found = _SHARED.get(address)
-    if found is not None and getattr(found[0], "status", "") == "running":
-        return found
-    return None
-
 
 class WarmCluster:
     """The embedded cluster, kept: kernel pools stay ready between runs."""

@@ -413,7 +413,7 @@ class MlpipeService(LoggingConfigurable):
         return fired
 
     def status(self) -> dict[str, Any]:
-        from .. import __version__
+        from .._version import __version__
 
         return {
             "version": __version__,
@@ -535,14 +535,18 @@ class MlpipeService(LoggingConfigurable):
         self.warm.close()
 
     def backend_dashboard_link(self) -> str | None:
-        from .. import service
-
+        """The server's warm cluster's dashboard, else that of the cluster `mlpipe cluster up`
+        recorded in the server's store while it lives; None when neither runs."""
         warm = self.warm.dashboard()
         if warm:
             return warm
+        from ..execute.warmcluster import live_record
 
-        link = getattr(service, "dashboard_link", None)
-        return link() if callable(link) else None
+        try:
+            record = live_record(self.store_root)
+        except OSError:
+            return None
+        return record.dashboard if record is not None else None
 
 
 def _records(request: RunRequest) -> Any:
