@@ -178,7 +178,7 @@ def _write_memo(path: Path, memo: tuple[str, int], answer: dict[str, Any]) -> No
         data = {}
     data[memo[0]] = {"mtime": memo[1], "answer": answer}
     try:
-        from .store import atomic_write_json
+        from .fs import atomic_write_json
 
         atomic_write_json(path, data)
     except OSError:

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from .args import parse, parser
 from .locate import notebook_path
 from .progress import progress_view
-from ..cli.run import parse_value
+from ..request import parse_value
 
 
 class RunResult(dict):  # type: ignore[type-arg]
