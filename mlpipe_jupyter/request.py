@@ -188,4 +188,18 @@ def _check_json(name: str, value: Any) -> None:
         ) from None
 
 
-__all__ = ["RunKeywords", "RunRequest", "check_options"]
+def parse_value(text: str) -> Any:
+    """A `-p` value as papermill reads it: int, float, True/False, None, else the string."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+__all__ = ["RunKeywords", "RunRequest", "check_options", "parse_value"]
