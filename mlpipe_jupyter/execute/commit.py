@@ -53,7 +53,7 @@ def step_job(
         result_path=store.url_of(result_path), cwd=str(ctx.notebook.resolve().parent),
         timeout=step.options.timeout, attempt=attempt, **_remote_fields(ctx, step, inputs),
         cancel_check=(store.url if store.remote else str(store.records_root), ctx.run_id),
-        kernel_name=step.options.kernel,
+        kernel_name=step.options.kernel, resources=step.options.resources(),
     )
 
 

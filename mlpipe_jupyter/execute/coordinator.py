@@ -165,7 +165,7 @@ class Coordinator:
             ctx.step_event(
                 action.step, StepStatus.SUCCEEDED, worker=result.worker,
                 duration_s=result.duration_s, attempt=action.attempt, finished=time.time(),
-                **extra,
+                threads=result.threads, device=result.devices, **extra,
             )
         elif isinstance(action, MarkFailed):
             result = self.results.get(action.step)
@@ -173,6 +173,8 @@ class Coordinator:
                 action.step, StepStatus.FAILED, error=action.error,
                 worker=result.worker if result else None,
                 duration_s=result.duration_s if result else None,
+                threads=result.threads if result else None,
+                device=result.devices if result else None,
                 attempt=action.attempt, finished=time.time(),
             )
         elif isinstance(action, Skip):

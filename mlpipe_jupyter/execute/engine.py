@@ -54,6 +54,9 @@ class StepJob:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     project: str = ""  # the notebook folder's id on workers (remote.project_id)
     kernel_name: str | None = None  # `%%step --kernel`: the kernelspec (None: the default)
+    #: the Dask resources the step asked for (`--cpu`, `--gpu`, `--memory`), even those the
+    #: cluster does not advertise: they size its thread pools and pin its GPUs
+    resources: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class StepResult:
     error: str | None = None
     failure: Failure | None = None
     report: StepReport = field(default_factory=StepReport)
+    threads: int | None = None  # the step's BLAS/OpenMP pool size (threads.py)
+    devices: str | None = None  # its CUDA_VISIBLE_DEVICES, when it asked for a GPU (gpus.py)
 
     @property
     def ok(self) -> bool:
@@ -283,10 +288,32 @@ def _execute(job: StepJob, km: Any) -> Any:
     )
 
 
+async def _size(km: Any, code: str) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.execute(code, silent=True, store_history=False, reply=True, timeout=30)
+    finally:
+        kc.stop_channels()
+
+
 def run_step(job: StepJob) -> StepResult:
-    """Run the step on a kernel from this process's pool."""
+    """Run the step on a kernel from this process's pool, its thread pools sized and its
+    GPUs pinned (threads.py, gpus.py) before its first cell."""
+    from . import gpus, threads
+
     started = time.perf_counter()
     dask_worker = _dask_worker()
+    with threads.running_step(), gpus.pinned(dask_worker, job.resources.get("GPU")) as devices:
+        n = threads.step_threads(job.resources.get("CPU"), dask_worker, threads.running_here())
+        return _run_step(job, dask_worker, started, n, devices)
+
+
+def _run_step(
+    job: StepJob, dask_worker: Any, started: float, n_threads: int, devices: str | None
+) -> StepResult:
+    from .threads import apply_code
+
     worker = str(dask_worker.address) if dask_worker else socket.gethostname()
     _report(job, dask_worker, "running")
     asked = job
@@ -298,19 +325,21 @@ def run_step(job: StepJob) -> StepResult:
     result_file.unlink(missing_ok=True)
     km = pool_for(job.cwd, kernel_name=job.kernel_name).take()
     watchdog = _Watchdog(km, job.timeout, _cancel_checker(job))
+    placed = {"threads": n_threads, "devices": devices}
     try:
         with watchdog:
+            call(_size(km, apply_code(n_threads, devices)))
             nb = _execute(job, km)
         outputs, report = read_result(result_file)
         return StepResult(
             StepStatus.SUCCEEDED, job.step, worker, time.perf_counter() - started, job.attempt,
-            outputs=outputs, displays=_displays(nb), report=report,
+            outputs=outputs, displays=_displays(nb), report=report, **placed,
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a result
         failure, error = _error_line(job, exc, watchdog.fired)
         return StepResult(
             StepStatus.FAILED, job.step, worker, time.perf_counter() - started, job.attempt,
-            error=error, failure=failure, report=_report_if_any(result_file),
+            error=error, failure=failure, report=_report_if_any(result_file), **placed,
         )
     finally:
         retire_in_background(km)

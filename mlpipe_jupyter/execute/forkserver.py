@@ -130,7 +130,7 @@ class ForkServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlpipe_jupyter.execute.forkserver", json.dumps(self.modules)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=cwd if cwd and os.path.isdir(cwd)
-            else None, text=True, bufsize=1,
+            else None, text=True, bufsize=1, env={**os.environ, **thread_defaults()},
         )
         self._ready = False
 
@@ -177,6 +177,16 @@ class ForkServer:
             self.proc.wait()
         if self.proc.stdout:
             self.proc.stdout.close()
+
+
+def thread_defaults() -> dict[str, str]:
+    """The thread variables at this process's usable cores: Dask's nanny set them to 1 for
+    the worker, and what the server preloads (numpy's BLAS) sizes its pools from them. Each
+    step's kernel sets its own count before its first cell (threads.apply)."""
+    from .threads import LOKY_VAR, THREAD_VARS, usable_cores
+
+    cores = str(usable_cores())
+    return {var: cores for var in (*THREAD_VARS, LOKY_VAR)}
 
 
 def can_fork(argv: list[str]) -> bool:

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from .forkserver import ForkServer, can_fork
+from .forkserver import ForkServer, can_fork, thread_defaults
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ def start_kernel(
     if launching is not None:
         launching.add(km)
     kernel_env = dict(os.environ if env is None else env)
+    kernel_env.update(thread_defaults())  # not the nanny's 1s; the step's own count at take
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
         directory = cwd if cwd and os.path.isdir(cwd) else None

@@ -47,6 +47,23 @@ class KernelPoolPlugin(WorkerPlugin):
         close_pool(worker_folder(self.cwd))
 
 
+class GpuPlugin(WorkerPlugin):
+    """Sets up the worker's GPU devices (`gpus.Devices`, from its `GPU` resource), so each
+    `--gpu` step's kernel is pinned to devices no other step holds."""
+
+    name = "mlpipe-gpus"
+
+    def setup(self, worker: Any) -> None:
+        from .gpus import devices_for
+
+        devices_for(worker)
+
+    def teardown(self, worker: Any) -> None:
+        from .gpus import forget
+
+        forget(worker)
+
+
 def plugin_prefix(cwd: str | None) -> str:
     return f"mlpipe-kernel-pool:{cwd}:"
 
@@ -76,6 +93,8 @@ def ensure_pool(
         registered = client.run_on_scheduler(_plugin_names)
     except Exception:  # noqa: BLE001 - an old scheduler: register as before
         registered = []
+    if GpuPlugin.name not in registered:
+        client.register_plugin(GpuPlugin())
     if plugin.name in registered:
         return plugin
     for name in registered:

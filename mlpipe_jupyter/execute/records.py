@@ -26,11 +26,13 @@ from ..processes import alive
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
 
-SCHEMA_VERSION = 2  # 2: steps.discovered
+SCHEMA_VERSION = 3  # 2: steps.discovered; 3: steps.threads, steps.device
 STEP_FIELDS = (
     "status", "reason", "worker", "duration_s", "cache_key", "notebook", "error",
-    "attempt", "started", "finished", "discovered",
+    "attempt", "started", "finished", "discovered", "threads", "device",
 )
+#: Step columns added after version 1 (name -> SQL type), added by `_migrate` when missing.
+_ADDED_COLUMNS = {"discovered": "TEXT", "threads": "INTEGER", "device": "TEXT"}
 _JSON_FIELDS = ("discovered",)  # stored as JSON text: a list of "file:x from step" lines
 _UNFINISHED = tuple(s.value for s in StepStatus if not s.finished)
 _READY: set[Path] = set()  # databases whose schema this process has checked
@@ -62,6 +64,8 @@ CREATE TABLE IF NOT EXISTS steps (
     started REAL,
     finished REAL,
     discovered TEXT,
+    threads INTEGER,
+    device TEXT,
     PRIMARY KEY (run_id, name)
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
@@ -144,11 +148,13 @@ class Records:
             )
 
     def _migrate(self) -> None:
-        """Version 1 -> 2: add `steps.discovered` (idempotent, several processes may race)."""
+        """Add the step columns an older version lacks (`_ADDED_COLUMNS`; idempotent,
+        several processes may race)."""
         with self._connect(write=True) as conn:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
-            if "discovered" not in columns:
-                conn.execute("ALTER TABLE steps ADD COLUMN discovered TEXT")
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE steps ADD COLUMN {column} {kind}")
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )

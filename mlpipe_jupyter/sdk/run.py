@@ -33,6 +33,8 @@ class StepInfo:
     error: str | None
     worker: str | None
     cache_key: str | None
+    threads: int | None = None  # the step's BLAS/OpenMP pool size
+    device: str | None = None  # the CUDA_VISIBLE_DEVICES a --gpu step got
 
     @classmethod
     def from_record(cls, name: str, step: Mapping[str, Any]) -> StepInfo:
@@ -43,6 +45,7 @@ class StepInfo:
             reason=step.get("reason"), duration_s=step.get("duration_s"),
             notebook=Path(notebook) if notebook else None, error=step.get("error"),
             worker=step.get("worker"), cache_key=step.get("cache_key"),
+            threads=step.get("threads"), device=step.get("device"),
         )  # fmt: skip
 
 
