@@ -27,12 +27,14 @@ _LAZY = {
     "Run": "sdk.run", "StepInfo": "sdk.run", "StepOutputs": "sdk.run",
     "runs": "sdk.registry", "get_run": "sdk.registry", "publish": "sdk.registry",
     "trigger": "sdk.registry", "RunRequest": "request", "resolve_store": "stores",
+    "log_metric": "experiments.metrics", "log_metrics": "experiments.metrics",
+    "compare": "experiments.compare",
 }
 
 __all__ = [
     "BadInput", "Conflict", "MlpipeError", "NotFound", "Pipeline", "Run", "RunRequest",
     "RunStatus", "StepFailed", "StepInfo", "StepOutputs", "StepStatus", "get_run", "load",
-    "publish", "resolve_store", "runs", "trigger",
+    "publish", "resolve_store", "runs", "trigger", "compare", "log_metric", "log_metrics",
 ]
 
 

@@ -32,6 +32,7 @@ class RunKeywords(TypedDict, total=False):
     cluster: str | None
     cluster_options: dict[str, Any] | None
     adapt: tuple[int, int] | None
+    tracking_uri: str | None
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class RunRequest:
     cluster: str | None = None
     cluster_options: dict[str, Any] = field(default_factory=dict)
     adapt: tuple[int, int] | None = None
+    tracking_uri: str | None = None  # MLflow (`--tracking-uri`; else $MLFLOW_TRACKING_URI)
 
     @classmethod
     def build(
@@ -83,6 +85,7 @@ class RunRequest:
         cluster: str | None = None,
         cluster_options: dict[str, Any] | None = None,
         adapt: tuple[int, int] | list[int] | None = None,
+        tracking_uri: str | None = None,
     ) -> RunRequest:
         """A request with its paths made absolute against `cwd` (default: this process's);
         `BadInput` for options that cannot go together or values a run cannot take."""
@@ -118,6 +121,7 @@ class RunRequest:
             cluster=cluster,
             cluster_options=cluster_options,
             adapt=adapt,
+            tracking_uri=_tracking_uri(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"), cwd),
         )
 
     def with_run_id(self, run_id: str) -> RunRequest:
@@ -144,6 +148,7 @@ class RunRequest:
                 cluster=data.get("cluster"),
                 cluster_options=dict(data.get("cluster_options") or {}),
                 adapt=tuple(data["adapt"]) if data.get("adapt") else None,
+                tracking_uri=data.get("tracking_uri"),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # BadInput too
             raise BadInput(f"not a run request: {exc}") from None
@@ -176,6 +181,17 @@ def _check_cluster(
 
         adapt = check_adapt(adapt)
     return spec.cluster_class, spec.options, adapt
+
+
+def _tracking_uri(uri: str | None, cwd: PathLike | None) -> str | None:
+    """An MLflow tracking URI with a SQLite file or folder made absolute against `cwd`."""
+    if uri is None or uri == "":
+        return None
+    if not isinstance(uri, str):
+        raise BadInput(f"tracking_uri must be a URI string, got {uri!r}")
+    from .experiments.mlflow_tree import resolve_uri
+
+    return resolve_uri(uri, cwd)
 
 
 def _check_json(name: str, value: Any) -> None:

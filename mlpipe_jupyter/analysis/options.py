@@ -25,7 +25,7 @@ _UNITS = {
 STEP_USAGE = (
     "%%step NAME [--after STEP ...] [--gpu N] [--cpu N] [--memory SIZE] "
     "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...] [--inputs PATH ...]"
-    " [--kernel KERNELSPEC]"
+    " [--kernel KERNELSPEC] [--metrics VAR ...]"
 )
 
 #: A kernelspec name as Jupyter allows it (`jupyter kernelspec install --name`).
@@ -127,6 +127,7 @@ def _options(name: str, words: list[str]) -> StepOptions:
     after: list[str] = []
     outputs: list[str] = []
     inputs: list[str] = []
+    metrics: list[str] = []
     values: dict[str, object] = {}
     i = 0
     while i < len(words):
@@ -141,6 +142,14 @@ def _options(name: str, words: list[str]) -> StepOptions:
             if not items:
                 raise StepLineError("--inputs needs at least one path, as in --inputs data.csv")
             inputs.extend(items)
+            continue
+        if option == "--metrics":  # variables whose final values are the step's metrics
+            items, i = _list_value(words, i, inline)
+            if not items:
+                raise StepLineError("--metrics needs at least one name, as in --metrics auc")
+            for item in items:
+                for part in filter(None, item.split(",")):
+                    metrics.append(_identifier(option, part))
             continue
         if option in ("--after", "--outputs"):
             items, i = _list_value(words, i, inline)
@@ -185,5 +194,6 @@ def _options(name: str, words: list[str]) -> StepOptions:
         after=tuple(dict.fromkeys(after)),
         outputs=tuple(dict.fromkeys(outputs)),
         inputs=tuple(dict.fromkeys(inputs)),
+        **({"metrics": tuple(dict.fromkeys(metrics))} if metrics else {}),
         **values,  # type: ignore[arg-type]
     )

@@ -108,9 +108,11 @@ class CacheEntry:
     dirs_listed: tuple[FileFact, ...] = ()
     files_written: tuple[FileFact, ...] = ()
     written_keys: dict[str, str] = field(default_factory=dict)  # path -> artifact key
+    metrics: dict[str, float] = field(default_factory=dict)  # the step's metrics (reused)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **({"metrics": dict(self.metrics)} if self.metrics else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "dirs_listed": [f.to_json() for f in self.dirs_listed],
             "files_written": [f.to_json() for f in self.files_written],
@@ -141,6 +143,7 @@ class CacheEntry:
             dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
             files_written=tuple(FileFact.from_json(f) for f in data.get("files_written", ())),
             written_keys=dict(data.get("written_keys", {})),
+            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
         )
 
 

@@ -69,11 +69,14 @@ class StepReport:
     #: inputs that could not be loaded because their artifact is damaged or gone: the
     #: coordinator re-runs their producers in the same run (written before the step fails)
     corrupt_inputs: tuple[CorruptInput, ...] = ()
+    #: metrics the step logged (`mlp.log_metric`, `%%step --metrics VAR`): name -> number
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         corrupt = {"corrupt_inputs": [c.to_json() for c in self.corrupt_inputs]}
         return {
             **(corrupt if self.corrupt_inputs else {}),
+            **({"metrics": dict(self.metrics)} if self.metrics else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "files_written": [f.to_json() for f in self.files_written],
             "written_keys": dict(self.written_keys),
@@ -96,4 +99,5 @@ class StepReport:
             dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
             corrupt_inputs=tuple(
                 CorruptInput.from_json(c) for c in data.get("corrupt_inputs", ())),
+            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
         )

@@ -80,6 +80,10 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
 
     from mlpipe_jupyter.stores import is_url
 
+    from mlpipe_jupyter.experiments import metrics
+
+    metrics.begin(_step_name(cfg, step))
+    metrics.start_mlflow(cfg.get("mlflow"))  # the step's MLflow child run, when tracked
     store = cfg.get("store")
     hidden.watch()
     local = store and not is_url(store)  # files on object storage are no files of the step's
@@ -157,8 +161,11 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
     """Store each output; write `{"outputs": {var: ref}, "report": ...}` to `cfg["result"]`."""
     from . import tracking
 
+    from mlpipe_jupyter.experiments import metrics
+
     name = _step_name(cfg, step)
     tracker = tracking.stop()
+    metrics.from_variables(list(cfg.get("metrics") or ()), namespace, name)  # --metrics
     ending = hidden.end(cfg, namespace)  # changed random states and inputs: saved below
     outputs = [var for var in cfg.get("outputs") or [] if not hidden.is_pseudo(var)]
     missing = [var for var in outputs if var not in namespace and not var.startswith(FILE_PREFIX)]
@@ -181,6 +188,7 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
     if store is not None:
         refs.update(hidden.save_rest(store, name, ending, namespace, keep, refs))
     report = replace(tracking.file_report(tracker, store), random=ending.random,
-                     unseeded=ending.unseeded, inputs_changed=ending.inputs_changed)
+                     unseeded=ending.unseeded, inputs_changed=ending.inputs_changed,
+                     metrics=metrics.logged())
     if cfg.get("result"):  # a local file (on a worker without the store's folder: remote.py)
         atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})

@@ -46,6 +46,8 @@ def step_job(
         "result": store.url_of(result_path),
         "step": name,
     }
+    if getattr(ctx, "tracker", None) is not None:  # --metrics names, its MLflow child run
+        mlpipe.update(ctx.tracker.job_config(step, None))
     parameters = {p: ctx.params[p] for p in step.params if p in ctx.params}
     return StepJob(
         run_id=ctx.run_id, step=name, notebook=compile_step(ctx.pipeline, name),
@@ -75,6 +77,8 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
 
     Raises when an output artifact is missing or damaged (`CorruptArtifact`).
     """
+    metrics = (ctx.tracker.result_metrics(result) if getattr(ctx, "tracker", None) is not None
+               else dict(result.report.metrics))  # kept with the entry: reused when cached
     if decision.key is None:
         return
     entry = CacheEntry(
@@ -83,6 +87,7 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
         ingredients=decision.ingredients,
         files_read=result.report.files_read, dirs_listed=result.report.dirs_listed,
         files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
+        metrics=metrics,
     )
     ctx.store.commit(entry)
 

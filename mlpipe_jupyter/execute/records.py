@@ -26,14 +26,16 @@ from ..processes import alive
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
 
-SCHEMA_VERSION = 3  # 2: steps.discovered; 3: steps.threads, steps.device
+SCHEMA_VERSION = 4  # 2: steps.discovered; 3: steps.threads, steps.device; 4: steps.metrics
 STEP_FIELDS = (
     "status", "reason", "worker", "duration_s", "cache_key", "notebook", "error",
-    "attempt", "started", "finished", "discovered", "threads", "device",
+    "attempt", "started", "finished", "discovered", "threads", "device", "metrics",
 )
 #: Step columns added after version 1 (name -> SQL type), added by `_migrate` when missing.
-_ADDED_COLUMNS = {"discovered": "TEXT", "threads": "INTEGER", "device": "TEXT"}
-_JSON_FIELDS = ("discovered",)  # stored as JSON text: a list of "file:x from step" lines
+_ADDED_COLUMNS = {"discovered": "TEXT", "threads": "INTEGER", "device": "TEXT",
+                  "metrics": "TEXT"}
+_JSON_FIELDS = ("discovered", "metrics")  # JSON text: a list of "file:x from step" lines;
+# metrics: {name: number} (the step's; a cached step's are the reused ones)
 _UNFINISHED = tuple(s.value for s in StepStatus if not s.finished)
 _READY: set[Path] = set()  # databases whose schema this process has checked
 
@@ -66,6 +68,7 @@ CREATE TABLE IF NOT EXISTS steps (
     discovered TEXT,
     threads INTEGER,
     device TEXT,
+    metrics TEXT,
     PRIMARY KEY (run_id, name)
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started);
@@ -283,7 +286,9 @@ class Records:
                 ) from None
         for column in _JSON_FIELDS:
             if fields.get(column) is not None:
-                fields[column] = json.dumps(list(fields[column]))
+                value = fields[column]
+                fields[column] = json.dumps(dict(value) if isinstance(value, dict)
+                                            else list(value))
         if not fields:
             return
         columns = ", ".join(f"{column} = ?" for column in fields)
@@ -439,5 +444,6 @@ def _run_record(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any
 def _step_record(row: sqlite3.Row) -> dict[str, Any]:
     record = {f: row[f] for f in STEP_FIELDS}
     for column in _JSON_FIELDS:
-        record[column] = json.loads(record[column]) if record[column] else []
+        empty: Any = {} if column == "metrics" else []
+        record[column] = json.loads(record[column]) if record[column] else empty
     return record

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,13 @@ class StepInfo:
     cache_key: str | None
     threads: int | None = None  # the step's BLAS/OpenMP pool size
     device: str | None = None  # the CUDA_VISIBLE_DEVICES a --gpu step got
+    #: the step's metrics (`mlp.log_metric`, `--metrics`, MLflow); a cached step's are reused
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def metrics_reused(self) -> bool:
+        """Whether `metrics` come from the run that made the reused cache entry."""
+        return self.status is StepStatus.CACHED
 
     @classmethod
     def from_record(cls, name: str, step: Mapping[str, Any]) -> StepInfo:
@@ -46,6 +53,7 @@ class StepInfo:
             notebook=Path(notebook) if notebook else None, error=step.get("error"),
             worker=step.get("worker"), cache_key=step.get("cache_key"),
             threads=step.get("threads"), device=step.get("device"),
+            metrics=dict(step.get("metrics") or {}),
         )  # fmt: skip
 
 
@@ -90,6 +98,28 @@ class Run:
     def steps(self) -> dict[str, StepInfo]:
         """Each step's `StepInfo`, by name, in pipeline order."""
         return {n: StepInfo.from_record(n, s) for n, s in self.record.get("steps", {}).items()}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters the run was given (`-p NAME VALUE`, `params=`)."""
+        return dict(self.record.get("params") or {})
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Each step's metrics, by step name (steps with none left out)."""
+        return {n: dict(s["metrics"]) for n, s in self.record.get("steps", {}).items()
+                if s.get("metrics")}
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        """What each step was made from: `{"run_id", "git": {"commit", "dirty"} | None,
+        "steps": {STEP: {"status", "cache_key", "reused", "code", "setup", "params",
+        "files": [{"path", "size", "sha256"}], "modules", "packages", "python", "kernel",
+        "upstream": {VAR: {"step", "key"}}, "metrics"}}}` (experiments/lineage.py)."""
+        from ..cache.store import Store
+        from ..experiments.lineage import from_record
+
+        return from_record(Store(self._store), self.record)
 
     def __getitem__(self, step: str) -> StepOutputs:
         """The outputs of `step`; `NotFound` for a step the run does not have."""
