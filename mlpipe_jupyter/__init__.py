@@ -28,7 +28,7 @@ _LAZY = {
     "runs": "sdk.registry", "get_run": "sdk.registry", "publish": "sdk.registry",
     "trigger": "sdk.registry", "RunRequest": "request", "resolve_store": "stores",
     "log_metric": "experiments.metrics", "log_metrics": "experiments.metrics",
-    "compare": "experiments.compare",
+    "compare": "sdk.compare",
 }
 
 __all__ = [

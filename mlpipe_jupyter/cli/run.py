@@ -59,6 +59,8 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
                         help="scale the --cluster adaptively between MIN and MAX workers")
     _store_option(parser)
     parser.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
+    parser.add_argument("--tracking-uri", metavar="URI", help="MLflow tracking URI: a parent run"
+                        " per run, a child per step (default: $MLFLOW_TRACKING_URI)")
     parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
     parser.add_argument("--request", metavar="FILE", help=argparse.SUPPRESS)  # service.start
     parser.set_defaults(func=run_command)
@@ -75,6 +77,9 @@ def _register_runs(subparsers: argparse._SubParsersAction) -> None:
     _store_option(show)
     show.add_argument("--json", action="store_true", help="print the run record as JSON")
     show.set_defaults(func=runs_command)
+    from .runs import register_actions  # show --lineage, compare, diff (experiments)
+
+    register_actions(actions, show, _store_option)
 
 
 def _register_cache(subparsers: argparse._SubParsersAction) -> None:
@@ -187,7 +192,7 @@ def _request(args: argparse.Namespace) -> RunRequest:
             args.notebook, collect_params(args), store=args.store, scheduler=args.scheduler,
             workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
             cluster=args.cluster, cluster_options=parse_options(args.cluster_option),
-            adapt=args.adapt,
+            adapt=args.adapt, tracking_uri=getattr(args, "tracking_uri", None),
         )
     except BadInput as exc:
         raise CliError(str(exc)) from None

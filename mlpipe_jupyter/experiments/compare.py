@@ -68,25 +68,18 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n(* differs)\n"
 
 
-def compare(runs: Iterable[Any], store: Any = None) -> Any:
-    """A pandas DataFrame of `runs` (`Run`s, or run ids in `store`), one row per run, with
-    MLflow's column names: `run_id`, `status`, `start_time`, `end_time` (UTC timestamps),
-    `params.NAME`, `metrics.STEP.NAME`."""
+def frame(records: Iterable[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of run records, one row per run, with MLflow's column names:
+    `run_id`, `status`, `start_time`, `end_time` (UTC timestamps), `params.NAME`,
+    `metrics.STEP.NAME` (`mlp.compare`, sdk/compare.py)."""
     import pandas as pd
 
-    records = []
-    for run in runs:
-        if isinstance(run, str):
-            from ..sdk.registry import get_run
-
-            run = get_run(run, store=store) if store is not None else get_run(run)
-        records.append(run.record)
     columns, found = rows(records)
     columns = [c for c in columns if not c.startswith("duration.")]
-    frame = pd.DataFrame([{c: d.get(c) for c in columns} for d in found], columns=columns)
+    data = pd.DataFrame([{c: d.get(c) for c in columns} for d in found], columns=columns)
     for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
-    return frame
+        data[column] = pd.to_datetime(data[column], unit="s", utc=True)
+    return data
 
 
 # -- diff ---------------------------------------------------------------------------

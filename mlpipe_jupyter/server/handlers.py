@@ -142,10 +142,21 @@ class RunsHandler(MlpipeHandler):
         self.reply(await self.call(self.service.start_run, self.json_body()), status=202)
 
 
+class RunsCompareHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        ids = tuple(i for part in self.get_query_arguments("ids") for i in part.split(",") if i)
+        await self.read(self.service.compare_runs, ids)
+
+
 class RunHandler(MlpipeHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
+        if self.get_query_argument("lineage", "") not in ("", "0", "false"):
+            await self.read(self.service.run_lineage, run_id)
+            return
         await self.read(self.service.get_run, run_id)
 
     @web.authenticated
@@ -235,6 +246,7 @@ class NotFoundHandler(MlpipeHandler):
 ROUTES: list[tuple[str, type[MlpipeHandler]]] = [
     ("dag", DagHandler),
     ("runs", RunsHandler),
+    ("runs/compare", RunsCompareHandler),  # before runs/ID
     (f"runs/{SEGMENT}", RunHandler),
     (f"runs/{SEGMENT}/steps/{SEGMENT}/notebook", StepNotebookHandler),
     ("pipelines", PipelinesHandler),

@@ -79,6 +79,11 @@ class MlpipeService(LoggingConfigurable):
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
     ).tag(config=True)
     dashboard_link = Unicode("", help="Dask dashboard URL shown in the sidebar.").tag(config=True)
+    tracking_uri = Unicode(
+        "", help="MLflow tracking URI of the runs the server starts (like `mlpipe run "
+        "--tracking-uri`): a parent run per pipeline run, a child per step. Default: "
+        "$MLFLOW_TRACKING_URI, else no MLflow.",
+    ).tag(config=True)
     cluster_class = Unicode(
         "", help="A Dask cluster manager to start for each run, by import path (like `mlpipe "
         "run --cluster`, e.g. dask_jobqueue.SLURMCluster); unused with a scheduler address.",
@@ -238,6 +243,24 @@ class MlpipeService(LoggingConfigurable):
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._present(self._find_run(run_id)[1])
 
+    def run_lineage(self, run_id: str) -> dict[str, Any]:
+        """`GET runs/ID?lineage=1`: the run record plus `lineage` (experiments/lineage.py)."""
+        from ..cache.store import Store
+        from ..experiments.lineage import from_record
+
+        store, record = self._find_run(run_id)
+        return {**self._present(record), "lineage": from_record(Store(store), record)}
+
+    def compare_runs(self, ids: tuple[str, ...]) -> dict[str, Any]:
+        """`GET runs/compare?ids=A,B`: `{"columns", "runs"}`, one flat row per run with
+        MLflow's column names (`params.lr`, `metrics.evaluate.auc`, `duration.train`)."""
+        from ..experiments.compare import rows
+
+        if len(ids) < 2:
+            raise BadInput("ids: name two runs or more, as in runs/compare?ids=A,B")
+        columns, found = rows(self._find_run(run_id)[1] for run_id in ids)
+        return {"columns": columns, "runs": found}
+
     def cancel_run(self, run_id: str) -> dict[str, Any]:
         """Cancel a run: a queued one at once (it never starts), a running one stops."""
         store, record = self._find_run(run_id)
@@ -352,7 +375,8 @@ class MlpipeService(LoggingConfigurable):
                 "workers": self.workers if local and not manager else None,
                 "gpu_workers": self.gpu_workers if local and not manager else None,
                 "cluster": manager,
-                "cluster_options": dict(self.cluster_options) if manager else None}  # fmt: skip
+                "cluster_options": dict(self.cluster_options) if manager else None,
+                "tracking_uri": self.tracking_uri or None}  # fmt: skip
 
     def list_schedules(self) -> list[dict[str, Any]]:
         rows = [
