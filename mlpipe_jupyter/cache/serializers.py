@@ -1,9 +1,19 @@
-"""One registry of artifact serializers: Parquet, .npy, cloudpickle, plugins.
+"""One registry of artifact serializers: Parquet, Arrow IPC, .npy, cloudpickle, plugins.
 
 Built-ins are registered here, tried in order; third-party serializers come
 from the entry point group `mlpipe_jupyter.serializers` (each entry point
 names a `Serializer` instance or a zero-argument factory) and are tried
 before the built-ins. cloudpickle is the catch-all, last.
+
+Lossless or not at all (issue 21): a value goes to a fast format only when
+its round trip through that format is exact. Each serializer says what it
+preserves (`preserves`) and may have a metadata check (`lossy`) that names
+what the format would lose for this value (`"PeriodIndex"`, `"column b:
+object"`); the registry skips a format whose check names something and
+records why (`Choice.why`, kept in the artifact ref and shown by `mlpipe runs
+show` as `ts: cloudpickle (PeriodIndex)`). The checks read dtypes, index
+types and names only, never the data (about 0.1 ms for 1,000 columns), and
+decide before anything is written.
 
 pandas, pyarrow and numpy are never imported to *decide*: a value can only
 be a DataFrame if pandas is already in `sys.modules`. They are imported when
@@ -63,6 +73,9 @@ class Serializer:
 
     `format` is recorded in the artifact ref and picks the loader; `ext` is the
     file extension. `accepts` must be cheap and must not import heavy modules.
+    `preserves` says in words what a save-then-load keeps; `lossy(value)`, when
+    given, names what this format would lose for that value (None: nothing), from
+    the value's metadata only: the registry then passes on to the next format.
     """
 
     format: str
@@ -70,6 +83,8 @@ class Serializer:
     accepts: Callable[[Any], bool]
     dump: Callable[[Any, IO[bytes]], None]
     load: Callable[[bytes], Any]
+    preserves: str = ""
+    lossy: Callable[[Any], str | None] | None = None
 
 
 def type_name(value: Any) -> str:
@@ -84,6 +99,16 @@ def _loaded(module: str) -> Any:
 
 
 # -- pandas -----------------------------------------------------------------
+#
+# What Parquet (pyarrow, with pandas' schema metadata) gives back exactly, by
+# `pandas.testing.assert_frame_equal` with every check on and by repr: checked
+# by tests/cache/test_serializers_lossless.py. Everything else is pickled.
+
+_TIME_UNITS = frozenset({"ns", "us", "ms"})  # Parquet has no seconds: `s` comes back `ms`
+_MASKED = frozenset({"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+                     "Float32", "Float64", "boolean"})
+_RESERVED = "__index_level_"  # pyarrow's names for unnamed index columns
+_dtype_verdicts: dict[Any, str | None] = {}
 
 
 def _is_dataframe(value: Any) -> bool:
@@ -94,6 +119,155 @@ def _is_dataframe(value: Any) -> bool:
 def _is_series(value: Any) -> bool:
     pd = _loaded("pandas")
     return pd is not None and type(value) is pd.Series
+
+
+def _arrow_string(dtype: Any) -> bool:
+    """pandas' own string dtype stored by pyarrow (`str`, `string[pyarrow]`)."""
+    pd = sys.modules["pandas"]
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _numpy_loss(dtype: Any) -> str | None:
+    import numpy as np
+
+    if not dtype.isnative:
+        return f"dtype {dtype.str} (byte order)"
+    if dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize in (2, 4, 8)):
+        return None
+    if dtype.kind in "mM" and np.datetime_data(dtype)[0] in _TIME_UNITS:
+        return None
+    if dtype.kind == "m" and np.datetime_data(dtype)[0] == "s":
+        return None
+    return f"dtype {dtype}"
+
+
+def _arrow_dtype_loss(dtype: Any) -> str | None:
+    import pyarrow as pa
+
+    t = dtype.pyarrow_dtype
+    if (pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_large_string(t)
+            or pa.types.is_date32(t) or pa.types.is_duration(t) or pa.types.is_timestamp(t)
+            or (pa.types.is_floating(t) and not pa.types.is_float16(t))):
+        return None
+    return f"dtype {dtype}"
+
+
+def _dtype_loss(dtype: Any) -> str | None:
+    """What Parquet would change about a column of this dtype, or None."""
+    try:
+        return _dtype_verdicts[dtype]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: decide each time
+        return _decide_dtype(dtype)
+    verdict = _dtype_verdicts[dtype] = _decide_dtype(dtype)
+    return verdict
+
+
+def _decide_dtype(dtype: Any) -> str | None:
+    import numpy as np
+
+    pd = sys.modules["pandas"]
+    if isinstance(dtype, np.dtype):
+        return _numpy_loss(dtype)
+    if isinstance(dtype, pd.StringDtype):
+        return None if dtype.storage == "pyarrow" else f"dtype {dtype} (python storage)"
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = dtype.categories.dtype
+        return None if _arrow_string(categories) else f"categorical of {categories}"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return None if dtype.unit in _TIME_UNITS else f"dtype {dtype}"
+    if isinstance(dtype, pd.ArrowDtype):
+        return _arrow_dtype_loss(dtype)
+    if getattr(dtype, "name", None) in _MASKED:
+        return None
+    return f"dtype {dtype}"
+
+
+def _label_loss(label: Any, what: str) -> str | None:
+    return None if label is None or isinstance(label, str) else f"non-string {what}"
+
+
+def _index_loss(index: Any) -> str | None:
+    """What Parquet would change about this row index, or None."""
+    pd = sys.modules["pandas"]
+    cls = type(index)
+    if cls is pd.RangeIndex:
+        pass
+    elif cls is pd.Index:
+        import numpy as np
+
+        dtype = index.dtype
+        if isinstance(dtype, np.dtype):
+            plain = dtype.kind in "biuf" and dtype.itemsize != 2 and dtype.isnative
+        else:  # `str` only: a `string` (NA) index comes back `str`
+            plain = _arrow_string(dtype) and dtype.na_value is not sys.modules["pandas"].NA
+        if not plain:
+            return f"index of {dtype}"
+    elif cls in (pd.DatetimeIndex, pd.TimedeltaIndex):
+        if index.freq is not None:
+            return f"{cls.__name__} with freq {index.freqstr}"
+        loss = _dtype_loss(index.dtype)
+        if loss:
+            return f"{cls.__name__} of {loss}"
+    else:
+        return cls.__name__  # PeriodIndex, MultiIndex, IntervalIndex, CategoricalIndex
+    return _label_loss(index.name, "index name")
+
+
+def _pandas_loss(value: Any) -> str | None:
+    """Common to frames and series: attrs and flags Parquet does not keep."""
+    if value.attrs:
+        return "attrs"
+    if not value.flags.allows_duplicate_labels:
+        return "flags"
+    return _index_loss(value.index)
+
+
+def dataframe_loss(frame: Any) -> str | None:
+    """What a Parquet round trip would change about `frame` (metadata only), or None."""
+    pd = sys.modules["pandas"]
+    loss = _pandas_loss(frame)
+    if loss:
+        return loss
+    columns = frame.columns
+    if type(columns) is not pd.Index:
+        return f"columns: {type(columns).__name__}"
+    if not _arrow_string(columns.dtype):
+        return "non-string column labels" if columns.dtype != object or \
+            columns.inferred_type != "string" else "column labels of dtype object"
+    if columns.name is not None and not isinstance(columns.name, str):
+        return "non-string columns name"
+    if not columns.is_unique:
+        return "duplicate column labels"
+    if len(columns) and columns.str.startswith(_RESERVED).any():
+        return f"a column named {_RESERVED}*"
+    if frame.index.name is not None and frame.index.name in columns:
+        return "index name equal to a column label"
+    dtypes = frame.dtypes
+    empty = len(frame) == 0
+    for dtype in set(dtypes):  # a few distinct dtypes, however many columns
+        loss = _dtype_loss(dtype)
+        if loss is None and empty and isinstance(dtype, pd.CategoricalDtype):
+            loss = "empty categorical"
+        if loss:
+            label = columns[[d == dtype for d in dtypes].index(True)]
+            return f"column {label}: {loss}"
+    return None
+
+
+def series_loss(series: Any) -> str | None:
+    """What a Parquet round trip would change about `series` (metadata only), or None."""
+    pd = sys.modules["pandas"]
+    loss = _pandas_loss(series) or _label_loss(series.name, "series name")
+    if loss:
+        return loss
+    if series.name is not None and series.name.startswith(_RESERVED):
+        return f"series named {_RESERVED}*"
+    loss = _dtype_loss(series.dtype)
+    if loss is None and len(series) == 0 and isinstance(series.dtype, pd.CategoricalDtype):
+        loss = "empty categorical"
+    return loss
 
 
 def _write_parquet(table: Any, fh: IO[bytes]) -> None:
@@ -112,10 +286,6 @@ def _read_parquet(data: bytes) -> Any:
 def _frame_to_arrow(frame: Any) -> Any:
     import pyarrow as pa
 
-    if not all(isinstance(c, str) for c in frame.columns):
-        raise Declined("non-string column names")
-    if frame.columns.has_duplicates:
-        raise Declined("duplicate column names")
     try:
         return pa.Table.from_pandas(frame, preserve_index=None)
     except (pa.ArrowException, TypeError, ValueError) as exc:
@@ -127,13 +297,13 @@ def _dump_dataframe(value: Any, fh: IO[bytes]) -> None:
 
 
 def _load_dataframe(data: bytes) -> Any:
+    import pandas  # noqa: F401 - its Arrow extension types, before the table is read
+
     return _read_parquet(data).to_pandas()
 
 
 def _dump_series(value: Any, fh: IO[bytes]) -> None:
     name = value.name
-    if name is not None and not isinstance(name, str):
-        raise Declined("non-string series name")
     column = _SERIES_COLUMN if name is None else name
     table = _frame_to_arrow(value.to_frame(name=column))
     meta = dict(table.schema.metadata or {})
@@ -142,6 +312,8 @@ def _dump_series(value: Any, fh: IO[bytes]) -> None:
 
 
 def _load_series(data: bytes) -> Any:
+    import pandas  # noqa: F401 - its Arrow extension types, before the table is read
+
     table = _read_parquet(data)
     info = json.loads(table.schema.metadata[_SERIES_META])
     series = table.to_pandas()[info["column"]]
@@ -157,8 +329,17 @@ def _is_arrow_table(value: Any) -> bool:
     return pa is not None and type(value) is pa.Table
 
 
-def _dump_arrow(value: Any, fh: IO[bytes]) -> None:
-    _write_parquet(value, fh)
+def _dump_arrow_ipc(value: Any, fh: IO[bytes]) -> None:
+    import pyarrow as pa
+
+    with pa.ipc.new_file(fh, value.schema) as writer:
+        writer.write_table(value)
+
+
+def _load_arrow_ipc(data: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.BufferReader(data)).read_all()
 
 
 # -- numpy ------------------------------------------------------------------
@@ -166,7 +347,12 @@ def _dump_arrow(value: Any, fh: IO[bytes]) -> None:
 
 def _is_plain_ndarray(value: Any) -> bool:
     np = _loaded("numpy")
-    return np is not None and type(value) is np.ndarray and not value.dtype.hasobject
+    return np is not None and type(value) is np.ndarray
+
+
+def ndarray_loss(value: Any) -> str | None:
+    """What `.npy` would change about the array: object dtypes need pickle."""
+    return "object dtype" if value.dtype.hasobject else None
 
 
 def _dump_npy(value: Any, fh: IO[bytes]) -> None:
@@ -178,7 +364,9 @@ def _dump_npy(value: Any, fh: IO[bytes]) -> None:
 def _load_npy(data: bytes) -> Any:
     import numpy as np
 
-    return np.load(io.BytesIO(data), allow_pickle=False)
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    # some NumPy versions give a read-only view of `data`: a step may write into it
+    return array if array.flags.writeable else array.copy(order="K")
 
 
 # -- cloudpickle (catch-all) -----------------------------------------------
@@ -207,13 +395,31 @@ def _dump_bytes(value: Any, fh: IO[bytes]) -> None:
 #: The bytes of a file a step wrote (`Store.put_file`): never picked for a value.
 FILE_FORMAT = "file"
 
+_PANDAS_KEEPS = (
+    "values and dtypes (numpy bool/int/uint/float, datetime64 and timedelta64 in ms/us/ns,"
+    " nullable Int/UInt/Float/boolean, str/string[pyarrow], categoricals of strings, ordered"
+    " or not, tz-aware datetimes, Arrow-backed numbers/timestamps/dates/durations/"
+    "large_string), a RangeIndex or flat Index of numbers/strings, a DatetimeIndex or"
+    " TimedeltaIndex without freq, string labels and names; anything else is pickled"
+)
+
 BUILTINS: tuple[Serializer, ...] = (
-    Serializer("parquet", "parquet", _is_dataframe, _dump_dataframe, _load_dataframe),
-    Serializer("parquet-series", "parquet", _is_series, _dump_series, _load_series),
-    Serializer("parquet-arrow", "parquet", _is_arrow_table, _dump_arrow, _read_parquet),
-    Serializer("npy", "npy", _is_plain_ndarray, _dump_npy, _load_npy),
-    Serializer("cloudpickle", "pkl", lambda value: True, _dump_pickle, _load_pickle),
-    Serializer(FILE_FORMAT, "bin", _never, _dump_bytes, bytes),
+    Serializer("parquet", "parquet", _is_dataframe, _dump_dataframe, _load_dataframe,
+               _PANDAS_KEEPS, dataframe_loss),
+    Serializer("parquet-series", "parquet", _is_series, _dump_series, _load_series,
+               _PANDAS_KEEPS + "; the series name", series_loss),
+    Serializer("arrow", "arrow", _is_arrow_table, _dump_arrow_ipc, _load_arrow_ipc,
+               "every Arrow type, the schema and its metadata (Arrow IPC file)"),
+    # Tables saved before Arrow IPC: still loadable, never chosen
+    Serializer("parquet-arrow", "parquet", _never, _write_parquet, _read_parquet,
+               "Arrow tables as Parquet keeps them"),
+    Serializer("npy", "npy", _is_plain_ndarray, _dump_npy, _load_npy,
+               "dtype (byte order, structured fields, datetime units), shape, C or Fortran"
+               " order; loads writable", ndarray_loss),
+    Serializer("cloudpickle", "pkl", lambda value: True, _dump_pickle, _load_pickle,
+               "what pickle keeps: pandas and NumPy objects exactly (index types, freq,"
+               " attrs, flags); functions and classes of the notebook by value"),
+    Serializer(FILE_FORMAT, "bin", _never, _dump_bytes, bytes, "the file's bytes"),
 )
 
 
@@ -242,8 +448,23 @@ class Registry:
         return self._plugins
 
     def candidates(self, value: Any) -> list[Serializer]:
-        """The serializers that accept `value`, in the order to try them."""
-        return [s for s in [*self._load_plugins(), *self._builtins] if s.accepts(value)]
+        """The serializers to try for `value`, in order: those that accept it and would
+        lose nothing of it (by their metadata check); cloudpickle last."""
+        return self.choose(value)[0]
+
+    def choose(self, value: Any) -> tuple[list[Serializer], str]:
+        """`candidates(value)`, and why formats before the first were passed over
+        ("" when none was: the value's own fast format), e.g. "PeriodIndex"."""
+        chosen, passed = [], []
+        for serializer in [*self._load_plugins(), *self._builtins]:
+            if not serializer.accepts(value):
+                continue
+            loss = serializer.lossy(value) if serializer.lossy is not None else None
+            if loss:
+                passed.append(loss)
+            else:
+                chosen.append(serializer)
+        return chosen, "; ".join(dict.fromkeys(passed))
 
     def named(self, format: str) -> Serializer:
         for serializer in [*self._builtins, *self._load_plugins()]:

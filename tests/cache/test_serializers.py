@@ -58,9 +58,9 @@ def test_series_comes_back_as_series_with_its_name(store, name) -> None:
     pd.testing.assert_series_equal(back, series)
 
 
-def test_arrow_table_as_parquet(store) -> None:
+def test_arrow_table_as_arrow_ipc(store) -> None:
     table = pa.table({"a": [1, 2], "b": ["x", "y"]})
-    _, back = round_trip(store, table, "parquet-arrow")
+    _, back = round_trip(store, table, "arrow")
     assert back.equals(table)
 
 
