@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +82,17 @@ class ArtifactRef:
     format: str
     size: int
     type: str
+    #: why faster formats were passed over ("PeriodIndex"); not part of the identity
+    why: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "format": self.format, "size": self.size, "type": self.type}
+        found = {"key": self.key, "format": self.format, "size": self.size, "type": self.type}
+        return {**found, "why": self.why} if self.why else found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ArtifactRef:
-        return cls(str(data["key"]), str(data["format"]), int(data["size"]), str(data["type"]))
+        return cls(str(data["key"]), str(data["format"]), int(data["size"]), str(data["type"]),
+                   str(data.get("why") or ""))
 
 
 @dataclass(frozen=True)
@@ -274,7 +278,7 @@ class Store:
         serializer can store it.
         """
         kind = type_name(value)
-        candidates = REGISTRY.candidates(value)
+        candidates, why = REGISTRY.choose(value)  # lossless formats only (issue 21)
         self._remove_dead_writers_tmp()
         for position, serializer in enumerate(candidates):
             tmp = self.fs.staging(self.artifacts_dir)
@@ -290,7 +294,8 @@ class Store:
                 log.debug("%s: %s declined %s (%s)", name, serializer.format, kind, exc)
                 continue
             try:
-                return self._commit_artifact(tmp, serializer.format, kind)
+                ref = self._commit_artifact(tmp, serializer.format, kind)
+                return replace(ref, why=why) if why else ref
             finally:
                 tmp.unlink(missing_ok=True)
         raise UnsavableValue(name, kind, "no serializer accepts it")
