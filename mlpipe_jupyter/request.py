@@ -32,6 +32,9 @@ class RunKeywords(TypedDict, total=False):
     cluster: str | None
     cluster_options: dict[str, Any] | None
     adapt: tuple[int, int] | None
+    select: str | list[str] | None
+    exclude: str | list[str] | None
+    only: str | list[str] | None
     tracking_uri: str | None
 
 
@@ -67,6 +70,11 @@ class RunRequest:
     cluster: str | None = None
     cluster_options: dict[str, Any] = field(default_factory=dict)
     adapt: tuple[int, int] | None = None
+    select: tuple[str, ...] = ()  # dbt's selection terms (`+train`, `prep+`; analysis/select.py)
+    exclude: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    source: Path | None = None  # the notebook snapshot analysed in place of `notebook` (retry)
+    retry_of: str | None = None  # the run this one retries
     tracking_uri: str | None = None  # MLflow (`--tracking-uri`; else $MLFLOW_TRACKING_URI)
 
     @classmethod
@@ -85,6 +93,11 @@ class RunRequest:
         cluster: str | None = None,
         cluster_options: dict[str, Any] | None = None,
         adapt: tuple[int, int] | list[int] | None = None,
+        select: str | list[str] | tuple[str, ...] | None = None,
+        exclude: str | list[str] | tuple[str, ...] | None = None,
+        only: str | list[str] | tuple[str, ...] | None = None,
+        source: PathLike | None = None,
+        retry_of: str | None = None,
         tracking_uri: str | None = None,
     ) -> RunRequest:
         """A request with its paths made absolute against `cwd` (default: this process's);
@@ -118,6 +131,11 @@ class RunRequest:
             gpu_workers=gpu_workers,
             no_cache=bool(no_cache),
             run_id=None if run_id is None else check_run_id(run_id),
+            select=_terms("select", select),
+            exclude=_terms("exclude", exclude),
+            only=_terms("only", only),
+            source=None if source is None else absolute(source, cwd),
+            retry_of=None if retry_of is None else check_run_id(retry_of),
             cluster=cluster,
             cluster_options=cluster_options,
             adapt=adapt,
@@ -132,6 +150,7 @@ class RunRequest:
         """The request as one JSON object (paths as strings)."""
         data = asdict(self)
         data["notebook"], data["store"] = str(self.notebook), str(self.store)
+        data["source"] = None if self.source is None else str(self.source)
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -148,6 +167,11 @@ class RunRequest:
                 cluster=data.get("cluster"),
                 cluster_options=dict(data.get("cluster_options") or {}),
                 adapt=tuple(data["adapt"]) if data.get("adapt") else None,
+                select=tuple(data.get("select") or ()),
+                exclude=tuple(data.get("exclude") or ()),
+                only=tuple(data.get("only") or ()),
+                source=Path(data["source"]) if data.get("source") else None,
+                retry_of=data.get("retry_of"),
                 tracking_uri=data.get("tracking_uri"),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError, RecursionError) as exc:  # BadInput too
@@ -192,6 +216,19 @@ def _tracking_uri(uri: str | None, cwd: PathLike | None) -> str | None:
     from .experiments.mlflow_tree import resolve_uri
 
     return resolve_uri(uri, cwd)
+
+
+def _terms(label: str, value: Any) -> tuple[str, ...]:
+    """A selection option as terms (`"+a b+"` or a list of them); `BadInput` if not strings."""
+    if value is None or value == "":
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(t, str) for t in items):
+        raise BadInput(f"{label} must be step names as a string or a list of strings,"
+                       f" got {value!r}")  # fmt: skip
+    from .analysis.select import terms
+
+    return tuple(terms(items))
 
 
 def _check_json(name: str, value: Any) -> None:

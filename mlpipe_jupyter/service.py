@@ -31,7 +31,8 @@ LOG_FILE = "run.log"
 
 __all__ = [
     "REQUEST_FILE", "ResourceError", "RunInputError", "RunRequest", "cancel", "dag",
-    "execute", "record", "run", "run_record", "runnable", "runs", "start", "start_here",
+    "execute", "plan", "record", "retry_request", "run", "run_record", "runnable", "runs",
+    "start", "start_here",
     "store_root",
 ]
 
@@ -77,8 +78,9 @@ def _prepare(
     from .execute.planner import param_values
     from .execute.records import RunNotFound
 
-    pipeline = pipeline if pipeline is not None else runnable(request.notebook)
+    pipeline = pipeline if pipeline is not None else runnable(request.source or request.notebook)
     param_values(pipeline, request.params)  # unknown or missing parameters: BadInput now
+    pipeline.select(request.select, exclude=request.exclude, only=request.only)  # unknown steps
     the_store = Store.open(request.store, notebook=request.notebook)
     records = _open_records(the_store.records_root)  # beside the notebook for a URL store
     if request.run_id is not None:
@@ -92,9 +94,59 @@ def _prepare(
             return pipeline, the_store, records, request
     run_id = records.create_run(
         str(request.notebook), dict(request.params), pipeline.order, run_id=request.run_id,
-        status=status,
+        status=status, retry_of=request.retry_of,
     )
     return pipeline, the_store, records, request.with_run_id(run_id)
+
+
+def plan(request: RunRequest, *, pipeline: Pipeline | None = None) -> dict[str, Any]:
+    """What a run of `request` would do now, without running it (no cluster, no kernel):
+    `{"steps": [{"step", "action": "run|cached|skipped", "reason", "cache_key"}], "ms"}`.
+
+    The same function a run plans with (`planner.plan_run`); it creates no store.
+    """
+    import time
+
+    from .cache.store import Store
+    from .execute.planner import plan_run
+
+    started = time.perf_counter()
+    pipeline = pipeline if pipeline is not None else runnable(request.source or request.notebook)
+    the_store = Store(request.store, notebook=request.notebook)
+    _, the_plan = plan_run(
+        pipeline, the_store, request.notebook, request.params, no_cache=request.no_cache,
+        select=request.select, exclude=request.exclude, only=request.only,
+        forced=request.retry_of is None,
+    )
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    return {"steps": the_plan.rows(), "ms": ms}
+
+
+def retry_request(store: PathLike, run_id: str, **overrides: Any) -> RunRequest:
+    """A new run of run `run_id`'s notebook snapshot with its parameters and options, that
+    names the run it retries; what succeeded is reused from the cache, the rest runs.
+
+    `NotFound` for an unknown run, `Conflict` for one still running, `BadInput` for a run
+    recorded before snapshots were kept.
+    """
+    from .execute.runner import REQUEST_FILE as SAVED, SNAPSHOT_FILE, run_folder
+
+    record = run_record(store, run_id)
+    if record["status"] not in (RunStatus.FAILED.value, RunStatus.CANCELLED.value,
+                                RunStatus.SUCCEEDED.value):  # fmt: skip
+        raise Conflict(f"run {run_id} is {record['status']}; retry it once it has finished")
+    folder = run_folder(_open_records(records_folder(store)), run_id)
+    snapshot = folder / SNAPSHOT_FILE
+    if not snapshot.is_file():
+        raise BadInput(f"run {run_id} kept no notebook snapshot (it predates retries);"
+                       f" run the notebook again: mlpipe run {record['notebook']}")
+    try:
+        saved = RunRequest.from_json((folder / SAVED).read_text(encoding="utf-8"))
+    except (OSError, BadInput):
+        saved = RunRequest.build(record["notebook"], record["params"], store=store)
+    from dataclasses import replace
+
+    return replace(saved, run_id=None, source=snapshot, retry_of=run_id, **overrides)
 
 
 def _open_records(root: Path) -> Records:

@@ -62,6 +62,7 @@ class Coordinator:
         self.ignore = ignore  # soft resources the cluster does not advertise
         self.machine = RunMachine.from_plan(ctx.pipeline, the_plan, carried_generators())
         self.decisions: dict[str, Decision] = dict(the_plan.decisions)
+        self.forced = the_plan.forced
         self.outputs: dict[str, dict[str, ArtifactRef]] = {
             name: dict(d.entry.outputs)
             for name, d in self.decisions.items() if d.action == CACHED and d.entry is not None
@@ -222,6 +223,7 @@ class Coordinator:
             step, self.ctx.pipeline, self.ctx.store, self.ctx.params,
             keys, no_cache=self.ctx.options.no_cache if no_cache is None else no_cache,
             after_upstream_ran=True, base=self.ctx.notebook.resolve().parent,
+            forced=name in self.forced,  # selected to run even when cached (`prep+`)
         )
 
     def _submit(self, action: Submit) -> None:

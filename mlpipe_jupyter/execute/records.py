@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started REAL,
     finished REAL,
     error TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    retry_of TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
@@ -128,6 +129,7 @@ class Records:
         self._create_tables()
         with self._connect(write=True) as conn:
             conn.execute(_LEASES)
+            _add_run_columns(conn)
 
     def _create_tables(self) -> None:
         with self._connect() as conn:
@@ -173,9 +175,10 @@ class Records:
         run_id: str | None = None,
         started: float | None = None,
         status: RunStatus = RunStatus.RUNNING,
+        retry_of: str | None = None,
     ) -> str:
         """Record a new run (running, or `queued` to start later with `begin`) with its
-        steps pending, in pipeline order."""
+        steps pending, in pipeline order; `retry_of` the run it retries."""
         started = time.time() if started is None else started
         run_id = run_id or new_run_id(started)
         status = RunStatus(status)
@@ -183,10 +186,10 @@ class Records:
             raise ValueError(f"a run is created queued or running, not {status.value!r}")
         with self._connect(write=True) as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, notebook, status, params, started)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, notebook, status, params, started, retry_of)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, str(notebook), status.value,
-                 json.dumps(params, sort_keys=True, default=repr), started),
+                 json.dumps(params, sort_keys=True, default=repr), started, retry_of),
             )
             conn.executemany(
                 "INSERT INTO steps (run_id, name, position) VALUES (?, ?, ?)",
@@ -422,6 +425,21 @@ def _end(conn: sqlite3.Connection, run_id: str, error: str | None, ending: RunSt
     )
 
 
+#: Run columns added after version 3 (name -> SQL type), added where missing on open.
+_ADDED_RUN_COLUMNS = {"retry_of": "TEXT"}
+
+
+def _add_run_columns(conn: sqlite3.Connection) -> None:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, kind in _ADDED_RUN_COLUMNS.items():
+        if column not in columns:
+            try:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
+
+
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(query, (name,)).fetchone() is not None
@@ -437,6 +455,7 @@ def _run_record(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any
         "params": json.loads(row["params"] or "{}"),
         "error": row["error"],
         "cancel_requested": bool(row["cancel_requested"]),
+        "retry_of": row["retry_of"],
         "steps": {step["name"]: _step_record(step) for step in steps},
     }
 

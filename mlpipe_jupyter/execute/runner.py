@@ -20,7 +20,7 @@ from mlpipe_jupyter.status import RunStatus, StepStatus
 from . import discovered, managers
 from .cluster import ClusterOptions
 from .errors import ResourceError
-from .planner import CACHED, RUN, Plan, param_values, plan
+from .planner import CACHED, RUN, SKIPPED, Plan, param_values, plan_run
 
 if TYPE_CHECKING:
     from mlpipe_jupyter.analysis.model import Pipeline
@@ -96,23 +96,48 @@ def run_pipeline(
         run_id, pipeline, request.notebook, store, records,
         param_values(pipeline, request.params), options, _safe(on_event),
     )
-    ctx.pipeline = pipeline = discovered.with_discovered(
-        pipeline, discovered.load(store, ctx.notebook), discovered.carried_generators()
-    )  # what earlier runs found at run time, up front (DESIGN rule 10)
+    # what earlier runs found at run time, up front (DESIGN rule 10), and the selection
+    ctx.pipeline, the_plan = plan_run(
+        pipeline, store, ctx.notebook, request.params, no_cache=request.no_cache,
+        select=request.select, exclude=request.exclude, only=request.only,
+        forced=request.retry_of is None,  # a retry reuses what succeeded
+    )
+    pipeline = ctx.pipeline
+    _snapshot(ctx, request)
     from mlpipe_jupyter.experiments.hooks import RunTracker
 
     ctx.tracker = RunTracker(ctx, getattr(request, "tracking_uri", None))
     with _Lease(records, run_id):
-        the_plan = plan(
-            pipeline, store, ctx.params, no_cache=ctx.options.no_cache,
-            base=ctx.notebook.resolve().parent,
-        )
+        ctx.emit({"event": "plan", "run_id": run_id, "steps": the_plan.rows()})
         _record_plan(ctx, the_plan)
         if the_plan.all_cached:
             _finish(ctx, RunStatus.SUCCEEDED)
         else:
             _run_on_cluster(ctx, the_plan)
     return records.get_run(run_id)
+
+
+SNAPSHOT_FILE = "notebook.ipynb"  # the notebook as this run analysed it, for a retry
+REQUEST_FILE = "request.json"
+
+
+def run_folder(records: Records, run_id: str) -> Path:
+    """`<records root>/runs/<run_id>`: the run's request and notebook snapshot (local)."""
+    return Path(records.path).parent / "runs" / run_id
+
+
+def _snapshot(ctx: RunContext, request: RunRequest) -> None:
+    """Keep the notebook this run analysed and its request beside the run (`mlpipe retry`)."""
+    from mlpipe_jupyter.cache import fs as storefs
+
+    folder = run_folder(ctx.records, ctx.run_id)
+    try:
+        source = Path(request.source or request.notebook).read_bytes()
+        storefs.write_local(folder / SNAPSHOT_FILE, source)
+        if not (folder / REQUEST_FILE).exists():  # service.start wrote it already
+            storefs.write_local(folder / REQUEST_FILE, (request.to_json() + "\n").encode())
+    except OSError as exc:  # the run goes on; only a retry of it will miss the snapshot
+        ctx.emit({"event": "warning", "message": f"could not keep the notebook snapshot: {exc}"})
 
 
 class _Lease:
@@ -163,7 +188,10 @@ def _safe(on_event: EventHandler | None) -> EventHandler:
 
 def _record_plan(ctx: RunContext, the_plan: Plan) -> None:
     for name, decision in the_plan.decisions.items():
-        if decision.action == CACHED:
+        if decision.action == SKIPPED:
+            ctx.step_event(name, StepStatus.SKIPPED, reason=decision.reason,
+                           cache_key=decision.key)  # fmt: skip
+        elif decision.action == CACHED:
             entry = decision.entry
             ctx.step_event(
                 name, StepStatus.CACHED, reason=decision.reason, cache_key=decision.key,
@@ -322,7 +350,7 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
                 ' on this cluster; start workers with --resources "CPU=N,MEMORY=BYTES" to'
                 " enforce them"
             )
-        coordinator = Coordinator(ctx, the_plan, handle.client, ignore)
+        coordinator = Coordinator(ctx, the_plan.for_run(), handle.client, ignore)
         with _Grower(handle):
             status = coordinator.run(release_pool=handle.kind == "scheduler")  # warm: kept
         discovered.save(ctx.store, ctx.notebook, [
