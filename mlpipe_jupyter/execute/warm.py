@@ -13,11 +13,16 @@ import importlib
 
 
 def setup_modules(setup_source: str) -> tuple[str, ...]:
-    """The absolute modules the setup code imports at its top level, in order."""
-    try:
-        tree = ast.parse(setup_source)
-    except SyntaxError:
-        return ()
+    """The absolute modules the setup code imports at its top level, in order.
+
+    The setup is notebook code: IPython syntax (`%matplotlib inline` first, `!pip`)
+    is read as a kernel would (analysis.ipysyntax), so one magic line does not hide
+    every import. `from x import y` lists `x` and then `x.y` (a submodule, as in
+    `from sklearn import datasets`; `warm` skips it when `y` is no module).
+    """
+    from mlpipe_jupyter.analysis.ipysyntax import python_source
+
+    tree = _parse(python_source(setup_source) or "") or _parse_imports(setup_source)
     found: dict[str, None] = {}
     for node in tree.body:
         if isinstance(node, ast.Import):
@@ -25,7 +30,26 @@ def setup_modules(setup_source: str) -> tuple[str, ...]:
                 found[alias.name] = None
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found[node.module] = None
+            for alias in node.names:
+                if alias.name != "*":
+                    found[f"{node.module}.{alias.name}"] = None
     return tuple(found)
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _parse_imports(source: str) -> ast.Module:
+    """The top-level one-line import statements of code that does not parse as a whole."""
+    body: list[ast.stmt] = []
+    for line in source.splitlines():
+        if line.startswith(("import ", "from ")):
+            body.extend(getattr(_parse(line), "body", []))
+    return ast.Module(body=body, type_ignores=[])
 
 
 def warm(modules: list[str] | tuple[str, ...]) -> None:

@@ -16,7 +16,15 @@ def test_setup_modules_lists_top_level_absolute_imports_once() -> None:
         "from . import local\nimport numpy\nif True:\n    import json\n"
         "def f():\n    import csv\n"
     )
-    assert setup_modules(source) == ("numpy", "os.path", "sklearn")
+    assert setup_modules(source) == ("numpy", "os.path", "sklearn", "sklearn.metrics")
+
+
+def test_setup_modules_read_notebook_syntax() -> None:
+    """A magic line first (`%matplotlib inline`) hid every import (issue 27)."""
+    source = ("%matplotlib inline\nimport numpy as np\nimport statsmodels.api as sm\n"
+              "from sklearn import datasets, metrics as m\n!echo hi\nx = 1 +\n")
+    assert setup_modules(source) == ("numpy", "statsmodels.api", "sklearn",
+                                     "sklearn.datasets", "sklearn.metrics")
 
 
 def test_setup_with_a_syntax_error_warms_nothing() -> None:
