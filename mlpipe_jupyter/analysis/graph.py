@@ -25,7 +25,7 @@ from .hidden import HiddenState
 from .model import AnalysisError, Cell, Edge, Pipeline, Step
 from .notebook import read_cells
 from .roles import CodePart, Layout, StepBlock, classify, join_sources, parse_params, syntax_error
-from .visitor import CellFacts, FunctionFacts, cell_facts
+from .visitor import _HISTORY, IPYTHON_NAMES, CellFacts, FunctionFacts, cell_facts
 
 
 def analyze_notebook(path: str | Path) -> Pipeline:
@@ -144,7 +144,6 @@ class _Flow:
     setup_names: set[str]
     setup_stars: bool = False  # setup has `from m import *`: an unknown name may be from it
     producers: dict[str, str] = field(default_factory=dict)  # name -> latest binder
-    private: dict[str, str] = field(default_factory=dict)  # `_name` -> latest binder
     errors: list[AnalysisError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blocks: list[tuple[StepBlock, dict[str, str], list[str], list[str]]] = field(
@@ -185,9 +184,6 @@ class _Flow:
                 self.functions[name] = own[name]
             else:
                 self.functions.pop(name, None)
-        for name in facts.binds:
-            if _private(name):
-                self.private[name] = block.name
 
     def _with_calls(self, facts: CellFacts) -> CellFacts:
         """Rule 7: the free names of the earlier functions the code uses are deferred reads
@@ -233,11 +229,6 @@ class _Flow:
                 params.append(name)
             elif name in self.setup_names:
                 continue
-            elif name in self.private:
-                self.errors.append(AnalysisError(
-                    f"reads '{name}', a private name of step '{self.private[name]}'"
-                    f" (names starting with _ stay in their step); rename it without the _",
-                    step=block.name, cell=block.cell))
             elif not (self.broken or self.setup_stars or facts.star_imports):
                 self.errors.append(AnalysisError(
                     f"name '{name}' is read but nothing before it binds it; define it in"
@@ -257,9 +248,11 @@ class _Flow:
                 " setup, or import the names you use")
 
     def _binds(self, block: StepBlock, facts: CellFacts) -> list[str]:
-        binds = [n for n in facts.binds if not _private(n)]
+        # a `_name` is a name like any other (issue 21): bound here and read later, an edge;
+        # read only here, no output (and not kept: stepnb). IPython's own (`_`, `_3`) are not.
+        binds = [n for n in facts.binds if not _ipython(n)]
         for name in facts.mutates:
-            if _private(name):
+            if _ipython(name):
                 continue
             if name in self.setup_names and name not in self.producers \
                     and name not in facts.binds:
@@ -311,8 +304,9 @@ class _Flow:
         )
 
 
-def _private(name: str) -> bool:
-    return name.startswith("_") and not name.startswith("__")
+def _ipython(name: str) -> bool:
+    """A name IPython binds itself (`_`, `__`, `_i`, `_3`): never a step's value."""
+    return name in IPYTHON_NAMES or bool(_HISTORY.match(name))
 
 
 def _edges(steps: tuple[Step, ...], flow: _Flow) -> tuple[Edge, ...]:
