@@ -104,8 +104,10 @@ def _setup_sources(pipeline: Pipeline) -> list[tuple[int | None, str]]:
 
 def _keep_argument(step: Step) -> str:
     """`, keep=(...)`: the names the step binds besides its outputs (saved when they can
-    be, so that a cache hit restores every name the step binds), or ''."""
-    kept = tuple(n for n in step.binds if n not in step.outputs and ":" not in n)
+    be, so that a cache hit restores every name the step binds), or ''. A `_name` no
+    later step reads stays in its step: no artifact for every `_tmp` (issue 21)."""
+    kept = tuple(n for n in step.binds
+                 if n not in step.outputs and ":" not in n and not n.startswith("_"))
     return f", keep={kept!r}" if kept else ""
 
 

@@ -175,9 +175,14 @@ CASES = [
     # -- private names ---------------------------------------------------------------
     DagCase("private_names_stay_local", ["%%step a\n_tmp = 1\nx = _tmp", "%%step b\nprint(x)"],
             {("a", "b", ("x",))}, expected_outputs={"a": ("x",)}),
-    DagCase("reading_another_steps_private_name",
-            ["%%step a\n_tmp = 1", "%%step b\nprint(_tmp)"], set(),
-            expected_errors=("step 'b' (cell 2): reads '_tmp', a private name of step 'a'",)),
+    DagCase("underscore_names_are_names",  # issue 21: converted notebooks use them as-is
+            ["import numpy as np", "%%step c1\ndef _exog_gen(n):\n    return np.ones(n)\n"
+             "_tmp = 2", "%%step c2\nx = _exog_gen(_tmp)", "%%step c3\ny = _exog_gen(3)"],
+            {("c1", "c2", ("_exog_gen", "_tmp")), ("c1", "c3", ("_exog_gen",))},
+            expected_outputs={"c1": ("_exog_gen", "_tmp"), "c2": (), "c3": ()}),
+    DagCase("ipython_underscore_is_no_name",
+            ["%%step a\n_ = print(1)\nfor _ in range(2):\n    pass", "%%step b\nprint(_)"],
+            set(), expected_outputs={"a": ()}),
     # -- --after, --outputs ------------------------------------------------------------
     DagCase("after_adds_edge", ["%%step a\nprint(1)", "%%step b --after a\nprint(2)"],
             {("a", "b", ())}),
