@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     _register_run(subparsers)
+    _register_retry(subparsers)
     _register_runs(subparsers)
     _register_cache(subparsers)
 
@@ -63,7 +64,40 @@ def _register_run(subparsers: argparse._SubParsersAction) -> None:
                         " per run, a child per step (default: $MLFLOW_TRACKING_URI)")
     parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
     parser.add_argument("--request", metavar="FILE", help=argparse.SUPPRESS)  # service.start
+    _selection_options(parser)
     parser.set_defaults(func=run_command)
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    """dbt's selection grammar (analysis/select.py) and the plan before the run."""
+    parser.add_argument("--select", "-s", action="append", default=[], metavar="EXPR",
+                        help="run only these steps: STEP, +STEP (with what it needs, reused"
+                        " when cached), STEP+ (with everything downstream), +STEP+; space"
+                        " separated terms are a union")
+    parser.add_argument("--exclude", action="append", default=[], metavar="EXPR",
+                        help="leave these steps out (same grammar)")
+    parser.add_argument("--only", action="append", default=[], metavar="STEP",
+                        help="this step alone, its inputs from the cache")
+    parser.add_argument("--from", dest="from_step", action="append", default=[],
+                        metavar="STEP", help="= --select STEP+")
+    parser.add_argument("--until", action="append", default=[], metavar="STEP",
+                        help="= --select +STEP")
+    parser.add_argument("--dry", action="store_true", help="print the plan (run, cached or"
+                        " skipped, and why) and run nothing: no cluster, no kernel")
+
+
+def _register_retry(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "retry", help="run a finished run again: what succeeded is reused, the rest runs",
+        description="A new run of the run's notebook snapshot and parameters; the steps"
+        " that succeeded are reused from the cache, the failed, cancelled and not-started"
+        " ones run. The new run's record names the run it retries (retry_of).",
+    )
+    parser.add_argument("run_id")
+    _store_option(parser)
+    parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
+    parser.add_argument("--dry", action="store_true", help="print the plan and run nothing")
+    parser.set_defaults(func=retry_command)
 
 
 def _register_runs(subparsers: argparse._SubParsersAction) -> None:
@@ -146,18 +180,44 @@ def _yaml_mapping(label: str, text: str) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    return _execute(_request(args), args.json, args.dry)
+
+
+def retry_command(args: argparse.Namespace) -> int:
+    from .. import service
+    from ..errors import MlpipeError
+    from ..stores import resolve_store
+
+    try:
+        request = service.retry_request(resolve_store(args.store), args.run_id)
+    except MlpipeError as exc:
+        raise CliError(str(exc)) from None
+    return _execute(request, args.json, args.dry)
+
+
+def _execute(request: RunRequest, as_json: bool, dry: bool = False) -> int:
     from .. import service
     from ..errors import MlpipeError
 
-    request = _request(args)
+    if dry:
+        try:
+            planned = service.plan(request)
+        except MlpipeError as exc:
+            raise CliError(str(exc)) from None
+        if as_json:
+            print(json.dumps(planned, indent=1))
+        else:
+            sys.stdout.write(plan_lines(planned["steps"], planned["ms"]))
+        return EXIT_OK
     bar = None
     on_event = _dashboard_line
-    pipeline = _pipeline(request.notebook)  # analysed once: the bar's steps and the run
-    if not args.json:
+    pipeline = _pipeline(request.source or request.notebook)  # analysed once: bar and run
+    if not as_json:
         from ..execute.progress import ProgressBar
 
         if pipeline is not None:
             bar = on_event = ProgressBar(list(pipeline.order))
+        on_event = _plan_first(on_event)
     try:
         record = service.execute(request, on_event, pipeline=pipeline)
     except MlpipeError as exc:
@@ -168,8 +228,32 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if bar is not None:
         bar.close()
-    _print_record(record, args.json)
+    _print_record(record, as_json)
     return EXIT_OK if record.get("status") == "succeeded" else EXIT_FAILED
+
+
+def plan_lines(rows: list[dict[str, Any]], ms: float | None = None) -> str:
+    """The plan as `mlpipe run --dry` prints it (and `mlpipe run` first): one line a step."""
+    counts = {a: sum(r["action"] == a for r in rows) for a in ("run", "cached", "skipped")}
+    took = f" (planned in {ms:g} ms)" if ms is not None else ""
+    head = f"plan: {counts['run']} to run, {counts['cached']} cached, {counts['skipped']}" \
+           f" skipped{took}\n"  # fmt: skip
+    width = max((len(r["step"]) for r in rows), default=4)
+    return head + "".join(
+        f"  {r['step'].ljust(width)}  {r['action'].ljust(7)}  {r['reason']}\n" for r in rows
+    )
+
+
+def _plan_first(on_event: Any) -> Any:
+    """`on_event`, printing the run's plan (the runner's 'plan' event) as it comes."""
+
+    def handle(event: dict[str, Any]) -> None:
+        if event.get("event") == "plan":
+            sys.stdout.write(plan_lines(event["steps"]))
+            sys.stdout.flush()
+        on_event(event)
+
+    return handle
 
 
 def _request(args: argparse.Namespace) -> RunRequest:
@@ -193,6 +277,9 @@ def _request(args: argparse.Namespace) -> RunRequest:
             workers=args.workers, gpu_workers=args.gpu_workers, no_cache=args.no_cache,
             cluster=args.cluster, cluster_options=parse_options(args.cluster_option),
             adapt=args.adapt, tracking_uri=getattr(args, "tracking_uri", None),
+            select=args.select + [f"{s}+" for s in args.from_step]
+            + [f"+{s}" for s in args.until],
+            exclude=args.exclude, only=args.only,
         )
     except BadInput as exc:
         raise CliError(str(exc)) from None
