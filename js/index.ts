@@ -6,8 +6,9 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ICommandPalette, IFrame, MainAreaWidget, Notification } from '@jupyterlab/apputils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { requestAPI } from './api';
@@ -22,8 +23,11 @@ import {
 } from './notebookSource';
 import { ScheduleModel } from './schedules';
 import { CommandIDs, IPipelineTracker, PLUGIN_ID } from './tokens';
-import { RequestFn } from './types';
+import { statusLine } from './runStatus';
+import { IRunRecord, RequestFn } from './types';
+import { PipelineGraphPanel } from './widgets/graphPanel';
 import { PipelineSidebar } from './widgets/sidebar';
+import { IStepLog } from './widgets/stepDetails';
 
 export * from './tokens';
 
@@ -52,8 +56,9 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   ): IPipelineTracker => {
     const model = new PipelineModel({ request: requestAPI as RequestFn });
     const schedules = new ScheduleModel({ request: requestAPI as RequestFn });
-    const sidebar = createSidebar(model, schedules, tracker, app.commands);
+    const sidebar = createSidebar(model, schedules, tracker, app);
     app.shell.add(sidebar, 'right', { rank: 600 });
+    model.runEnded.connect((_, run) => notifyRunEnded(model, run, app.commands, tracker));
     const follow = (panel: NotebookPanel | null) => {
       // An executed step notebook opened from a failed node keeps the pipeline in view.
       if (!panel || !isStepNotebook(panel.context.path)) {
@@ -98,12 +103,92 @@ async function openAtTraceback(
   }
 }
 
+/** A JupyterLab notification when a followed run ends; a failure offers its traceback. */
+function notifyRunEnded(
+  model: PipelineModel,
+  run: IRunRecord,
+  commands: JupyterFrontEnd['commands'],
+  tracker: INotebookTracker
+): void {
+  const line = statusLine(run, model.dag?.steps.map(s => s.name) ?? [], Date.now());
+  if (!line) {
+    return;
+  }
+  const name = (run.path || run.notebook || '').split('/').pop();
+  const message = `${name}: ${line.text}`;
+  if (line.kind === 'failed') {
+    const notebook = line.notebook;
+    const actions = notebook
+      ? [{
+          label: 'Open traceback',
+          callback: () => {
+            const source = tracker.currentWidget?.context.path ?? '';
+            void openAtTraceback(commands, stepNotebookPath(notebook, source));
+          }
+        }]
+      : [];
+    Notification.error(message, { autoClose: false, actions });
+  } else if (line.kind === 'cancelled') {
+    Notification.warning(message, { autoClose: 5000 });
+  } else {
+    Notification.success(message, { autoClose: 5000 });
+  }
+}
+
+/** Run `%pipeline debug STEP` in a new cell below the step's cell (it shows its output there). */
+async function debugInKernel(tracker: INotebookTracker, model: PipelineModel, step: string): Promise<void> {
+  const panel = tracker.currentWidget;
+  const info = model.dag?.steps.find(s => s.name === step);
+  if (!panel || !info) {
+    return;
+  }
+  await selectCell(panel, info.cell);
+  NotebookActions.insertBelow(panel.content);
+  panel.content.activeCell?.model.sharedModel.setSource(`%pipeline debug ${step}`);
+  await NotebookActions.run(panel.content, panel.sessionContext);
+}
+
+let graphPanel: MainAreaWidget<PipelineGraphPanel> | null = null;
+let dashboardPanel: MainAreaWidget<IFrame> | null = null;
+
+function openGraphInMain(app: JupyterFrontEnd, model: PipelineModel, onNodeClick: (name: string) => void): void {
+  if (!graphPanel || graphPanel.isDisposed) {
+    graphPanel = new MainAreaWidget({ content: new PipelineGraphPanel({ model, onNodeClick }) });
+    graphPanel.id = 'mlpipe-graph-main';
+    graphPanel.title.closable = true;
+    app.shell.add(graphPanel, 'main', { mode: 'split-right' });
+  }
+  app.shell.activateById(graphPanel.id);
+}
+
+/** The Dask dashboard in a main-area tab (proxied through the Jupyter server when it can be). */
+function openDashboard(app: JupyterFrontEnd, url: string): void {
+  if (!dashboardPanel || dashboardPanel.isDisposed) {
+    const frame = new IFrame({ sandbox: ['allow-scripts', 'allow-same-origin', 'allow-popups'] });
+    dashboardPanel = new MainAreaWidget({ content: frame });
+    dashboardPanel.id = 'mlpipe-dask-dashboard';
+    dashboardPanel.title.label = 'Dask dashboard';
+    dashboardPanel.title.closable = true;
+    app.shell.add(dashboardPanel, 'main', { mode: 'split-right' });
+  }
+  dashboardPanel.content.url = url;
+  app.shell.activateById(dashboardPanel.id);
+}
+
 function createSidebar(
   model: PipelineModel,
   schedules: ScheduleModel,
   tracker: INotebookTracker,
-  commands: JupyterFrontEnd['commands']
+  app: JupyterFrontEnd
 ): PipelineSidebar {
+  const commands = app.commands;
+  const selectStepCell = (name: string) => {
+    const panel = tracker.currentWidget;
+    const step = model.dag?.steps.find(s => s.name === name);
+    if (panel && step) {
+      void selectCell(panel, step.cell);
+    }
+  };
   const sidebar = new PipelineSidebar({
     model,
     schedules,
@@ -119,7 +204,15 @@ function createSidebar(
     },
     onPublish: () => void publishActive(model, schedules),
     onSchedule: () => void scheduleActive(model, schedules),
-    onRemoveSchedule: name => void removeScheduleDialog(name, schedules)
+    onRemoveSchedule: name => void removeScheduleDialog(name, schedules),
+    onDebug: step => void debugInKernel(tracker, model, step),
+    onOpenInMain: () => openGraphInMain(app, model, selectStepCell),
+    onOpenDashboard: url => openDashboard(app, url),
+    fetchLog: (runId, step) =>
+      (requestAPI as RequestFn)<IStepLog>(
+        `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step)}/log`
+      ),
+    proxyUrl: path => URLExt.join(PageConfig.getBaseUrl(), path)
   });
   sidebar.title.icon = pipelineIcon;
   sidebar.title.caption = 'Pipeline (mlpipe)';

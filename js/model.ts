@@ -19,12 +19,29 @@ export interface INotebookSource {
   readonly changed: ISignal<any, any>;
   /** Write the notebook to disk (a run reads the saved file). */
   save?(): Promise<void>;
+  /** Resolves once the notebook's cells are loaded (no analysis of an empty model before). */
+  readonly ready?: Promise<void>;
+  /** When the file was last saved (epoch seconds), if known. */
+  savedAt?(): number | null;
+}
+
+/** What `GET status` says about the server's own cluster. */
+export interface IServerStatus {
+  dashboard_link?: string | null;
+  /** The dashboard through the Jupyter server (jupyter-server-proxy), relative to its base URL. */
+  dashboard_proxy?: string | null;
+  scheduler_address?: string | null;
+  gpu_workers?: number | null;
+  /** GPU workers the server's own cluster has or will have; null when unknown (a scheduler). */
+  gpu_slots?: number | null;
 }
 
 export interface IPipelineModelOptions {
   request: RequestFn;
   debounceMs?: number;
   pollIntervalMs?: number;
+  /** How often the run history is re-read, for runs started elsewhere (CLI, magic, schedule). */
+  historyPollMs?: number;
   now?: () => number;
 }
 
@@ -33,7 +50,17 @@ export class PipelineModel implements IDisposable {
     this._request = options.request;
     this._debounceMs = options.debounceMs ?? 300;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.historyPollMs = options.historyPollMs ?? 4000;
     this._now = options.now ?? (() => Date.now());
+  }
+
+  /** Emitted once when a run the model follows ends (succeeded, failed or cancelled). */
+  get runEnded(): ISignal<this, IRunRecord> {
+    return this._runEnded;
+  }
+  /** The server's `GET status` answer, once read. */
+  get serverStatus(): IServerStatus | null {
+    return this._status;
   }
 
   /** Emitted when the DAG, a run, the history or an error changes. */
@@ -64,11 +91,16 @@ export class PipelineModel implements IDisposable {
   get dashboardUrl(): string | null {
     return this.dashboardOverride || this._dashboardLink;
   }
+  /** The dashboard through the Jupyter server, when it proxies it (relative to the base URL). */
+  get dashboardProxy(): string | null {
+    return this.dashboardOverride ? null : (this._status?.dashboard_proxy ?? null);
+  }
   get isDisposed(): boolean {
     return this._disposed;
   }
 
   pollIntervalMs: number;
+  historyPollMs: number;
   /** Sent with `POST runs` as `scheduler` when set (a Dask scheduler address). */
   schedulerAddress = '';
   /** A dashboard link from the settings, preferred to the server's. */
@@ -86,10 +118,20 @@ export class PipelineModel implements IDisposable {
     this._history = [];
     this._errors.clear();
     this._stopPolling();
+    clearTimeout(this._historyTimer);
     source?.changed.connect(this.scheduleAnalysis, this);
     this._changed.emit();
     if (source) {
-      void this.refresh();
+      // The first analysis waits for the notebook's cells: no "No steps yet" flash.
+      if (source.ready) {
+        void source.ready.then(() => {
+          if (source === this._source) {
+            void this.refresh();
+          }
+        });
+      } else {
+        void this.refresh();
+      }
     }
   }
 
@@ -123,13 +165,18 @@ export class PipelineModel implements IDisposable {
     }
   }
 
-  /** Re-analyse, reload the run history and the dashboard link. */
+  /** Re-analyse, reload the run history and the dashboard link; show the latest run. */
   async refresh(): Promise<void> {
     await Promise.all([this.analyze(), this.loadHistory(), this._loadStatus()]);
+    this._adoptLatest();
+    this._scheduleHistory();
   }
 
-  /** Save the notebook and start a run; returns its id. */
-  async startRun(params: Record<string, unknown> = {}): Promise<string | null> {
+  /**
+   * Save the notebook and start a run; returns its id. `select` is a selection
+   * (`+STEP`: up to here, `STEP+`: from here).
+   */
+  async startRun(params: Record<string, unknown> = {}, select?: string): Promise<string | null> {
     const source = this._source;
     if (!source || this.running) {
       return null;
@@ -141,9 +188,14 @@ export class PipelineModel implements IDisposable {
       if (this.schedulerAddress) {
         body.scheduler = this.schedulerAddress;
       }
+      if (select) {
+        body.select = select;
+      }
       const { run_id } = await this._request<{ run_id: string }>('runs', post(body));
       this._errors.delete('run');
-      const run: IRunRecord = { run_id, status: 'running', notebook: source.path, steps: {} };
+      const run: IRunRecord = {
+        run_id, status: 'running', notebook: source.path, started: this._now() / 1000, steps: {}
+      };
       this._track(source.path, run, signaturesOf(this._dag?.steps ?? [], this._cells));
       this._changed.emit();
       this._schedulePoll(0);
@@ -195,11 +247,14 @@ export class PipelineModel implements IDisposable {
       const answer = await this._request<IRunRecord[] | { runs: IRunRecord[] }>('runs');
       const runs = Array.isArray(answer) ? answer : (answer?.runs ?? []);
       if (source === this._source) {
-        this._history = runs
+        const history = runs
           .filter(r => sameNotebook(r.path || r.notebook, source.path))
           .sort((a, b) => (b.started ?? 0) - (a.started ?? 0))
           .slice(0, 10);
-        this._changed.emit();
+        if (JSON.stringify(history) !== JSON.stringify(this._history)) {
+          this._history = history;
+          this._changed.emit();
+        }
       }
     } catch {
       // The history is a convenience: a failure here must not hide the DAG.
@@ -222,9 +277,55 @@ export class PipelineModel implements IDisposable {
     }
     this._disposed = true;
     clearTimeout(this._debounce);
+    clearTimeout(this._historyTimer);
     this._stopPolling();
     this._source?.changed.disconnect(this.scheduleAnalysis, this);
     Signal.clearData(this);
+  }
+
+  /**
+   * Show the newest run of this notebook when the model follows none, or when a
+   * newer one started elsewhere (CLI, magic, schedule) while the shown one ended.
+   * A run older than the notebook's last save is not shown: its states may not
+   * match the code any more (the cache states say what holds).
+   */
+  private _adoptLatest(): void {
+    const source = this._source;
+    const latest = this._history[0];
+    if (!source || !latest || !this._dag) {
+      return;
+    }
+    const tracked = this._tracked();
+    if (tracked) {
+      const newer = (latest.started ?? 0) > (tracked.run.started ?? 0) + 0.5;
+      const seen = latest.run_id === tracked.run.run_id || latest.run_id === tracked.latestSeen;
+      if (seen || isActive(tracked.run.status) || !newer) {
+        return;
+      }
+    } else {
+      const saved = source.savedAt?.() ?? null;
+      if (saved !== null && !isActive(latest.status) && (latest.started ?? 0) + 1 < saved) {
+        return;
+      }
+    }
+    this._track(source.path, latest, signaturesOf(this._dag.steps, this._cells));
+    this._changed.emit();
+    if (isActive(latest.status)) {
+      this._schedulePoll(0);
+    }
+  }
+
+  /** Re-read the history every `historyPollMs` (the server coalesces these reads). */
+  private _scheduleHistory(): void {
+    clearTimeout(this._historyTimer);
+    if (!this._source || this._disposed) {
+      return;
+    }
+    this._historyTimer = setTimeout(async () => {
+      await this.loadHistory();
+      this._adoptLatest();
+      this._scheduleHistory();
+    }, this.historyPollMs);
   }
 
   private _tracked(): ITrackedRun | null {
@@ -232,7 +333,8 @@ export class PipelineModel implements IDisposable {
   }
 
   private _track(path: string, run: IRunRecord, signatures: Map<string, string>): void {
-    this._runs.set(path, { run, signatures, firstSeenRunning: new Map() });
+    const latestSeen = this._history[0]?.run_id;
+    this._runs.set(path, { run, signatures, firstSeenRunning: new Map(), latestSeen });
   }
 
   private _schedulePoll(delay: number): void {
@@ -250,6 +352,7 @@ export class PipelineModel implements IDisposable {
     if (!tracked || this._disposed) {
       return;
     }
+    const wasActive = isActive(tracked.run.status);
     try {
       const id = encodeURIComponent(tracked.run.run_id);
       tracked.run = await this._request<IRunRecord>(`runs/${id}`);
@@ -261,8 +364,14 @@ export class PipelineModel implements IDisposable {
     if (this._tracked() !== tracked) {
       return;
     }
+    if (wasActive && !this._dashboardLink && !this.dashboardOverride) {
+      await this._loadStatus(); // the link shows as soon as the cluster is up
+    }
     if (TERMINAL.has(tracked.run.status)) {
       this._stopPolling();
+      if (wasActive) {
+        this._runEnded.emit(tracked.run);
+      }
       // the run may have started the server's warm cluster: its dashboard is the link now
       await Promise.all([this.loadHistory(), this.analyze(), this._loadStatus()]);
     } else {
@@ -272,9 +381,14 @@ export class PipelineModel implements IDisposable {
 
   private async _loadStatus(): Promise<void> {
     try {
-      const status = await this._request<{ dashboard_link?: string }>('status');
-      this._dashboardLink = status?.dashboard_link || null;
-      this._changed.emit();
+      const status = await this._request<IServerStatus>('status');
+      const link = status?.dashboard_link || null;
+      const changed = JSON.stringify(status) !== JSON.stringify(this._status);
+      this._status = status ?? null;
+      this._dashboardLink = link;
+      if (changed) {
+        this._changed.emit();
+      }
     } catch {
       this._dashboardLink = null;
     }
@@ -295,6 +409,9 @@ export class PipelineModel implements IDisposable {
   private _seq = 0;
   private _debounce: ReturnType<typeof setTimeout> | undefined;
   private _pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private _historyTimer: ReturnType<typeof setTimeout> | undefined;
+  private _status: IServerStatus | null = null;
+  private _runEnded = new Signal<this, IRunRecord>(this);
   private _runs = new Map<string, ITrackedRun>();
   private _history: IRunRecord[] = [];
   private _dashboardLink: string | null = null;

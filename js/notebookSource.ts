@@ -12,7 +12,13 @@ export function notebookSource(panel: NotebookPanel): INotebookSource {
     },
     cells: () => cellsOf(panel),
     changed: panel.context.model.contentChanged,
-    save: () => panel.context.save()
+    save: () => panel.context.save(),
+    ready: panel.context.ready,
+    savedAt: () => {
+      const modified = panel.context.contentsModel?.last_modified;
+      const ms = modified ? Date.parse(modified) : NaN;
+      return Number.isNaN(ms) ? null : ms / 1000;
+    }
   };
 }
 

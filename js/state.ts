@@ -11,6 +11,8 @@ export interface ITrackedRun {
   signatures: Map<string, string>;
   /** Step name -> when (ms) the sidebar first saw it running, if the server gave no `started`. */
   firstSeenRunning: Map<string, number>;
+  /** The newest run of the history when this one was shown (a newer one replaces it). */
+  latestSeen?: string;
 }
 
 /** The code a step runs, as a comparable string: its cells' sources. */
@@ -53,11 +55,15 @@ function runState(
   if (!active && !unchanged) {
     return null;
   }
+  const cancelled =
+    record.status === 'skipped' &&
+    (tracked.run.status === 'cancelled' || /cancel/.test(record.reason ?? ''));
   return {
-    state: record.status,
+    state: cancelled ? 'cancelled' : record.status,
     reason: record.error || record.reason || '',
     seconds: seconds(step.name, record, tracked, nowMs),
-    notebook: record.path || record.notebook || null
+    notebook: record.path || record.notebook || null,
+    record
   };
 }
 
@@ -130,6 +136,21 @@ export function stateLabel(state: INodeState): string {
     default:
       return state.state;
   }
+}
+
+/**
+ * The reason in a few words, for the node's own text line: a failed step's
+ * error without the "(cell 3 of step 'x')" tail, any reason cut to `max`.
+ */
+export function shortReason(state: INodeState, max = 26): string {
+  let text = (state.reason || '').split('\n')[0].trim();
+  text = text.replace(/\s*\((?:cell \d+|[^()]*) of step '[^']*'\)$/, '');
+  text = text.replace(/\s*\(step '[^']*'\)$/, '');
+  text = text.replace(/^cached: /, '');
+  if (state.state === 'cached' && /^code, setup, parameters/.test(text)) {
+    text = 'unchanged';
+  }
+  return text.length > max ? text.slice(0, max - 1) + '\u2026' : text;
 }
 
 export function formatSeconds(secs: number): string {

@@ -88,6 +88,14 @@ export interface IStepRun {
   started?: number | null;
   /** Dependencies the run found that the plan missed, e.g. "file:model.joblib from train". */
   discovered?: string[];
+  finished?: number | null;
+  attempt?: number;
+  /** Threads the step's kernel may use, and the GPU device it got (when recorded). */
+  threads?: number | null;
+  device?: string | null;
+  gpu_device?: string | null;
+  /** Metrics the step logged (`mlp.log_metric`), when recorded. */
+  metrics?: Record<string, unknown> | null;
 }
 
 export interface IRunRecord {
@@ -99,11 +107,15 @@ export interface IRunRecord {
   started?: number | null;
   finished?: number | null;
   params?: Record<string, unknown>;
+  /** The run-level error (e.g. no worker can take a step), its first line. */
+  error?: string | null;
+  /** Who started it (sidebar, magic, cli, schedule, rest), when recorded. */
+  trigger?: string | null;
   steps: Record<string, IStepRun>;
 }
 
 /** What a node shows: the latest run's state, else the cache state. */
-export type DisplayState = 'never' | 'stale' | StepRunStatus;
+export type DisplayState = 'never' | 'stale' | 'cancelled' | StepRunStatus;
 
 export interface INodeState {
   state: DisplayState;
@@ -113,6 +125,8 @@ export interface INodeState {
   seconds: number | null;
   /** The executed step notebook, when the run kept one. */
   notebook: string | null;
+  /** The run's record of the step, when the state comes from a run. */
+  record?: IStepRun | null;
 }
 
 /** The one request function's shape, so the model can be tested with a fake. */

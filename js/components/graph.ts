@@ -3,7 +3,7 @@
  * set as text (`textContent`), never parsed as markup.
  */
 import { IGraphLayout, INodeBox, IEdgePath, pathData } from '../layout';
-import { stateLabel } from '../state';
+import { shortReason, stateLabel } from '../state';
 import { INodeState, IStepInfo } from '../types';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -12,6 +12,8 @@ export interface INodeView {
   step: IStepInfo;
   state: INodeState;
   selected: boolean;
+  /** No worker can take it (drawn with a warning outline). */
+  warning?: boolean;
 }
 
 export interface IGraphRenderOptions {
@@ -94,6 +96,9 @@ export function renderNode(
   if (view.selected) {
     classes.push('mlpipe-selected');
   }
+  if (view.warning) {
+    classes.push('mlpipe-node-warning');
+  }
   const g = svgEl(doc, 'g', {
     class: classes.join(' '),
     transform: `translate(${box.x},${box.y})`,
@@ -109,9 +114,19 @@ export function renderNode(
   g.appendChild(
     svgEl(doc, 'rect', { class: 'mlpipe-node-bar', width: 5, height: box.height, rx: 2 })
   );
-  g.appendChild(text(doc, 'mlpipe-node-name', 12, 19, truncate(step.name, 16)));
-  g.appendChild(text(doc, 'mlpipe-node-resources', 12, 33, resourcesLabel(step)));
-  g.appendChild(text(doc, 'mlpipe-node-state', 12, 47, stateLabel(state)));
+  const badges = ((step.resources?.gpu ?? 0) > 0 ? 44 : 0) + (step.nondeterministic ? 50 : 0);
+  const nameChars = Math.floor((box.width - 20 - badges) / 7.6);
+  g.appendChild(text(doc, 'mlpipe-node-name', 12, 18, truncate(step.name, Math.max(6, nameChars))));
+  g.appendChild(text(doc, 'mlpipe-node-state', 12, 34, stateLabel(state)));
+  const resources = resourcesLabel(step);
+  if (resources !== 'any worker') {
+    g.appendChild(text(doc, 'mlpipe-node-resources', box.width - 8, 34, resources, 'end'));
+  }
+  // The reason in words on the node itself, not only in the tooltip.
+  const reason = shortReason(state, Math.floor((box.width - 18) / 6.4));
+  if (reason) {
+    g.appendChild(text(doc, 'mlpipe-node-reason', 12, 49, reason));
+  }
   if ((step.resources?.gpu ?? 0) > 0) {
     g.appendChild(gpuBadge(doc, box.width, step.resources.gpu ?? 1));
   }

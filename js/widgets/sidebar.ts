@@ -1,11 +1,13 @@
 /**
- * The pipeline sidebar: toolbar, parameters, messages, graph, run history, schedules.
+ * The pipeline sidebar: toolbar, run status line, parameters, messages, the DAG
+ * (or the step list), the selected step's details, run history, schedules.
  * It renders a PipelineModel and reports what the user picks through
  * callbacks, so it knows nothing about notebooks.
  */
 import { Panel, Widget } from '@lumino/widgets';
 import { INodeView } from '../components/graph';
 import { PipelineModel } from '../model';
+import { statusLine, unplaceable } from '../runStatus';
 import { ScheduleModel } from '../schedules';
 import { IStepInfo } from '../types';
 import { ErrorLine } from './errorLine';
@@ -13,6 +15,8 @@ import { GraphView } from './graphView';
 import { RunHistory } from './history';
 import { ParamsForm } from './paramsForm';
 import { ScheduleList } from './scheduleList';
+import { RunStatusLine } from './statusLine';
+import { IStepLog, StepDetails } from './stepDetails';
 import { PipelineToolbar } from './toolbar';
 
 export interface IPipelineSidebarOptions {
@@ -28,6 +32,16 @@ export interface IPipelineSidebarOptions {
   onSchedule: () => void;
   /** Remove a schedule (after asking the user). */
   onRemoveSchedule: (name: string) => void;
+  /** Run `%pipeline debug STEP` in the notebook's kernel. */
+  onDebug?: (step: string) => void;
+  /** Open the graph in the main area. */
+  onOpenInMain?: () => void;
+  /** Open the Dask dashboard inside JupyterLab. */
+  onOpenDashboard?: (url: string) => void;
+  /** Read a running step's output so far. */
+  fetchLog?: (runId: string, step: string) => Promise<IStepLog>;
+  /** The dashboard URL through the Jupyter server, from its proxy path. */
+  proxyUrl?: (path: string) => string;
 }
 
 export class PipelineSidebar extends Panel {
@@ -45,24 +59,34 @@ export class PipelineSidebar extends Panel {
       onCancel: () => void this.model.cancel(),
       onRefresh: () => void Promise.all([this.model.refresh(), this.schedules.load()]),
       onPublish: options.onPublish,
-      onSchedule: options.onSchedule
+      onSchedule: options.onSchedule,
+      onOpenDashboard: options.onOpenDashboard
     });
+    this._status = new RunStatusLine({ onOpenTraceback: path => options.onOpenNotebook(path) });
     this._params = new ParamsForm();
     this._messages = new ErrorLine({ onSelectCell: options.onSelectCell });
     this._empty = new Widget();
     this._empty.addClass('mlpipe-empty');
-    this._graph = new GraphView({ onNodeClick: name => this._clickNode(name) });
+    this._graph = new GraphView({
+      onNodeClick: name => this._clickNode(name),
+      onOpenInMain: options.onOpenInMain
+    });
+    this._details = new StepDetails({
+      onOpenNotebook: path => options.onOpenNotebook(path),
+      onDebug: step => options.onDebug?.(step),
+      onRunSelection: select => void this.model.startRun(this._params.values(), select),
+      fetchLog: options.fetchLog ?? (() => Promise.reject(new Error('no log route')))
+    });
     this._history = new RunHistory({ onShowRun: id => void this.model.showRun(id) });
     this._schedules = new ScheduleList({
       onSetPaused: (name, paused) => void this.schedules.setPaused(name, paused),
       onRemove: options.onRemoveSchedule
     });
-    for (const w of [this._title, this._toolbar, this._params, this._messages, this._empty]) {
-      this.addWidget(w);
-    }
-    this.addWidget(this._graph);
-    this.addWidget(this._history);
-    this.addWidget(this._schedules);
+    const widgets = [
+      this._title, this._toolbar, this._status, this._params, this._messages, this._empty,
+      this._graph, this._details, this._history, this._schedules
+    ];
+    widgets.forEach(w => this.addWidget(w));
     this.model.changed.connect(this.render, this);
     this.schedules.changed.connect(this.render, this);
     this.render();
@@ -82,22 +106,42 @@ export class PipelineSidebar extends Panel {
       ? `Pipeline: ${model.source.path.split('/').pop()}`
       : 'Pipeline';
     const canRun = !!dag && dag.steps.length > 0 && dag.errors.length === 0;
+    const proxy = model.dashboardProxy;
     this._toolbar.setState({
       canRun,
       running: model.running,
-      dashboardUrl: model.dashboardUrl,
+      dashboardUrl: proxy && this._options.proxyUrl ? this._options.proxyUrl(proxy) : model.dashboardUrl,
       canPublish: canRun,
       canSchedule: !!model.source
     });
+    const steps = dag?.steps ?? [];
+    const warnings = unplaceable(steps, model.serverStatus);
+    const line = statusLine(model.run, steps.map(s => s.name), Date.now());
+    // Before a run (and after one), say which steps no worker can take.
+    const shown = model.running ? [] : [...warnings.values()];
+    this._status.render(model.source ? line : null, shown);
     this._params.setParams(dag?.params ?? {});
     this._messages.render(dag?.errors ?? [], dag?.warnings ?? [], model.requestErrors);
     this._empty.node.textContent = emptyText(model);
     this._empty.setHidden(!this._empty.node.textContent);
     this._graph.setHidden(!dag || dag.steps.length === 0);
+    const views = this._views(steps, warnings);
     if (dag && dag.steps.length) {
-      this._graph.render(dag, this._views(dag.steps));
+      this._graph.render(dag, views, this._focus(steps));
     }
-    this._history.render(model.history, model.run?.run_id ?? null);
+    const selected = this._selected ? views.get(this._selected) : undefined;
+    this._details.render(
+      selected
+        ? {
+            step: selected.step,
+            state: selected.state,
+            run: selected.state.record ? model.run : null,
+            canRun: canRun && !model.running,
+            warning: warnings.get(selected.step.name)
+          }
+        : null
+    );
+    this._history.render(model.history, model.run?.run_id ?? null, dag?.params ?? {}, Date.now());
     this._schedules.render(this.schedules.schedules, this.schedules.error);
     this._tick(model.running);
   }
@@ -107,12 +151,27 @@ export class PipelineSidebar extends Panel {
     super.dispose();
   }
 
-  private _views(steps: IStepInfo[]): Map<string, INodeView> {
+  private _views(steps: IStepInfo[], warnings: Map<string, string>): Map<string, INodeView> {
     return new Map(
-      steps.map(step => [
-        step.name,
-        { step, state: this.model.nodeState(step.name), selected: step.name === this._selected }
-      ])
+      steps.map(step => {
+        let state = this.model.nodeState(step.name);
+        const warning = warnings.get(step.name);
+        if (warning && (state.state === 'never' || state.state === 'stale')) {
+          state = { ...state, reason: `no worker can take it: needs GPU=${step.resources.gpu}` };
+        }
+        return [step.name, { step, state, selected: step.name === this._selected, warning: !!warning }];
+      })
+    );
+  }
+
+  /** The node to keep in view: the selected one, else a running one, else a failed one. */
+  private _focus(steps: IStepInfo[]): string | null {
+    if (this._selected && steps.some(s => s.name === this._selected)) {
+      return this._selected;
+    }
+    const states = steps.map(s => [s.name, this.model.nodeState(s.name).state] as const);
+    return (
+      states.find(([, s]) => s === 'running')?.[0] ?? states.find(([, s]) => s === 'failed')?.[0] ?? null
     );
   }
 
@@ -143,10 +202,12 @@ export class PipelineSidebar extends Panel {
   private _options: IPipelineSidebarOptions;
   private _title: Widget;
   private _toolbar: PipelineToolbar;
+  private _status: RunStatusLine;
   private _params: ParamsForm;
   private _messages: ErrorLine;
   private _empty: Widget;
   private _graph: GraphView;
+  private _details: StepDetails;
   private _history: RunHistory;
   private _schedules: ScheduleList;
   private _selected: string | null = null;

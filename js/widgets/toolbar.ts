@@ -7,6 +7,8 @@ export interface IToolbarOptions {
   onRefresh: () => void;
   onPublish: () => void;
   onSchedule: () => void;
+  /** Open the Dask dashboard inside JupyterLab (else the link opens a browser tab). */
+  onOpenDashboard?: (url: string) => void;
 }
 
 export interface IToolbarState {
@@ -38,6 +40,16 @@ export class PipelineToolbar extends Widget {
     this._dashboard.textContent = 'Dask dashboard';
     this._dashboard.target = '_blank';
     this._dashboard.rel = 'noopener noreferrer';
+    this._dashboard.title = 'The Dask dashboard of the cluster the runs use';
+    if (options.onOpenDashboard) {
+      const open = options.onOpenDashboard;
+      this._dashboard.addEventListener('click', event => {
+        if (!event.ctrlKey && !event.metaKey && !event.shiftKey) {
+          event.preventDefault();
+          open(this._dashboard.href);
+        }
+      });
+    }
     this.node.append(this._run, this._cancel, refresh, this._publish, this._schedule, this._dashboard);
     this.setState({ canRun: false, running: false, dashboardUrl: null });
   }

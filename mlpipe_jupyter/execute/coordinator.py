@@ -238,7 +238,7 @@ class Coordinator:
         resources = step_resources(self.ctx.pipeline.step(name), self.ignore)
         future = self.client.submit(
             run_step, job, resources=resources or None, pure=False,
-            key=f"mlpipe-{self.ctx.run_id}-{name}-{action.attempt}",
+            key=f"{name}-{self.ctx.run_id}-{action.attempt}",  # Dask groups tasks by step name
         )
         self.futures[name] = future
         future.add_done_callback(lambda f, n=name: self.events.put(("done", (n, f))))

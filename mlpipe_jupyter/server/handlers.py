@@ -172,6 +172,13 @@ class StepNotebookHandler(MlpipeHandler):
         await self.read(self.service.step_notebook, run_id, step)
 
 
+class StepLogHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str, step: str) -> None:
+        await self.read(self.service.step_log, run_id, step)
+
+
 class PipelinesHandler(MlpipeHandler):
     @web.authenticated
     @authorized
@@ -249,6 +256,7 @@ ROUTES: list[tuple[str, type[MlpipeHandler]]] = [
     ("runs/compare", RunsCompareHandler),  # before runs/ID
     (f"runs/{SEGMENT}", RunHandler),
     (f"runs/{SEGMENT}/steps/{SEGMENT}/notebook", StepNotebookHandler),
+    (f"runs/{SEGMENT}/steps/{SEGMENT}/log", StepLogHandler),
     ("pipelines", PipelinesHandler),
     (f"pipelines/{SEGMENT}/runs", PipelineRunsHandler),
     ("schedules", SchedulesHandler),

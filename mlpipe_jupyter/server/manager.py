@@ -33,7 +33,7 @@ from ..request import RunRequest
 from ..schedule import cron, publish, scheduler, schedules
 from ..status import RunStatus
 from ..stores import records_root, resolve_store
-from . import cache_state, validate
+from . import cache_state, live, validate
 from .discovery import StoreFinder
 from .paths import relative_to_root, resolve_inside, resolve_notebook
 from .slots import RunSlots, SlotBackend
@@ -309,6 +309,23 @@ class MlpipeService(LoggingConfigurable):
             )
         return {"run_id": run_id, "step": step, "path": relative}
 
+    def step_log(self, run_id: str, step: str) -> dict[str, Any]:
+        """A step's output so far (its executed notebook as papermill left it)."""
+        return live.step_log(run_id, step, self._find_run(run_id)[1])
+
+    def gpu_slots(self) -> int | None:
+        """GPU workers the server's own cluster has (None with a scheduler or cluster_class)."""
+        if self.scheduler_address or self.cluster_class:
+            return None
+        if self.gpu_workers is not None:
+            return self.gpu_workers
+        found = self.__dict__.get("_gpus_found")
+        if found is None:
+            from ..execute.cluster import detect_gpus
+
+            found = self.__dict__["_gpus_found"] = len(detect_gpus())
+        return found
+
     def _find_run(self, run_id: str) -> tuple[Path, dict[str, Any]]:
         validate.identifier(run_id, "run id")
         stores = [self._run_stores[run_id]] if run_id in self._run_stores else []
@@ -439,6 +456,7 @@ class MlpipeService(LoggingConfigurable):
     def status(self) -> dict[str, Any]:
         from .._version import __version__
 
+        link = self.dashboard_link or self.backend_dashboard_link()
         return {
             "version": __version__,
             "root_dir": str(Path(self.root_dir).resolve()),
@@ -446,7 +464,9 @@ class MlpipeService(LoggingConfigurable):
             "scheduler_address": self.scheduler_address or None,
             "workers": self.workers,
             "gpu_workers": self.gpu_workers,
-            "dashboard_link": self.dashboard_link or self.backend_dashboard_link(),
+            "dashboard_link": link,
+            "dashboard_proxy": live.proxy_path(link),
+            "gpu_slots": self.gpu_slots(),
             "max_concurrent_runs": self.max_concurrent_runs,
             "runs_running": len(self.slots.running()),
             "runs_queued": len(self.slots.waiting()),

@@ -39,7 +39,7 @@ describe('renderNode', () => {
     document.body.appendChild(node);
     expect(node.querySelector('img')).toBeNull();
     expect(document.querySelectorAll('img')).toHaveLength(0);
-    expect(node.querySelector('.mlpipe-node-name')!.textContent).toBe('<img src=x oner…');
+    expect(node.querySelector('.mlpipe-node-name')!.textContent).toMatch(/^<img src=x on.*…$/);
     expect(node.querySelector('title')!.textContent).toContain(MALICIOUS);
     expect(node.getAttribute('data-step')).toBe(MALICIOUS);
     expect((window as any).alert).not.toHaveBeenCalled();
@@ -66,7 +66,7 @@ describe('renderNode', () => {
     expect(node.querySelector('.mlpipe-node-resources')!.textContent).toBe('2 cpu · 8 GB');
     const plain = renderNode(document, box, { step: step('load'), state: state('queued'), selected: false });
     expect(plain.querySelector('.mlpipe-gpu-badge')).toBeNull();
-    expect(plain.querySelector('.mlpipe-node-resources')!.textContent).toBe('any worker');
+    expect(plain.querySelector('.mlpipe-node-resources')).toBeNull();
     expect(plain.querySelector('.mlpipe-random-badge')).toBeNull();
   });
 

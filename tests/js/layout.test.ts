@@ -123,3 +123,120 @@ describe('layoutGraph', () => {
     expect(pathData([{ x: 0, y: 1 }, { x: 2.25, y: 3 }])).toBe('M0,1 L2.3,3');
   });
 });
+
+import { fitScale, MIN_GRAPH_PANEL_PX, MIN_SCALE, MIN_TEXT_PX, NODE_TEXT_PX, planView, preferredDirection, panTo } from '../../js/layout';
+
+/** The DAGs of notebooks/: breast_cancer (a chain with skip edges) and fanout (4 branches). */
+const BREAST_CANCER = {
+  names: ['load', 'clean', 'features', 'train', 'evaluate', 'report'],
+  edges: [['load', 'clean'], ['clean', 'features'], ['features', 'train'], ['features', 'evaluate'],
+    ['features', 'report'], ['train', 'evaluate'], ['train', 'report'], ['evaluate', 'report']]
+};
+const FANOUT = {
+  names: ['prepare', 'branch_mean', 'branch_std', 'branch_quantiles', 'branch_histogram', 'combine'],
+  edges: [['prepare', 'branch_mean'], ['prepare', 'branch_std'], ['prepare', 'branch_quantiles'],
+    ['prepare', 'branch_histogram'], ['branch_mean', 'combine'], ['branch_std', 'combine'],
+    ['branch_quantiles', 'combine'], ['branch_histogram', 'combine']]
+};
+
+function both(dag: { names: string[]; edges: string[][] }) {
+  const nodes = dag.names.map(id => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
+  const edges = dag.edges.map(([from, to]) => ({ from, to, label: 'x' }));
+  return {
+    TB: layoutGraph(nodes, edges, { direction: 'TB', order: dag.names }),
+    LR: layoutGraph(nodes, edges, { direction: 'LR', order: dag.names })
+  };
+}
+
+describe('orientation and notebook order', () => {
+  it('goes top to bottom in a panel taller than wide, else left to right', () => {
+    expect(preferredDirection({ width: 250, height: 600 })).toBe('TB');
+    expect(preferredDirection({ width: 860, height: 600 })).toBe('LR');
+  });
+
+  it('places consumers below their producers top to bottom', () => {
+    const { TB } = both(BREAST_CANCER);
+    const box = new Map(TB.nodes.map(b => [b.id, b]));
+    for (const [from, to] of BREAST_CANCER.edges) {
+      expect(box.get(to)!.y).toBeGreaterThanOrEqual(box.get(from)!.y + NODE_HEIGHT);
+    }
+  });
+
+  it('stacks a chain with skip edges in one column, the skips in lanes at its right', () => {
+    const { TB } = both(BREAST_CANCER);
+    expect(new Set(TB.nodes.map(b => b.x)).size).toBe(1);
+    expect(TB.width).toBeLessThanOrEqual(250);
+    const right = TB.nodes[0].x + NODE_WIDTH;
+    const skip = TB.edges.find(e => e.from === 'features' && e.to === 'report')!;
+    expect(Math.max(...skip.points.map(p => p.x))).toBeGreaterThan(right);
+    expect(TB.nodes.map(b => b.id)).toEqual(BREAST_CANCER.names);
+  });
+
+  it('keeps branches in notebook order in both directions', () => {
+    const { TB, LR } = both(FANOUT);
+    const branches = FANOUT.names.slice(1, 5);
+    const xs = branches.map(n => TB.nodes.find(b => b.id === n)!.x);
+    const ys = branches.map(n => LR.nodes.find(b => b.id === n)!.y);
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    expect([...ys].sort((a, b) => a - b)).toEqual(ys);
+  });
+});
+
+describe('fit scale and the list fallback', () => {
+  it('never fits below the readable minimum (text >= 11 px)', () => {
+    expect(MIN_SCALE * NODE_TEXT_PX).toBeGreaterThanOrEqual(MIN_TEXT_PX);
+    const layouts = both(BREAST_CANCER);
+    for (const panel of [{ width: 250, height: 300 }, { width: 300, height: 900 }, { width: 860, height: 500 }]) {
+      const plan = planView(layouts, panel);
+      if (plan.mode === 'graph') {
+        expect(plan.scale).toBeGreaterThanOrEqual(MIN_SCALE);
+        expect(plan.scale).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('fits at natural size at most, never enlarging a small graph', () => {
+    expect(fitScale({ width: 100, height: 100 }, { width: 800, height: 800 })).toBe(1);
+    expect(fitScale({ width: 1000, height: 100 }, { width: 500, height: 800 })).toBe(0.5);
+  });
+
+  it('draws breast_cancer top to bottom in a 250 px sidebar, panned along its length', () => {
+    const plan = planView(both(BREAST_CANCER), { width: 250, height: 420 });
+    expect(plan).toMatchObject({ mode: 'graph', direction: 'TB' });
+    expect(plan.scale).toBeGreaterThanOrEqual(MIN_SCALE);
+  });
+
+  it('shows the whole of breast_cancer when the panel is tall enough', () => {
+    const layouts = both(BREAST_CANCER);
+    const plan = planView(layouts, { width: 300, height: layouts.TB.height + 10 });
+    expect(plan).toMatchObject({ mode: 'graph', direction: 'TB', whole: true, scale: 1 });
+  });
+
+  it('falls back to the step list for fanout at 250 px (4 branches cannot be read side by side)', () => {
+    expect(planView(both(FANOUT), { width: 250, height: 700 }).mode).toBe('list');
+  });
+
+  it('turns fanout left to right in a wide panel, where it fits whole', () => {
+    expect(planView(both(FANOUT), { width: 860, height: 700 })).toMatchObject({ mode: 'graph', direction: 'LR', whole: true });
+  });
+
+  it('lists below the narrowest readable node, whatever the graph', () => {
+    const one = { TB: { width: 10, height: 10 }, LR: { width: 10, height: 10 } };
+    expect(planView(one, { width: MIN_GRAPH_PANEL_PX - 1, height: 900 }).mode).toBe('list');
+    expect(planView(one, { width: MIN_GRAPH_PANEL_PX, height: 900 }).mode).toBe('graph');
+  });
+
+  it('never lists in the main area (allowList false)', () => {
+    expect(planView(both(FANOUT), { width: 250, height: 700 }, false).mode).toBe('graph');
+  });
+
+  it('pans to a node, clamped to the graph', () => {
+    const { TB } = both(BREAST_CANCER);
+    const report = TB.nodes.find(b => b.id === 'report')!;
+    const origin = panTo(report, TB, { width: 250, height: 300 });
+    expect(origin.y).toBeGreaterThan(0);
+    expect(origin.y + 300).toBeLessThanOrEqual(TB.height + 0.001);
+    expect(report.y).toBeGreaterThanOrEqual(origin.y);
+    expect(report.y + report.height).toBeLessThanOrEqual(origin.y + 300);
+  });
+});

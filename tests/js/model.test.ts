@@ -248,7 +248,7 @@ describe('PipelineModel', () => {
     jest.advanceTimersByTime(500);
     await flush();
     expect(model.running).toBe(false);
-    expect(model.nodeState('load')).toMatchObject({ state: 'skipped', reason: 'run cancelled' });
+    expect(model.nodeState('load')).toMatchObject({ state: 'cancelled', reason: 'run cancelled' });
     const polls = server.count('runs/r1', 'GET');
     jest.advanceTimersByTime(5000);
     await flush();
