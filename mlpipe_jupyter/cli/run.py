@@ -234,14 +234,9 @@ def _execute(request: RunRequest, as_json: bool, dry: bool = False) -> int:
 
 def plan_lines(rows: list[dict[str, Any]], ms: float | None = None) -> str:
     """The plan as `mlpipe run --dry` prints it (and `mlpipe run` first): one line a step."""
-    counts = {a: sum(r["action"] == a for r in rows) for a in ("run", "cached", "skipped")}
-    took = f" (planned in {ms:g} ms)" if ms is not None else ""
-    head = f"plan: {counts['run']} to run, {counts['cached']} cached, {counts['skipped']}" \
-           f" skipped{took}\n"  # fmt: skip
-    width = max((len(r["step"]) for r in rows), default=4)
-    return head + "".join(
-        f"  {r['step'].ljust(width)}  {r['action'].ljust(7)}  {r['reason']}\n" for r in rows
-    )
+    from ..execute.planner import plan_text
+
+    return plan_text(rows, ms)
 
 
 def _plan_first(on_event: Any) -> Any:

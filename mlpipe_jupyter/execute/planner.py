@@ -87,6 +87,18 @@ class Plan:
         }, self.forced)  # fmt: skip
 
 
+def plan_text(rows: list[dict[str, Any]], ms: float | None = None) -> str:
+    """`Plan.rows()` as `mlpipe run --dry` prints them (and `mlpipe run` first)."""
+    counts = {a: sum(r["action"] == a for r in rows) for a in (RUN, CACHED, SKIPPED)}
+    took = f" (planned in {ms:g} ms)" if ms is not None else ""
+    head = f"plan: {counts[RUN]} to run, {counts[CACHED]} cached, {counts[SKIPPED]}" \
+           f" skipped{took}\n"  # fmt: skip
+    width = max((len(r["step"]) for r in rows), default=4)
+    return head + "".join(
+        f"  {r['step'].ljust(width)}  {r['action'].ljust(7)}  {r['reason']}\n" for r in rows
+    )
+
+
 def param_values(pipeline: Pipeline, overrides: dict[str, Any]) -> dict[str, Any]:
     """The notebook's parameter defaults with `overrides` applied; unknown names refused."""
     unknown = sorted(set(overrides) - set(pipeline.params))

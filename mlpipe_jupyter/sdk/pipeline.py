@@ -137,8 +137,22 @@ class Pipeline:
         from .. import service
 
         request = self.request(params, **options)
-        record = service.execute(request, on_event)
+        record = service.execute(request, on_event, pipeline=self.analysis)
         return Run(record["run_id"], request.store, record, records=_records(request))
+
+    def plan(
+        self, params: dict[str, Any] | None = None, **options: Unpack[RunKeywords]
+    ) -> RunPlan:
+        """What `run` with these arguments would do now, without running anything (no
+        cluster, no kernel): each step `run`, `cached` or `skipped`, and why.
+
+        `select=`, `exclude=`, `only=` take dbt's grammar (`"+train"`, `"prep+"`,
+        `analysis/select.py`); the plan is the one a run makes (`planner.plan_run`).
+        """
+        from .. import service
+
+        planned = service.plan(self.request(params, **options), pipeline=self.analysis)
+        return RunPlan(tuple(planned["steps"]), planned["ms"])
 
     def submit(
         self, params: dict[str, Any] | None = None, **options: Unpack[RunKeywords]
@@ -156,6 +170,29 @@ class Pipeline:
     def store_root(self, store: PathLike | None = None) -> Path:
         """Where this notebook's runs are kept: `store`, else $MLPIPE_STORE, else beside it."""
         return resolve_store(store, self.path)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """`Pipeline.plan()`: per step `{"step", "action", "reason", "cache_key"}`, in run order."""
+
+    steps: tuple[dict[str, Any], ...]
+    ms: float  # how long planning took
+
+    def __getitem__(self, step: str) -> dict[str, Any]:
+        for row in self.steps:
+            if row["step"] == step:
+                return row
+        raise NotFound(f"the plan has no step '{step}'")
+
+    def actions(self) -> dict[str, str]:
+        """`{step: "run" | "cached" | "skipped"}`."""
+        return {r["step"]: r["action"] for r in self.steps}
+
+    def __str__(self) -> str:
+        from ..execute.planner import plan_text
+
+        return plan_text(list(self.steps), self.ms)
 
 
 def _records(request: RunRequest) -> Path:

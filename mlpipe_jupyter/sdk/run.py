@@ -145,6 +145,29 @@ class Run:
             raise StepFailed(self._failure())
         return self
 
+    @property
+    def retry_of(self) -> str | None:
+        """The id of the run this one retries (`Run.retry`, `mlpipe retry`), else None."""
+        return self.record.get("retry_of")
+
+    def retry(self, *, submit: bool = False, on_event: Any = None) -> Run:
+        """A new run of this run's notebook snapshot and parameters; the new `Run`.
+
+        The steps that succeeded are reused from the cache, the failed, cancelled
+        and not-started ones run; its record names this run (`retry_of`). Runs to the
+        end in this process, or with `submit=True` in a child process (returns at once).
+        `Conflict` while this run is still running.
+        """
+        from .. import service
+        from ..stores import records_root
+
+        request = service.retry_request(self._records, self._id)
+        folder = records_root(request.store, request.notebook)
+        if submit:
+            return Run(service.start(request), request.store, records=folder)
+        record = service.execute(request, on_event)
+        return Run(record["run_id"], request.store, record, records=folder)
+
     def cancel(self) -> None:
         """Ask the run to stop; `Conflict` when it has already finished."""
         from .. import service
