@@ -123,8 +123,8 @@ def step_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         out.append(f"python {a.get('python')} -> {b.get('python')}")
     if a.get("kernel") != b.get("kernel"):
         out.append(f"kernel {a.get('kernel')} -> {b.get('kernel')}")
-    up_a = {v: u["key"] for v, u in a.get("upstream", {}).items()}
-    up_b = {v: u["key"] for v, u in b.get("upstream", {}).items()}
+    up_a = {v: u.get("artifact") for v, u in a.get("upstream", {}).items()}
+    up_b = {v: u.get("artifact") for v, u in b.get("upstream", {}).items()}
     for var in sorted(set(up_a) | set(up_b)):
         if up_a.get(var) != up_b.get(var):
             source = (b.get("upstream", {}).get(var) or a["upstream"][var])["step"]

@@ -51,7 +51,7 @@ def step_lineage(entry: Any, *, status: str, cache_key: str | None,
             "code": ing.code, "setup": ing.setup, "params": dict(ing.params),
             "modules": dict(ing.modules), "packages": dict(ing.packages),
             "python": ing.python, "kernel": ing.kernel or "default",
-            "upstream": {var: {"step": producer, "key": key}
+            "upstream": {var: {"step": producer, "artifact": key}
                          for var, (producer, key) in sorted(ing.inputs.items())},
         })
     data["files"] = [files[p] for p in sorted(files)]
@@ -69,7 +69,9 @@ def from_record(store: Any, record: dict[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(store.read_bytes(path).decode("utf-8"))
         if isinstance(data, dict) and isinstance(data.get("steps"), dict):
-            return data
+            order = [n for n in record.get("steps", {}) if n in data["steps"]]
+            order += [n for n in data["steps"] if n not in order]  # the file's keys are sorted
+            return {**data, "steps": {n: data["steps"][n] for n in order}}
     except (OSError, ValueError):
         pass
     steps = {}
@@ -106,7 +108,7 @@ def text(lineage: dict[str, Any]) -> str:
         for mod, digest in step.get("modules", {}).items():
             lines.append(f"  module  {mod} {digest[:12]}")
         for var, up in step.get("upstream", {}).items():
-            lines.append(f"  input   {var} from {up['step']} key {up['key'][:12]}")
+            lines.append(f"  input   {var} from {up['step']} artifact {up['artifact'][:12]}")
         for pkg, version in step.get("packages", {}).items():
             lines.append(f"  package {pkg} {version}")
         for metric, value in step.get("metrics", {}).items():

@@ -49,7 +49,10 @@ def experiment_name(notebook: Path) -> str:
 def _param(value: Any) -> str:
     import json
 
-    text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        text = str(value)  # as mlflow.log_param writes it (True, 0.1, None)
+    else:
+        text = json.dumps(value, default=repr)
     return text[:6000]  # MLflow's limit on a param value
 
 

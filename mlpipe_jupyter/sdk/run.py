@@ -115,7 +115,7 @@ class Run:
         """What each step was made from: `{"run_id", "git": {"commit", "dirty"} | None,
         "steps": {STEP: {"status", "cache_key", "reused", "code", "setup", "params",
         "files": [{"path", "size", "sha256"}], "modules", "packages", "python", "kernel",
-        "upstream": {VAR: {"step", "key"}}, "metrics"}}}` (experiments/lineage.py)."""
+        "upstream": {VAR: {"step", "artifact"}}, "metrics"}}}` (experiments/lineage.py)."""
         from ..cache.store import Store
         from ..experiments.lineage import from_record
 
