@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .ambient import SettingsFlow
 from .files import FileFlow
 from .hidden import HiddenState
 from .model import AnalysisError, Cell, Edge, Pipeline, Step
@@ -58,7 +59,8 @@ def _analyze(cells: list[Cell]) -> Pipeline:
     setup_names, setup_stars, setup_errors = _setup_names(layout)
     flow = _Flow(params=params, setup_names=setup_names, setup_stars=bool(setup_stars),
                  hidden=HiddenState.after_setup(tuple(p.python for p in layout.setup)),
-                 files=FileFlow.after_setup(tuple(p.python for p in layout.setup), params))
+                 files=FileFlow.after_setup(tuple(p.python for p in layout.setup), params),
+                 settings=SettingsFlow(setup=tuple(p.python for p in layout.setup)))
     flow.errors.extend([*layout.errors, *param_errors, *setup_errors])
     flow.functions.update(_setup_functions(layout))
     for block in layout.steps:
@@ -153,6 +155,7 @@ class _Flow:
     broken: bool = False  # an earlier step could not be parsed: its binds are unknown
     hidden: HiddenState = field(default_factory=HiddenState)  # rule 9: random state
     files: FileFlow = field(default_factory=FileFlow)  # rule 8: files between steps
+    settings: SettingsFlow = field(default_factory=SettingsFlow)  # process-wide settings
     passthrough: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step -> names
 
     def add(self, block: StepBlock) -> None:
@@ -171,9 +174,11 @@ class _Flow:
         self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
         self.passthrough[block.name] = facts.passthrough
-        binds = self._binds(block, facts)
+        pythons = tuple(p.python for p in block.parts)
+        binds = self._binds(block, facts, self.settings.handled(pythons))
         self.warnings.extend(self.hidden.step(
-            block.name, block.cell, tuple(p.python for p in block.parts), inputs, binds))
+            block.name, block.cell, pythons, inputs, binds))
+        self.warnings.extend(self.settings.step(block.name, block.cell, pythons, inputs, binds))
         self.files.step(block.name, tuple(p.python for p in block.parts), inputs, binds)
         self.blocks.append((block, inputs, params, binds))
         for name in binds:
@@ -247,7 +252,8 @@ class _Flow:
                 " names the analysis cannot see, so no later step gets them; import it in"
                 " setup, or import the names you use")
 
-    def _binds(self, block: StepBlock, facts: CellFacts) -> list[str]:
+    def _binds(self, block: StepBlock, facts: CellFacts,
+               handled: frozenset[str] = frozenset()) -> list[str]:
         # a `_name` is a name like any other (issue 21): bound here and read later, an edge;
         # read only here, no output (and not kept: stepnb). IPython's own (`_`, `_3`) are not.
         binds = [n for n in facts.binds if not _ipython(n)]
@@ -256,7 +262,7 @@ class _Flow:
                 continue
             if name in self.setup_names and name not in self.producers \
                     and name not in facts.binds:
-                if name in facts.assigns_into:
+                if name in facts.assigns_into and name not in handled:  # ambient.py's own
                     self.warnings.append(
                         f"step '{block.name}' (cell {block.cell + 1}): assigns into setup name"
                         f" '{name}'; later steps will not see that change (every step runs"

@@ -62,7 +62,8 @@ def pseudo_name(generator: str) -> str:
 
 
 def is_pseudo(name: str) -> bool:
-    return name.startswith(PREFIX)
+    """A hidden state's name: `random:GEN`, or `setting:KIND` (analysis/ambient.py)."""
+    return name.startswith(PREFIX) or name.startswith("setting:")
 
 
 def _seed_kind(call: ast.Call) -> str:

@@ -114,6 +114,11 @@ def json_value(value: Any) -> Any:
         text = canonical_json(value)
     except (TypeError, ValueError):
         return {"repr": literal_repr(value)}
+    # issue 20 (cache/ambient.py): environment variables read -> value (None: unset), the
+    # day for a step that reads the calendar, distribution -> sha256 of its RECORD
+    environ: dict[str, str | None] = field(default_factory=dict)
+    date: str = ""
+    records: dict[str, str] = field(default_factory=dict)
     return json.loads(text)
 
 
@@ -131,6 +136,9 @@ def _setup_reads(setup_source: str) -> frozenset[str]:
     from mlpipe_jupyter.analysis.ipysyntax import python_source
     from mlpipe_jupyter.analysis.visitor import cell_facts
 
+                    **({"environ": self.environ} if self.environ else {}),
+                    **({"date": self.date} if self.date else {}),
+                    **({"records": self.records} if self.records else {}),
     code = python_source(setup_source)
     try:
         facts = cell_facts(code) if code is not None else None
@@ -149,6 +157,9 @@ class KeyIngredients:
     """What a step's cache key is made of, kept with each cache entry."""
 
     step: str
+            "environ": dict(self.environ),
+            "date": self.date,
+            "records": dict(self.records),
     code: str  # sha256 of the normalized step code
     setup: str  # sha256 of the normalized setup code
     params: dict[str, Any] = field(default_factory=dict)  # name -> JSON value
@@ -166,6 +177,9 @@ class KeyIngredients:
         return sha256_text(
             canonical_json(
                 {
+            environ=dict(data.get("environ") or {}),
+            date=str(data.get("date") or ""),
+            records=dict(data.get("records") or {}),
                     "version": self.version,
                     "code": self.code,
                     "setup": self.setup,
@@ -231,9 +245,26 @@ def key_ingredients(
     `base` is the notebook's folder (the kernels' working directory; default
     the current one): local modules and `--inputs` files are found from it.
     `store_dir` is a folder where file hashes and the distribution map are
+        **step_ambient(step, pipeline, env.packages if not kernel else {}, store_dir),
     memoised (the store's cache folder).
     """
     from .files import HashCache, declared_files
+def step_ambient(step: Step, pipeline: Pipeline, packages: dict[str, str],
+                 store_dir: Path | None = None) -> dict[str, Any]:
+    """The issue-20 ingredients: `environ`, `date`, `records` (cache/ambient.py)."""
+    from .ambient import step_ambient as collect
+
+    return collect(step, pipeline, packages, store_dir)
+
+
+def ambient_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
+    """`environment BATCH_SIZE 32 -> 128`, `date 2026-12-07 -> 2026-12-08`,
+    `package mypkg 1.0 reinstalled`."""
+    from .ambient import reasons
+
+    return reasons(old, new)
+
+
     from .modules import environment
 
     base = Path.cwd() if base is None else Path(base)
@@ -267,6 +298,9 @@ def key_ingredients(
         step=step.name,
         code=sha256_text(normalize_code(step.source)),
         setup=sha256_text(normalize_code(pipeline.setup_source)),
+            elif var.startswith("setting:"):  # process-wide settings (cache/ambient.py)
+                reasons.append(f"{var[len('setting:'):]} settings from step '{producer}'"
+                               " changed")
         params=params,
         inputs=inputs,
         outputs=tuple(sorted(step.outputs)),
@@ -283,6 +317,7 @@ def key_ingredients(
 def step_key(
     step: Step,
     pipeline: Pipeline,
+    reasons.extend(ambient_reasons(old, new))
     param_values: dict[str, Any],
     input_keys: dict[str, str],
 ) -> str:

@@ -113,10 +113,14 @@ class CacheEntry:
     files_written: tuple[FileFact, ...] = ()
     written_keys: dict[str, str] = field(default_factory=dict)  # path -> artifact key
     metrics: dict[str, float] = field(default_factory=dict)  # the step's metrics (reused)
+    #: what the kernel saw of code and environment (StepReport.identity, issue 20): the
+    #: entry holds while it holds (cache/ambient.identity_changed)
+    identity: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
+            **({"identity": dict(self.identity)} if self.identity else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "dirs_listed": [f.to_json() for f in self.dirs_listed],
             "files_written": [f.to_json() for f in self.files_written],
@@ -148,6 +152,7 @@ class CacheEntry:
             files_written=tuple(FileFact.from_json(f) for f in data.get("files_written", ())),
             written_keys=dict(data.get("written_keys", {})),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+            identity=dict(data.get("identity") or {}),
         )
 
 

@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable
 
+from mlpipe_jupyter.analysis.ambient import PREFIX as SETTING
+from mlpipe_jupyter.analysis.ambient import is_setting
 from mlpipe_jupyter.analysis.hidden import PREFIX, is_pseudo, pseudo_name
+from mlpipe_jupyter.compile import settings
 
 _WRAPPED = "__mlpipe_seed_hook__"
 
@@ -165,9 +168,16 @@ def begin(cfg: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """
     watch()  # a module setup imported without the finder seeing it (pre-imported)
     plain = {var: value for var, value in values.items() if not is_pseudo(var)}
+    settings.baseline(force=True)  # after setup: what every step starts from
+    flowed: list[str] = []
     for var, artifact in values.items():
         if is_pseudo(var):
-            _install(var[len(PREFIX):], artifact)
+            install_state(var, artifact)
+            if var == SETTING + "environ" and isinstance(artifact, dict):
+                flowed += [*(artifact.get("changed") or {}), *(artifact.get("removed") or ())]
+    from . import identity
+
+    identity.after_setup(tuple(flowed))
     _KERNEL.start = {g.name: _pickled(g.get(m)) for g, m in _loaded()}
     _KERNEL.fingerprints = {var: fingerprint(value) for var, value in plain.items()}
     _KERNEL.started = True
@@ -199,14 +209,20 @@ def _generator(var: str) -> tuple[Generator, ModuleType]:
 
 
 def state_artifact(var: str) -> dict[str, Any]:
-    """The value a step saves as `random:GEN`: the generator's state now."""
+    """The value a step saves as `random:GEN`: the generator's state now (for
+    `setting:KIND`, the settings steps changed: compile/settings.py)."""
+    if is_setting(var):
+        return settings.artifact(var[len(SETTING):])
     gen, module = _generator(var)
     return {"generator": gen.name, "state": gen.get(module),
             "seeded": _KERNEL.seeded.get(gen.name, False)}
 
 
 def install_state(var: str, artifact: Any) -> None:
-    """Put a saved `random:GEN` state back (a cache hit in the live kernel)."""
+    """Put a saved `random:GEN` state (or `setting:KIND`) back."""
+    if is_setting(var):
+        settings.install(var[len(SETTING):], artifact)
+        return
     _install(var[len(PREFIX):], artifact)
 
 
@@ -222,8 +238,10 @@ class Ending:
 
 def end(cfg: dict[str, Any], namespace: dict[str, Any]) -> Ending:
     """After the step's code: changed generators and inputs, and what to save."""
-    wanted = {var[len(PREFIX):] for var in cfg.get("outputs") or () if is_pseudo(var)}
-    saves: dict[str, Any] = {}
+    wanted = {var[len(PREFIX):] for var in cfg.get("outputs") or ()
+              if is_pseudo(var) and not is_setting(var)}
+    saves: dict[str, Any] = {var: state_artifact(var) for var in cfg.get("outputs") or ()
+                             if is_setting(var)}
     changed: list[str] = []
     for gen, module in _loaded():
         artifact = state_artifact(gen.name)

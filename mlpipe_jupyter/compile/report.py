@@ -71,12 +71,16 @@ class StepReport:
     corrupt_inputs: tuple[CorruptInput, ...] = ()
     #: metrics the step logged (`mlp.log_metric`, `%%step --metrics VAR`): name -> number
     metrics: dict[str, float] = field(default_factory=dict)
+    #: what the kernel saw of code and environment (compile/identity.py, issue 20): loaded
+    #: local modules, plugin distributions, environment variables read at run time
+    identity: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         corrupt = {"corrupt_inputs": [c.to_json() for c in self.corrupt_inputs]}
         return {
             **(corrupt if self.corrupt_inputs else {}),
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
+            **({"identity": dict(self.identity)} if self.identity else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "files_written": [f.to_json() for f in self.files_written],
             "written_keys": dict(self.written_keys),
@@ -100,4 +104,5 @@ class StepReport:
             corrupt_inputs=tuple(
                 CorruptInput.from_json(c) for c in data.get("corrupt_inputs", ())),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+            identity=dict(data.get("identity") or {}),
         )

@@ -86,6 +86,9 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     metrics.start_mlflow(cfg.get("mlflow"))  # the step's MLflow child run, when tracked
     store = cfg.get("store")
     hidden.watch()
+    from . import identity  # the key's environment; what the step loads and reads (issue 20)
+
+    identity.begin(cfg)
     local = store and not is_url(store)  # files on object storage are no files of the step's
     tracking.start(Path(os.getcwd()), Path(store).resolve() if local else None)
 
@@ -156,6 +159,17 @@ class MissingFile(RuntimeError):
         return (type(self), (self.step, self.path))
 
 
+def _with_identity(report: Any, store: Any) -> Any:
+    """The report with what the kernel saw of code and environment (compile/identity.py)."""
+    from . import identity
+
+    if not hasattr(report, "identity"):
+        return report
+    local = store is not None and not store.remote
+    seen = identity.report(Path(os.getcwd()), store.hash_dir if local else None)
+    return replace(report, identity=seen) if seen else report
+
+
 def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | None = None,
                  keep: tuple[str, ...] = ()) -> None:
     """Store each output; write `{"outputs": {var: ref}, "report": ...}` to `cfg["result"]`."""
@@ -190,5 +204,6 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
     report = replace(tracking.file_report(tracker, store), random=ending.random,
                      unseeded=ending.unseeded, inputs_changed=ending.inputs_changed,
                      metrics=metrics.logged())
+    report = _with_identity(report, store)
     if cfg.get("result"):  # a local file (on a worker without the store's folder: remote.py)
         atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})

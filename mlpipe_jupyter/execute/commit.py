@@ -48,6 +48,9 @@ def step_job(
     }
     if getattr(ctx, "tracker", None) is not None:  # --metrics names, its MLflow child run
         mlpipe.update(ctx.tracker.job_config(step, None))
+    from mlpipe_jupyter.cache.ambient import job_environ  # the key's env vars (issue 20)
+
+    mlpipe.update(job_environ(step, ctx.pipeline))
     parameters = {p: ctx.params[p] for p in step.params if p in ctx.params}
     return StepJob(
         run_id=ctx.run_id, step=name, notebook=compile_step(ctx.pipeline, name),
@@ -88,6 +91,7 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
         files_read=result.report.files_read, dirs_listed=result.report.dirs_listed,
         files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
         metrics=metrics,
+        identity=dict(getattr(result.report, "identity", None) or {}),
     )
     ctx.store.commit(entry)
 
