@@ -114,11 +114,6 @@ def json_value(value: Any) -> Any:
         text = canonical_json(value)
     except (TypeError, ValueError):
         return {"repr": literal_repr(value)}
-    # issue 20 (cache/ambient.py): environment variables read -> value (None: unset), the
-    # day for a step that reads the calendar, distribution -> sha256 of its RECORD
-    environ: dict[str, str | None] = field(default_factory=dict)
-    date: str = ""
-    records: dict[str, str] = field(default_factory=dict)
     return json.loads(text)
 
 
@@ -136,9 +131,6 @@ def _setup_reads(setup_source: str) -> frozenset[str]:
     from mlpipe_jupyter.analysis.ipysyntax import python_source
     from mlpipe_jupyter.analysis.visitor import cell_facts
 
-                    **({"environ": self.environ} if self.environ else {}),
-                    **({"date": self.date} if self.date else {}),
-                    **({"records": self.records} if self.records else {}),
     code = python_source(setup_source)
     try:
         facts = cell_facts(code) if code is not None else None
@@ -157,9 +149,6 @@ class KeyIngredients:
     """What a step's cache key is made of, kept with each cache entry."""
 
     step: str
-            "environ": dict(self.environ),
-            "date": self.date,
-            "records": dict(self.records),
     code: str  # sha256 of the normalized step code
     setup: str  # sha256 of the normalized setup code
     params: dict[str, Any] = field(default_factory=dict)  # name -> JSON value
@@ -171,15 +160,17 @@ class KeyIngredients:
     python: str = ""
     files: dict[str, str] = field(default_factory=dict)  # --inputs file -> sha256
     kernel: str = ""  # --kernel: the kernelspec it runs on ("" for the default kernel)
+    # issue 20 (cache/ambient.py): environment variables read -> value (None: unset), the
+    # day for a step that reads the calendar, distribution -> sha256 of its RECORD
+    environ: dict[str, str | None] = field(default_factory=dict)
+    date: str = ""
+    records: dict[str, str] = field(default_factory=dict)
 
     def key(self) -> str:
         """sha256 hex of the canonical JSON of the ingredients (not the step name)."""
         return sha256_text(
             canonical_json(
                 {
-            environ=dict(data.get("environ") or {}),
-            date=str(data.get("date") or ""),
-            records=dict(data.get("records") or {}),
                     "version": self.version,
                     "code": self.code,
                     "setup": self.setup,
@@ -191,6 +182,9 @@ class KeyIngredients:
                     "python": self.python,
                     "files": self.files,
                     **({"kernel": self.kernel} if self.kernel else {}),
+                    **({"environ": self.environ} if self.environ else {}),
+                    **({"date": self.date} if self.date else {}),
+                    **({"records": self.records} if self.records else {}),
                 }
             )
         )
@@ -209,6 +203,9 @@ class KeyIngredients:
             "python": self.python,
             "files": dict(self.files),
             "kernel": self.kernel,
+            "environ": dict(self.environ),
+            "date": self.date,
+            "records": dict(self.records),
         }
 
     @classmethod
@@ -226,6 +223,9 @@ class KeyIngredients:
             python=str(data.get("python", "")),
             files=dict(data.get("files", {})),
             kernel=str(data.get("kernel") or ""),
+            environ=dict(data.get("environ") or {}),
+            date=str(data.get("date") or ""),
+            records=dict(data.get("records") or {}),
         )
 
 
@@ -245,26 +245,9 @@ def key_ingredients(
     `base` is the notebook's folder (the kernels' working directory; default
     the current one): local modules and `--inputs` files are found from it.
     `store_dir` is a folder where file hashes and the distribution map are
-        **step_ambient(step, pipeline, env.packages if not kernel else {}, store_dir),
     memoised (the store's cache folder).
     """
     from .files import HashCache, declared_files
-def step_ambient(step: Step, pipeline: Pipeline, packages: dict[str, str],
-                 store_dir: Path | None = None) -> dict[str, Any]:
-    """The issue-20 ingredients: `environ`, `date`, `records` (cache/ambient.py)."""
-    from .ambient import step_ambient as collect
-
-    return collect(step, pipeline, packages, store_dir)
-
-
-def ambient_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
-    """`environment BATCH_SIZE 32 -> 128`, `date 2026-12-07 -> 2026-12-08`,
-    `package mypkg 1.0 reinstalled`."""
-    from .ambient import reasons
-
-    return reasons(old, new)
-
-
     from .modules import environment
 
     base = Path.cwd() if base is None else Path(base)
@@ -298,9 +281,6 @@ def ambient_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
         step=step.name,
         code=sha256_text(normalize_code(step.source)),
         setup=sha256_text(normalize_code(pipeline.setup_source)),
-            elif var.startswith("setting:"):  # process-wide settings (cache/ambient.py)
-                reasons.append(f"{var[len('setting:'):]} settings from step '{producer}'"
-                               " changed")
         params=params,
         inputs=inputs,
         outputs=tuple(sorted(step.outputs)),
@@ -311,13 +291,29 @@ def ambient_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
             getattr(step.options, "inputs", ()), base, HashCache.at(store_dir), step.name
         ),
         kernel=kernel,
+        **step_ambient(step, pipeline, env.packages if not kernel else {}, store_dir),
     )
+
+
+def step_ambient(step: Step, pipeline: Pipeline, packages: dict[str, str],
+                 store_dir: Path | None = None) -> dict[str, Any]:
+    """The issue-20 ingredients: `environ`, `date`, `records` (cache/ambient.py)."""
+    from .ambient import step_ambient as collect
+
+    return collect(step, pipeline, packages, store_dir)
+
+
+def ambient_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
+    """`environment BATCH_SIZE 32 -> 128`, `date 2026-12-07 -> 2026-12-08`,
+    `package mypkg 1.0 reinstalled`."""
+    from .ambient import reasons
+
+    return reasons(old, new)
 
 
 def step_key(
     step: Step,
     pipeline: Pipeline,
-    reasons.extend(ambient_reasons(old, new))
     param_values: dict[str, Any],
     input_keys: dict[str, str],
 ) -> str:
@@ -348,6 +344,9 @@ def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
                 reasons.append(f"file {var[len('file:'):]} changed (written by {producer})")
             elif var.startswith("random:"):  # a generator's state (rule 9)
                 reasons.append(f"random state from step '{producer}' changed")
+            elif var.startswith("setting:"):  # process-wide settings (cache/ambient.py)
+                reasons.append(f"{var[len('setting:'):]} settings from step '{producer}'"
+                               " changed")
             elif producer not in changed_upstream:
                 changed_upstream.append(producer)
     reasons.extend(f"upstream {producer} changed" for producer in changed_upstream)
@@ -364,6 +363,7 @@ def _environment_reasons(old: KeyIngredients, new: KeyIngredients) -> list[str]:
     reasons: list[str] = []
     if old.kernel != new.kernel:
         reasons.append(f"kernel {old.kernel or '(default)'} -> {new.kernel or '(default)'}")
+    reasons.extend(ambient_reasons(old, new))
     for name in sorted(set(old.modules) | set(new.modules)):
         if old.modules.get(name) != new.modules.get(name):
             reasons.append(f"module {name} changed")
