@@ -1,11 +1,15 @@
 """Files as cache ingredients: content hashes, re-stat checks, declared `--inputs`.
 
-DVC's way: a file is rehashed only when its size or mtime differ from what was
-recorded; `HashCache` remembers (size, mtime, inode) -> sha256 per absolute
-path, kept as one JSON file in the store's cache folder, so touching a file
-without changing it costs one hash, then only a stat. `changed_file` is the
-one check the planner and the sidebar's cache state use: an entry is valid
-while every file it read (and every folder it listed) is as recorded.
+A file read is recorded with its fingerprint at the first read (size, mtime_ns,
+ctime_ns, inode: git's and Bazel's stat data). Reuse needs the fingerprint
+unchanged, else the sha256 is compared: ctime cannot be set from user space, so a
+file rewritten with its size and mtime put back (`cp -p`, `rsync -a`, `touch -r`)
+is rehashed. `HashCache` remembers (size, mtime_ns, inode, ctime_ns) -> sha256 per
+absolute path, kept as one JSON file in the store's cache folder, so touching a file
+without changing it costs one hash, then only a stat. `entry_changed` is the one
+check the planner, the sidebar's cache state and the live kernel use: an entry is
+valid while every file it read (and every folder it listed) is as recorded, no
+path it looked for and did not find has appeared, and its reads were all watched.
 
 Paths in facts are relative to the notebook's folder, POSIX separators.
 """
@@ -16,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -39,7 +44,7 @@ def listing_sha256(names: Iterable[str]) -> str:
 
 
 class HashCache:
-    """sha256 of files, remembered by (size, mtime_ns, inode); saved on `save()`."""
+    """sha256 of files, remembered by (size, mtime_ns, inode, ctime_ns); saved on `save()`."""
 
     _instances: dict[str, HashCache] = {}
 
@@ -65,10 +70,10 @@ class HashCache:
 
     def sha256(self, path: str, st: os.stat_result | None = None) -> str:
         st = st or os.stat(path)
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
         known = self.hashes.get(path)
-        if known and known[:3] == stamp:
-            return str(known[3])
+        if known and len(known) == 5 and known[:4] == stamp:
+            return str(known[4])
         digest = sha256_file(path)
         self.hashes[path] = [*stamp, digest]
         self.dirty = True
@@ -97,15 +102,20 @@ def relative(path: str | os.PathLike[str], base: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-def file_fact(path: str, base: Path, hashes: HashCache) -> FileFact | None:
-    """The fact of one regular file; None when it is not one."""
+def file_fact(path: str, base: Path, hashes: HashCache,
+              first: tuple[int, int, int, int] | None = None) -> FileFact | None:
+    """The fact of one regular file; None when it is not one. `first` is its fingerprint
+    (size, mtime_ns, ctime_ns, inode) at the step's first read (default: now)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(st.st_mode):
         return None
-    return FileFact(relative(path, base), st.st_size, st.st_mtime, hashes.sha256(path, st))
+    size, mtime_ns, ctime_ns, inode = first or (
+        st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return FileFact(relative(path, base), size, mtime_ns / 1e9, hashes.sha256(path, st),
+                    mtime_ns, ctime_ns, inode)
 
 
 def listing_fact(path: str, base: Path) -> FileFact | None:
@@ -123,8 +133,9 @@ def changed_file(
 ) -> str | None:
     """Why these recorded files no longer hold ("file data.csv changed"); None if all do.
 
-    A file whose size and mtime are as recorded is not read; one that differs
-    is rehashed (through `hashes`), so a touch without a change is no change.
+    A file whose fingerprint (size, mtime_ns, ctime_ns, inode) is as recorded is
+    not read; one that differs is rehashed (through `hashes`), so a touch without a
+    change is no change. Facts of older entries (no ctime) compare size and mtime.
     `skip` names paths whose content is already in the key (file inputs).
     """
     skipped = set(skip)
@@ -136,7 +147,11 @@ def changed_file(
             st = os.stat(path)
         except OSError:
             return f"file {fact.path} deleted"
-        if st.st_size == fact.size and st.st_mtime == fact.mtime:
+        if fact.ctime_ns:
+            if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == (
+                    fact.size, fact.mtime_ns, fact.ctime_ns, fact.inode):
+                continue
+        elif st.st_size == fact.size and st.st_mtime == fact.mtime:
             continue
         try:
             if hashes.sha256(path, st) != fact.sha256:
@@ -165,20 +180,44 @@ def changed_listing(facts: Iterable[FileFact], base: Path) -> str | None:
     return None
 
 
+def appeared(paths: Iterable[str], base: Path) -> str | None:
+    """Why paths the step looked for and did not find no longer hold ("file
+    overrides.csv appeared"); None while all are still absent."""
+    for rel in paths:
+        if os.path.lexists(os.path.join(base, rel)):
+            return f"file {rel} appeared"
+    return None
+
+
+def not_watched(entry: Any) -> str | None:
+    """Why an entry's reads were not fully watched ("reads not fully tracked: runs
+    `cat`"); None when they were."""
+    opaque = tuple(getattr(entry, "opaque", ()) or ())
+    if not opaque:
+        return None
+    more = f" and {len(opaque) - 1} more" if len(opaque) > 1 else ""
+    return f"reads not fully tracked: {opaque[0]}{more}"
+
+
 def entry_changed(entry: Any, base: Path, cache_dir: Path | None,
-                  skip: Iterable[str] = ()) -> str | None:
+                  skip: Iterable[str] = (), *, opaque_ok: bool = False) -> str | None:
     """Why a cache entry's recorded files and folders no longer hold; None if they do.
 
     The one check behind a run's plan, the sidebar's cache state and a live
     kernel's `%%step` hit. `cache_dir` keeps the hashes (the store's cache folder).
+    An opaque entry (reads not fully watched) never holds unless `opaque_ok`: the
+    step declares its inputs (`--inputs`) or asks for `--cache always`.
     """
-    if not entry.files_read and not entry.dirs_listed:
+    why = None if opaque_ok else not_watched(entry)
+    if why is not None:
+        return why
+    absent = tuple(getattr(entry, "paths_absent", ()) or ())
+    if not entry.files_read and not entry.dirs_listed and not absent:
         return None
     hashes = HashCache.at(cache_dir)
     try:
-        return changed_file(entry.files_read, base, hashes, skip=skip) or changed_listing(
-            entry.dirs_listed, base
-        )
+        return (changed_file(entry.files_read, base, hashes, skip=skip)
+                or changed_listing(entry.dirs_listed, base) or appeared(absent, base))
     finally:
         hashes.save()
 

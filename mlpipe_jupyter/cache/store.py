@@ -116,9 +116,15 @@ class CacheEntry:
     #: what the kernel saw of code and environment (StepReport.identity, issue 20): the
     #: entry holds while it holds (cache/ambient.identity_changed)
     identity: dict[str, Any] = field(default_factory=dict)
+    # paths it looked for and did not find; why its reads were not fully watched (issue 20)
+    paths_absent: tuple[str, ...] = ()
+    opaque: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        watched = {name: list(getattr(self, name)) for name in ("paths_absent", "opaque")
+                   if getattr(self, name)}
         return {
+            **watched,
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
             **({"identity": dict(self.identity)} if self.identity else {}),
             "files_read": [f.to_json() for f in self.files_read],
@@ -153,6 +159,8 @@ class CacheEntry:
             written_keys=dict(data.get("written_keys", {})),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             identity=dict(data.get("identity") or {}),
+            paths_absent=tuple(data.get("paths_absent", ())),
+            opaque=tuple(data.get("opaque", ())),
         )
 
 

@@ -22,13 +22,24 @@ class FileFact:
     size: int
     mtime: float
     sha256: str
+    #: the fingerprint at the first read (0: not taken, e.g. an entry of an older version):
+    #: reuse needs size, mtime_ns, ctime_ns and inode unchanged, else the sha256 is compared
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    inode: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "mtime": self.mtime, "sha256": self.sha256}
+        data: dict[str, Any] = {"path": self.path, "size": self.size, "mtime": self.mtime,
+                                "sha256": self.sha256}
+        if self.ctime_ns:
+            data.update(mtime_ns=self.mtime_ns, ctime_ns=self.ctime_ns, inode=self.inode)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileFact:
-        return cls(str(data["path"]), int(data["size"]), float(data["mtime"]), str(data["sha256"]))
+        return cls(str(data["path"]), int(data["size"]), float(data["mtime"]), str(data["sha256"]),
+                   int(data.get("mtime_ns", 0)), int(data.get("ctime_ns", 0)),
+                   int(data.get("inode", 0)))
 
 
 @dataclass(frozen=True)
@@ -74,11 +85,23 @@ class StepReport:
     #: what the kernel saw of code and environment (compile/identity.py, issue 20): loaded
     #: local modules, plugin distributions, environment variables read at run time
     identity: dict[str, Any] = field(default_factory=dict)
+    #: paths the step looked for and did not find (relative, like files_read): the entry
+    #: is stale once one appears ("file overrides.csv appeared")
+    paths_absent: tuple[str, ...] = ()
+    #: why its reads were not fully watched ("runs `cat`"): an opaque step is not reused
+    #: unless its inputs are declared or `--cache always` is given
+    opaque: tuple[str, ...] = ()
+    #: files whose fingerprint changed between the step's read and its end: the result
+    #: reflects neither version and is not cached
+    changed_during: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         corrupt = {"corrupt_inputs": [c.to_json() for c in self.corrupt_inputs]}
+        watched = {name: list(getattr(self, name)) for name in
+                   ("paths_absent", "opaque", "changed_during") if getattr(self, name)}
         return {
             **(corrupt if self.corrupt_inputs else {}),
+            **watched,
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
             **({"identity": dict(self.identity)} if self.identity else {}),
             "files_read": [f.to_json() for f in self.files_read],
@@ -105,4 +128,7 @@ class StepReport:
                 CorruptInput.from_json(c) for c in data.get("corrupt_inputs", ())),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             identity=dict(data.get("identity") or {}),
+            paths_absent=tuple(data.get("paths_absent", ())),
+            opaque=tuple(data.get("opaque", ())),
+            changed_during=tuple(data.get("changed_during", ())),
         )

@@ -92,6 +92,7 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
         files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
         metrics=metrics,
         identity=dict(getattr(result.report, "identity", None) or {}),
+        paths_absent=result.report.paths_absent, opaque=result.report.opaque,
     )
     ctx.store.commit(entry)
 

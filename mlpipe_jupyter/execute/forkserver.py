@@ -120,6 +120,12 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+def _watched_env(env: dict[str, str]) -> dict[str, str]:
+    from mlpipe_jupyter.watch import preload_env
+
+    return preload_env(env)
+
+
 class ForkServer:
     """The worker's side: starts the server process and asks it for kernels."""
 
@@ -130,7 +136,9 @@ class ForkServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlpipe_jupyter.execute.forkserver", json.dumps(self.modules)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=cwd if cwd and os.path.isdir(cwd)
-            else None, text=True, bufsize=1, env={**os.environ, **thread_defaults()},
+            else None, text=True, bufsize=1,
+            # the read watcher is loaded at exec, so the kernels it forks have it
+            env=_watched_env({**os.environ, **thread_defaults()}),
         )
         self._ready = False
 

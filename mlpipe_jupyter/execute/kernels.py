@@ -179,6 +179,9 @@ def start_kernel(
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.update(thread_defaults())  # not the nanny's 1s; the step's own count at take
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    from mlpipe_jupyter.watch import preload_env
+
+    kernel_env = preload_env(kernel_env)  # the read watcher in the kernel and its children
     try:
         directory = cwd if cwd and os.path.isdir(cwd) else None
         call(_start(km, directory, kernel_env, warm_code(warm)))
