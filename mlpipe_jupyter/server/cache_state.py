@@ -17,7 +17,8 @@ CACHED, STALE, NEVER = "cached", "stale", "never"
 
 
 def annotate(
-    dag: dict[str, Any], pipeline: Any, store_root: Path, base: Path | None = None
+    dag: dict[str, Any], pipeline: Any, store_root: Path, base: Path | None = None,
+    notebook: Path | None = None,
 ) -> dict[str, Any]:
     """`dag` with each step's `cache_state` added (unchanged on errors).
 
@@ -27,14 +28,16 @@ def annotate(
     """
     if pipeline.errors or not pipeline.steps:
         return dag
-    states = step_states(pipeline, store_root, base)
+    states = step_states(pipeline, store_root, base, notebook)
     steps = [{**s, "cache_state": states[s["name"]]} for s in dag["steps"]]
     return {**dag, "steps": steps}
 
 
 def step_states(
-    pipeline: Any, store_root: Path, base: Path | None = None
+    pipeline: Any, store_root: Path, base: Path | None = None, notebook: Path | None = None
 ) -> dict[str, dict[str, str]]:
+    """Each step's state from the plan a run would make now (`planner.plan_run`, the
+    function behind a run and `--dry`), at the notebook's default parameters."""
     never = {"state": NEVER, "reason": "never run: no cache entry"}
     if not (store_root / "cache").is_dir():
         return {step.name: dict(never) for step in pipeline.steps}
@@ -43,7 +46,10 @@ def step_states(
 
     store = Store.open(store_root)
     folder = Path(base) if base is not None else Path(store_root).resolve().parent
-    plan = planner.plan(pipeline, store, planner.param_values(pipeline, {}), base=folder)
+    notebook = Path(notebook) if notebook is not None else folder / "notebook.ipynb"
+    if notebook.parent != folder:  # the files it read are found from `base`
+        notebook = folder / notebook.name
+    _, plan = planner.plan_run(pipeline, store, notebook, {})
     return {name: _state(store, pipeline.step(name), d) for name, d in plan.decisions.items()}
 
 

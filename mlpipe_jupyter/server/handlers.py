@@ -142,6 +142,13 @@ class RunsHandler(MlpipeHandler):
         self.reply(await self.call(self.service.start_run, self.json_body()), status=202)
 
 
+class RunRetryHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(self.service.retry_run, run_id), status=202)
+
+
 class RunsCompareHandler(MlpipeHandler):
     @web.authenticated
     @authorized
@@ -255,6 +262,7 @@ ROUTES: list[tuple[str, type[MlpipeHandler]]] = [
     ("runs", RunsHandler),
     ("runs/compare", RunsCompareHandler),  # before runs/ID
     (f"runs/{SEGMENT}", RunHandler),
+    (f"runs/{SEGMENT}/retry", RunRetryHandler),
     (f"runs/{SEGMENT}/steps/{SEGMENT}/notebook", StepNotebookHandler),
     (f"runs/{SEGMENT}/steps/{SEGMENT}/log", StepLogHandler),
     ("pipelines", PipelinesHandler),

@@ -193,7 +193,7 @@ class MlpipeService(LoggingConfigurable):
         """Analyze unsaved cells (`cells`) or a saved notebook (`path`)."""
         from ..analysis import NotebookError, analyze, cells_from_json, read_cells
 
-        body = validate.body(body, ("cells", "path"))
+        body = validate.body(body, ("cells", "path", "params", "select", "exclude", "only"))
         notebook = None
         try:
             if "cells" in body:
@@ -211,25 +211,65 @@ class MlpipeService(LoggingConfigurable):
         dag = pipeline.to_json()
         if notebook is None:
             return dag
+        if any(body.get(k) for k in ("select", "exclude", "only")):  # the plan of that run
+            dag = {**dag, "plan": self._plan(notebook, pipeline, body)}
         self.warm_up(notebook, pipeline)
         try:
-            return cache_state.annotate(dag, pipeline, self._store_of(notebook), notebook.parent)
+            return cache_state.annotate(
+                dag, pipeline, self._store_of(notebook), notebook.parent, notebook
+            )
         except Exception:  # the DAG matters more than its cache states
             self.log.warning("mlpipe: cache state of %s unavailable", notebook, exc_info=True)
             return dag
 
+    def _plan(self, notebook: Path, pipeline: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST dag` with a selection: `{"steps": [{"step", "action", "reason"}], "ms"}`."""
+        from .. import service
+
+        if pipeline.errors or not pipeline.steps:
+            raise BadInput("\n".join(str(e) for e in pipeline.errors) or "no %%step cells")
+        request = RunRequest.build(
+            notebook, validate.params(body.get("params", {})), store=self.run_store(notebook),
+            select=validate.selection(body, "select"), only=validate.selection(body, "only"),
+            exclude=validate.selection(body, "exclude"),
+        )
+        return service.plan(request, pipeline=pipeline)
+
     # runs ---------------------------------------------------------------------------
     def start_run(self, body: dict[str, Any]) -> dict[str, Any]:
-        body = validate.body(body, ("path", "params", "no_cache", "scheduler"))
+        body = validate.body(
+            body, ("path", "params", "no_cache", "scheduler", "select", "exclude", "only")
+        )
         notebook = resolve_notebook(self.root_dir, body.get("path"))
         params = validate.params(body.get("params", {}))
         no_cache = validate.flag(body, "no_cache")
         address = validate.optional_str(body, "scheduler") or self.scheduler_address or None
         store = self.run_store(notebook)
-        request = RunRequest.build(notebook, params, store=store, **self._cluster(no_cache, address))
+        request = RunRequest.build(
+            notebook, params, store=store, select=validate.selection(body, "select"),
+            exclude=validate.selection(body, "exclude"), only=validate.selection(body, "only"),
+            **self._cluster(no_cache, address),
+        )
         run_id = self.submit_run(request)
         self._run_stores[run_id] = records_root(store, notebook)
         return {"run_id": run_id, "path": relative_to_root(self.root_dir, notebook)}
+
+    def retry_run(self, run_id: str) -> dict[str, Any]:
+        """`POST runs/ID/retry`: a new run of the run's notebook snapshot and parameters
+        (what succeeded is reused, the rest runs), on this server's cluster."""
+        from .. import service
+
+        store = self._find_run(run_id)[0]
+        saved = service.retry_request(store, run_id)
+        request = RunRequest.build(
+            saved.notebook, saved.params, store=saved.store, select=saved.select,
+            exclude=saved.exclude, only=saved.only, source=saved.source, retry_of=run_id,
+            **self._cluster(saved.no_cache, self.scheduler_address or None),
+        )
+        new_id = self.submit_run(request)
+        self._run_stores[new_id] = store
+        return {"run_id": new_id, "retry_of": run_id,
+                "path": relative_to_root(self.root_dir, saved.notebook)}  # fmt: skip
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:
         limit = limit or self.runs_limit

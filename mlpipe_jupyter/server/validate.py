@@ -96,6 +96,21 @@ def optional_str(data: dict[str, Any], key: str, max_length: int = 4096) -> str 
     return value or None
 
 
+def selection(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    """`select` / `exclude` / `only`: step terms as a string (`"+train prep+"`) or an array
+    of strings (dbt's grammar, analysis/select.py); `()` when absent."""
+    value = data.get(key)
+    if value is None or value == "":
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise BadInput(f"'{key}' must be step names as a string ('+train prep+') or an array"
+                       f" of strings, got {_show(value)}")  # fmt: skip
+    if sum(len(v) for v in items) > 4096:
+        raise BadInput(f"'{key}' is too long: at most 4096 characters of step names")
+    return tuple(items)
+
+
 def optional_int(data: dict[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value is None:
