@@ -240,6 +240,7 @@ def _cell_role(job: StepJob, source: Any) -> str:
         return {
             "load": "loading the inputs",
             "save": "saving the outputs",
+            "resources": "sizing its thread pools",
             "setup": "the setup cells",
             "parameters": "the parameters cell",
         }.get(str(role), "a cell")
@@ -267,7 +268,7 @@ def import_papermill() -> Any:
     return papermill
 
 
-def _execute(job: StepJob, km: Any) -> Any:
+def _execute(job: StepJob, km: Any, notebook: dict[str, Any] | None = None) -> Any:
     papermill = import_papermill()
     import nbformat
 
@@ -276,7 +277,7 @@ def _execute(job: StepJob, km: Any) -> Any:
     storefs.makedirs(Path(job.notebook_path).parent)  # owner-only (MLPIPE_STORE_MODE)
     storefs.create_empty(job.notebook_path)  # papermill's writes keep this file's mode
     return papermill.execute_notebook(
-        nbformat.from_dict(job.notebook),
+        nbformat.from_dict(job.notebook if notebook is None else notebook),
         job.notebook_path,
         parameters=job.parameters,
         km=km,
@@ -288,13 +289,25 @@ def _execute(job: StepJob, km: Any) -> Any:
     )
 
 
-async def _size(km: Any, code: str) -> None:
-    kc = km.client()
-    kc.start_channels()
-    try:
-        await kc.execute(code, silent=True, store_history=False, reply=True, timeout=30)
-    finally:
-        kc.stop_channels()
+#: The step notebook's cells that run the user's code or load it: the thread pools are
+#: sized and the GPUs pinned before the first of them (after the parameters and `begin`,
+#: which sets the environment the step's key holds).
+_USER_ROLES = ("setup", "load", "step", "save")
+
+
+def _sized(notebook: dict[str, Any], n_threads: int, devices: str | None) -> dict[str, Any]:
+    """The step notebook with a cell that sizes the kernel's thread pools and pins its
+    GPUs (threads.apply) before the setup imports anything; it prints nothing. A cell, not
+    a separate request to the kernel: that cost 30 ms a step."""
+    from .threads import apply_code
+
+    cell = {"cell_type": "code", "execution_count": None, "id": "mlpipe-resources",
+            "metadata": {"mlpipe": {"role": "resources"}, "tags": ["mlpipe-injected"]},
+            "outputs": [], "source": apply_code(n_threads, devices)}
+    cells = list(notebook.get("cells", []))
+    at = next((i for i, c in enumerate(cells)
+               if c.get("metadata", {}).get("mlpipe", {}).get("role") in _USER_ROLES), 0)
+    return {**notebook, "cells": [*cells[:at], cell, *cells[at:]]}
 
 
 def run_step(job: StepJob) -> StepResult:
@@ -304,16 +317,17 @@ def run_step(job: StepJob) -> StepResult:
 
     started = time.perf_counter()
     dask_worker = _dask_worker()
-    with threads.running_step(), gpus.pinned(dask_worker, job.resources.get("GPU")) as devices:
-        n = threads.step_threads(job.resources.get("CPU"), dask_worker, threads.running_here())
+    cluster = threads.cluster_of(dask_worker)
+    with threads.running_step(cluster), \
+            gpus.pinned(dask_worker, job.resources.get("GPU")) as devices:
+        n = threads.step_threads(job.resources.get("CPU"), dask_worker,
+                                 threads.running_here(cluster))
         return _run_step(job, dask_worker, started, n, devices)
 
 
 def _run_step(
     job: StepJob, dask_worker: Any, started: float, n_threads: int, devices: str | None
 ) -> StepResult:
-    from .threads import apply_code
-
     worker = str(dask_worker.address) if dask_worker else socket.gethostname()
     _report(job, dask_worker, "running")
     asked = job
@@ -328,8 +342,7 @@ def _run_step(
     placed = {"threads": n_threads, "devices": devices}
     try:
         with watchdog:
-            call(_size(km, apply_code(n_threads, devices)))
-            nb = _execute(job, km)
+            nb = _execute(job, km, _sized(job.notebook, n_threads, devices))
         outputs, report = read_result(result_file)
         return StepResult(
             StepStatus.SUCCEEDED, job.step, worker, time.perf_counter() - started, job.attempt,

@@ -8,10 +8,11 @@ core. The rule (`step_threads`):
 - a step with `--cpu N` gets N threads (at least 1);
 - any other step gets `cores // running`, at least 1: `cores` is the worker's
   `CPU` resource when it advertises one, else the cores this process may use;
-  `running` is the number of steps running on this host at the moment the step
-  starts, itself included (counted through a folder of markers, so the
-  embedded cluster's workers share the machine fairly). A step that runs alone
-  gets every core, as papermill's kernel would.
+  `running` is the number of steps of the same cluster (scheduler) running on
+  this host at the moment the step starts, itself included (counted through a
+  folder of markers per scheduler, so the embedded cluster's workers share the
+  machine fairly and another run's cluster does not count). A step that runs
+  alone gets every core, as papermill's kernel would.
 
 `apply` runs in the step's kernel before the step's first cell: it sets the
 environment variables the thread libraries read when they load, `loky`'s
@@ -45,9 +46,19 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _markers() -> Path:
+def _markers(cluster: str) -> Path:
+    import hashlib
+
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"mlpipe-running-steps-{uid}"
+    tag = hashlib.sha256(cluster.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"mlpipe-running-steps-{uid}" / tag
+
+
+def cluster_of(worker: object | None) -> str:
+    """The scheduler address of `worker` (this process's id when there is no worker)."""
+    scheduler = getattr(worker, "scheduler", None)
+    address = getattr(scheduler, "address", None)
+    return str(address) if address else f"process-{os.getpid()}"
 
 
 def _alive(pid: int) -> bool:
@@ -60,9 +71,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def running_here() -> int:
-    """Steps running on this host now (markers of live processes)."""
-    folder = _markers()
+def running_here(cluster: str) -> int:
+    """Steps of `cluster` running on this host now (markers of live processes)."""
+    folder = _markers(cluster)
     try:
         names = os.listdir(folder)
     except OSError:
@@ -79,11 +90,12 @@ def running_here() -> int:
 
 
 @contextlib.contextmanager
-def running_step() -> Iterator[None]:
+def running_step(cluster: str) -> Iterator[None]:
     """Count this step as running on this host while the block runs."""
-    folder = _markers()
+    folder = _markers(cluster)
     marker = folder / f"{os.getpid()}-{secrets.token_hex(4)}"
     try:
+        folder.parent.mkdir(mode=0o700, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
         marker.touch()
     except OSError:

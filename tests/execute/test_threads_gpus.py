@@ -87,6 +87,13 @@ def test_the_rule() -> None:
     assert threads.step_threads(None, None, 1) == threads.usable_cores()
 
 
+def test_running_steps_are_counted_per_cluster() -> None:
+    here, other = f"tcp://test-{os.getpid()}:1", f"tcp://test-{os.getpid()}:2"
+    with threads.running_step(here), threads.running_step(here), threads.running_step(other):
+        assert threads.running_here(here) == 2 and threads.running_here(other) == 1
+    assert threads.running_here(here) == 0
+
+
 def test_devices_are_never_shared_unless_asked() -> None:
     devices = gpus.Devices(gpus.worker_labels(4, None))
     a, b = devices.acquire(1), devices.acquire(2)
