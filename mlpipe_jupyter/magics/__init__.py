@@ -19,6 +19,9 @@ def load_ipython_extension(ipython: Any) -> None:
     from ..compile.hidden import watch
 
     watch()  # note seeding of the global random generators, as a step kernel does
+    from .session import session_for
+
+    session_for(ipython)  # from now on every cell is recorded (the live kernel's key)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -22,7 +22,8 @@ from .session import RecordedParams, RecordedStep, session_for
 PIPELINE_USAGE = (
     "%pipeline dag [NOTEBOOK] [--format svg|text|json|dot|mermaid]"
     " | %pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR]"
-    " [--gpu-workers N] [--no-cache]"
+    " [--gpu-workers N] [--no-cache] | %pipeline restore on|off"
+    " | %pipeline debug STEP [--run RUN_ID]"
 )
 
 
@@ -95,6 +96,22 @@ class PipelineMagics(Magics):
                 from .run_view import pipeline_run
 
                 return pipeline_run(self.shell, rest)
+            if command == "restore":
+                return self._restore(rest)
+            if command == "debug":
+                from .debug import pipeline_debug
+
+                return pipeline_debug(self.shell, rest)
         except MlpipeError as exc:  # the magics' one translation: a one-line UsageError
             raise UsageError(f"%pipeline {command}: {str(exc).splitlines()[0]}") from None
         raise UsageError(f"unknown %pipeline command {command!r}; usage: {PIPELINE_USAGE}")
+
+    def _restore(self, rest: str) -> None:
+        """%pipeline restore on|off: whether `%%step` cells restore from the cache in this
+        kernel (`MLPIPE_RESTORE=0` turns them off for every kernel)."""
+        word = rest.strip().lower()
+        if word not in ("on", "off"):
+            raise UsageError(f"%pipeline restore takes on or off, got {rest.strip()!r}")
+        session_for(self.shell).restore = word == "on"
+        print(f"mlpipe: %%step cells {'restore from' if word == 'on' else 'do not restore from'}"
+              " the cache in this kernel")

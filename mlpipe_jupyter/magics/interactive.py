@@ -1,46 +1,56 @@
-"""The interactive cache: a `%%step` cell reuses a stored result when it can.
+"""The interactive cache: a `%%step` cell reuses a stored result exactly when a
+pipeline run would (DESIGN "What a cache hit promises", "The live kernel").
 
 It applies when a store is available (`MLPIPE_STORE`, or an existing `.mlpipe`
-folder beside the kernel's notebook) and the step has no `--no-cache`. The
-kernel's notebook is `__session__` under Jupyter; under papermill and `jupyter
-nbconvert --execute`, which do not say, it is the notebook in the working
-directory that holds this `%%step` cell (nbconvert starts the kernel there;
-papermill where it is run), and failing that a `.mlpipe` folder in the working
-directory is the store. The key is the pipeline's Merkle key (`cache.keys`): the
-step's normalized code, the setup code, the kernel's values of the parameters it
-reads, and the artifact keys of its inputs' current values, which are stored
-(content-addressed) to be hashed; the global random generators' states
-(`random:numpy`, rule 9) are inputs like any other. So a pipeline run reuses an
-interactive result, and the reverse, exactly where the inputs are identical.
+folder beside the kernel's notebook as Jupyter names it in `__session__`, else
+in the working directory: where papermill and `jupyter nbconvert --execute`
+start the kernel), the step has no `--no-cache`, and restores are on
+(`%pipeline restore off`, `MLPIPE_RESTORE=0`).
 
-On a hit every name the step binds is loaded into the namespace (a pipeline
-entry keeps them all, not only what later steps read), a generator's state is
-put back, and the step's displayed outputs are shown again, after one line
-saying so: as they were when the entry is signed with our key, else sanitized
-like an untrusted notebook's outputs (`sanitize.py`). A restored value keeps its identity: where pickling it again gives
-other bytes (a fitted model), the kernel remembers that those bytes stand for
-the artifact it came from, so the next step keys as in the pipeline and hits.
-On a miss the cell runs and its outputs, the other names it binds (best
-effort) and its displays are committed as a `CacheEntry(origin="interactive")`.
-Anything that keeps a step from being keyed (an undefined input, an unsavable
-value, an analysis error) just runs the cell, as without a store.
+The key is the pipeline's (`cache.keys.key_ingredients`) over what *this
+kernel executed* (`session.py`): the setup cells as it ran them, the `%%params`
+cell and papermill's injected parameters, the steps in the order they first
+ran; the parameter values bound in the kernel; each input's identity, the
+content hash of its value in the namespace (stored to be hashed; a restored
+object keys as the artifact it came from). Never a notebook read from disk.
+The lookup and validity check are the pipeline's (`cache.validity.find_entry`):
+every file the entry's step read (setup included) re-stated and rehashed when
+changed, folders re-listed; modules, packages and Python are in the key. Also,
+a file a setup cell read that changed since it ran keeps the step from being
+restored or cached: the kernel's values no longer match the files.
+
+On a hit every name the step binds is loaded into the namespace, a generator's
+state is put back, the files it wrote are put back on disk, and its displayed
+outputs are shown again after one line saying what was checked (`restored from
+cache: code, setup, parameters, inputs, files (data.csv), modules unchanged
+(run of ...)`): as they were when the entry is signed with our key, else
+sanitized (`sanitize.py`). Where an entry of the step exists but is not used,
+one line says why (`not restored: file data.csv changed`). On a miss the cell
+runs under the pipeline's file tracker (`compile/tracking.py`) and its outputs,
+the other names it binds, the files it wrote, its displays and the files it and
+the setup read are committed as a `CacheEntry(origin="interactive")`, complete
+as a pipeline step's. Anything that keeps a step from being keyed (an undefined
+input, an unsavable value, an analysis error) just runs the cell, as without a
+store.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .cellrun import run_body
-from .locate import notebook_path, session_cells
+from .locate import notebook_path
 from .recording import recording, replay, result_output
 from .session import RecordedStep, Session
 
 
 _UNBOUND = object()
+RESTORE_ENV = "MLPIPE_RESTORE"
 
 
 @dataclass(frozen=True)
@@ -52,41 +62,99 @@ class CachePlan:
     ingredients: Any  # cache.keys.KeyIngredients
     outputs: tuple[str, ...]  # what later steps read: an entry needs them all
     extras: tuple[str, ...]  # the step's other names, kept when they can be saved
+    reads: tuple[str, ...] = ()  # the step's reads (its `file:` inputs are in the key)
+    base: Path = field(default_factory=Path.cwd)  # the notebook's folder: the kernel's cwd
+    setup_files: tuple[Any, ...] = ()  # FileFacts of what the setup cells read
+    setup_listed: tuple[Any, ...] = ()
+    setup_tracked: bool = True  # False: a setup cell ran before its reads were watched
+    opaque_ok: bool = False  # `--cache always`: an entry whose reads were not all watched
 
 
-def _files_changed(entry: Any, store: Any) -> bool:
-    from pathlib import Path
-
-    from ..cache.files import entry_changed
-
-    return entry_changed(entry, Path.cwd(), store.hash_dir) is not None
+def restores_on(session: Session) -> bool:
+    """`%pipeline restore off` and `MLPIPE_RESTORE=0` (or `off`, `false`) turn restores off."""
+    env = os.environ.get(RESTORE_ENV, "").strip().lower()
+    return session.restore and env not in ("0", "off", "false", "no")
 
 
 def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, str]:
     """Run or restore `step`; return (the value to show as Out, "succeeded" | "cached")."""
     __tracebackhide__ = True  # noqa: F841
+    unsafe = None  # why the kernel's state does not match the files: no restore, no save
     try:
         plan = plan_step(shell, session, step)
-        entry = plan.store.lookup(plan.key) if plan else None
-        if entry is not None and _files_changed(entry, plan.store):
-            entry = None  # a file it read changed since: run it (issue 8)
-        if plan and entry and _restore(shell, session, plan, entry, step.name):
-            return None, "cached"
+        if plan is not None:
+            unsafe = _setup_changed(plan)
+            if unsafe is not None:
+                print(f"mlpipe: step '{step.name}' not restored: {unsafe}")
+            elif restores_on(session):
+                restored = _lookup_and_restore(shell, session, plan, step.name)
+                if restored:
+                    return None, "cached"
     except Exception as exc:  # the cache must never stop a cell: run it without
         _warn(step.name, "runs without the cache", exc)
         plan = None
     if plan is None:
         return run_body(shell, step.source), "succeeded"
     started = time.time()
-    with recording(shell) as displays:
-        value = run_body(shell, step.source)
+    tracker = _track(plan)
+    try:
+        with recording(shell) as displays:
+            value = run_body(shell, step.source)
+    finally:
+        from ..compile import tracking
+
+        tracking.stop()
     shown = result_output(shell, value)
+    if unsafe is not None or not plan.setup_tracked:
+        return value, "succeeded"
     try:
         _save(shell, plan, step.name, displays + ([shown] if shown else []),
-              time.time() - started)
+              time.time() - started, tracker)
     except Exception as exc:
         _warn(step.name, "ran but was not cached", exc)
     return value, "succeeded"
+
+
+def _track(plan: CachePlan) -> Any:
+    """Start the pipeline's file tracker for the step's body (as a step kernel does)."""
+    from ..compile import tracking
+
+    tracking.stop()  # a cell-level tracker (session.py) does not cover a step cell
+    local = not plan.store.remote
+    try:
+        return tracking.start(plan.base, Path(plan.store.root).resolve() if local else None)
+    except Exception:  # noqa: BLE001 - without it the entry is not saved
+        return None
+
+
+def _setup_changed(plan: CachePlan) -> str | None:
+    """Why the values setup left in this kernel no longer match the files it read."""
+    from ..cache.files import HashCache, changed_file, changed_listing
+
+    if not plan.setup_files and not plan.setup_listed:
+        return None
+    hashes = HashCache.at(plan.store.hash_dir)
+    try:
+        why = changed_file(plan.setup_files, plan.base, hashes) or changed_listing(
+            plan.setup_listed, plan.base)
+    finally:
+        hashes.save()
+    return f"{why} since setup ran; re-run the setup cells" if why else None
+
+
+def _lookup_and_restore(shell: Any, session: Session, plan: CachePlan, name: str) -> bool:
+    """The pipeline's lookup and validity check; restore on a hit, say why not where an
+    entry of the step exists."""
+    from ..cache.validity import explain_miss, find_entry
+
+    entry, stale = find_entry(plan.store, plan.ingredients, plan.reads, plan.base,
+                              needs=plan.outputs, scan=True, opaque_ok=plan.opaque_ok)
+    if entry is not None:
+        return _restore(shell, session, plan, entry, name)
+    reason = stale or explain_miss(plan.store, plan.ingredients)
+    if reason:
+        print(f"mlpipe: step '{name}' not restored: {reason}")
+    return False
 
 
 def _warn(name: str, what: str, exc: Exception) -> None:
@@ -94,54 +162,20 @@ def _warn(name: str, what: str, exc: Exception) -> None:
 
 
 def open_store(shell: Any, step: RecordedStep | None = None) -> Any:
-    """`$MLPIPE_STORE`, else an existing `.mlpipe` beside the notebook (or, when the
-    notebook is unknown, in the working directory), else None."""
+    """`$MLPIPE_STORE`, else an existing `.mlpipe` beside the kernel's notebook (as
+    Jupyter names it), else one in the working directory, else None."""
     from ..cache.store import Store
     from ..stores import configured_store, is_url, resolve_store
 
     configured = configured_store()  # the one store rule (stores.py), made absolute here
     if configured is not None:
         return Store.open(configured)
-    root = resolve_store(None, kernel_notebook(shell, step))
+    root = resolve_store(None, notebook_path(shell), cwd=Path.cwd())
     return Store.open(root) if is_url(root) or Path(root).is_dir() else None
 
 
-_MAX_SCANNED = 64  # notebooks in the working directory looked at for this cell
-_MAX_BYTES = 20 * 1024 * 1024
-
-
-def kernel_notebook(shell: Any, step: RecordedStep | None) -> Path | None:
-    """The kernel's notebook: `__session__` (Jupyter), else the one notebook in the
-    working directory that holds this `%%step` cell (papermill, nbconvert)."""
-    path = notebook_path(shell)
-    if path is not None or step is None:
-        return path
-    from ..analysis import NotebookError, read_cells
-
-    wanted = _body_key(step.source)
-    found = []
-    for candidate in sorted(Path.cwd().glob("*.ipynb"))[:_MAX_SCANNED]:
-        try:
-            if candidate.stat().st_size > _MAX_BYTES:
-                continue
-            cells = read_cells(candidate)
-        except (OSError, NotebookError):
-            continue
-        if any(c.kind == "code" and _step_name(c.source) == step.name
-               and _body_key(c.source.lstrip().partition("\n")[2]) == wanted for c in cells):
-            injected = any("injected-parameters" in c.tags for c in cells)
-            found.append((not injected, candidate.stat().st_mtime, candidate))
-    # papermill's output notebook holds the same cells plus its injected parameters:
-    # the source notebook wins, then the newest
-    return max(found)[2].resolve() if found else None
-
-
-def _body_key(source: str) -> str:
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
-
-
 def plan_step(shell: Any, session: Session, step: RecordedStep) -> CachePlan | None:
-    """The step's key from the live notebook and the kernel's values, or None."""
+    """The step's key from the cells this kernel ran and its values, or None."""
     if not step.options.cache:
         return None
     if step.options.kernel:
@@ -151,55 +185,87 @@ def plan_step(shell: Any, session: Session, step: RecordedStep) -> CachePlan | N
     store = open_store(shell, step)
     if store is None:
         return None
-    from ..analysis import analyze
+    session.tracking_root = None if store.remote else Path(store.root).resolve()
+    from ..analysis import analyze, cells_from_json
     from ..cache.keys import key_ingredients, step_params
     from ..cache.store import UnsavableValue
 
-    pipeline = analyze(live_cells(shell, session, step))
-    if any(error.step in (step.name, None) for error in pipeline.errors):
+    ran = kernel_cells(session, step)
+    pipeline = analyze(cells_from_json([c for c, _ in ran]))
+    if pipeline.errors:
+        # the kernel's cells are no pipeline the cache could stand for (e.g. a cell run
+        # after the steps rebinds a setup name: the setup's source no longer says its value)
         return None
+    keyed = _without_own_body(ran, step.name)
+    if len(keyed) != len(ran):
+        ran, pipeline = keyed, analyze(cells_from_json([c for c, _ in keyed]))
+        if pipeline.errors:
+            return None
     analysed = pipeline.step(step.name)
     names = shell.user_ns
     params = {n: names[n] for n in step_params(analysed, pipeline) if n in names}
     if any(var not in names for var in analysed.reads if ":" not in var):
         return None  # the cell will raise its NameError itself
+    nb = notebook_path(shell)
+    base = nb.parent if nb is not None else Path.cwd()  # Jupyter starts kernels there
     try:
-        input_keys = {var: _input_key(shell, session, store, var) for var in analysed.reads}
-        ingredients = key_ingredients(analysed, pipeline, params, input_keys)
+        input_keys = {var: _input_key(shell, session, store, var, base)
+                      for var in analysed.reads}
+        ingredients = key_ingredients(analysed, pipeline, params, input_keys, base=base,
+                                      store_dir=store.hash_dir)
     except (UnsavableValue, ValueError, OSError):
         return None
+    setup = [ran[i][1] for i in pipeline.setup_cells]
+    files = {f.path: f for cell in setup if cell is not None for f in (cell.facts or ())}
+    listed = {f.path: f for cell in setup if cell is not None for f in cell.listed}
     extras = tuple(name for name in analysed.binds if name not in analysed.outputs)
-    return CachePlan(store, ingredients.key(), ingredients, analysed.outputs, extras)
+    return CachePlan(
+        store, ingredients.key(), ingredients, analysed.outputs, extras,
+        reads=tuple(analysed.reads), base=base, setup_files=tuple(files.values()),
+        setup_listed=tuple(listed.values()),
+        setup_tracked=all(cell is not None and cell.facts is not None for cell in setup),
+        opaque_ok=getattr(step.options, "cache", True) == "always",
+    )
 
 
-def _input_key(shell: Any, session: Session, store: Any, var: str) -> str:
+def kernel_cells(session: Session, step: RecordedStep) -> list[tuple[dict[str, Any], Any]]:
+    """The cells this kernel ran, each with its `RanCell`, this step's cell as it runs now."""
+    cells = list(zip(session.notebook(), session.cells()))
+    live = f"%%step {step.line}\n{step.source}"
+    for json_cell, _ in cells:
+        if _step_name(json_cell["source"]) == step.name:
+            json_cell["source"] = live
+            return cells
+    return [*cells, ({"cell_type": "code", "source": live, "metadata": {"tags": []}}, None)]
+
+
+def _without_own_body(cells: list[tuple[dict[str, Any], Any]],
+                      name: str) -> list[tuple[dict[str, Any], Any]]:
+    """Without the untagged cells run after this step's cell (up to the next step): in
+    the kernel a step is keyed by its `%%step` cell alone, the same on every re-run,
+    whatever was run after it (its body cells run live after a restore)."""
+    kept, inside = [], False
+    for json_cell, cell in cells:
+        source = json_cell["source"]
+        if source.lstrip().startswith("%%step"):
+            inside = _step_name(source) == name
+        elif inside and not source.lstrip().startswith("%%params") \
+                and "injected-parameters" not in json_cell["metadata"].get("tags", []):
+            continue
+        kept.append((json_cell, cell))
+    return kept
+
+
+def _input_key(shell: Any, session: Session, store: Any, var: str, base: Path) -> str:
     """The artifact key the pipeline would give this input's current value."""
     from ..analysis.hidden import is_pseudo
     from ..compile import hidden
 
     if var.startswith("file:"):
-        path = kernel_notebook(shell, None)
-        folder = path.parent if path is not None else Path.cwd()
-        return str(store.put_file(folder / var[len("file:"):]).key)
+        return str(store.put_file(base / var[len("file:"):]).key)
     value = hidden.state_artifact(var) if is_pseudo(var) else shell.user_ns[var]
     key = str(store.put(var, value).key)
     return session.aliases.get((var, key), key)
-
-
-def live_cells(shell: Any, session: Session, step: RecordedStep) -> list[Any]:
-    """The kernel's notebook (or session) with this step's cell as it runs now."""
-    from ..analysis import Cell, cells_from_json, read_cells
-
-    path = kernel_notebook(shell, step)
-    if path is None:
-        return cells_from_json(session_cells(shell, session))
-    live = f"%%step {step.line}\n{step.source}"
-    cells = read_cells(path)
-    for i, cell in enumerate(cells):
-        if cell.kind == "code" and _step_name(cell.source) == step.name:
-            cells[i] = replace(cell, source=live)
-            return cells
-    return [*cells, Cell(index=len(cells), kind="code", source=live)]
 
 
 def _step_name(source: str) -> str | None:
@@ -231,14 +297,36 @@ def _restore(shell: Any, session: Session, plan: CachePlan, entry: Any, name: st
             hidden.install_state(var, value)
         else:
             shell.user_ns[var] = value
+    _put_back_files(plan, entry)
     _remember_identities(session, plan.store, entry, values)
-    print(
-        f"mlpipe: step '{name}' restored from cache (key {plan.key[:12]}…);"
-        f" use %%step {name} --no-cache to re-run"
-    )
+    from ..cache.validity import checked
+
+    print(f"mlpipe: step '{name}' restored from cache:"
+          f" {checked(entry, plan.ingredients, plan.base)}")
     displays, trusted = _displays_to_show(plan.store, entry)
     replay(displays, trusted=trusted)
     return True
+
+
+def _file_refs(entry: Any) -> dict[str, Any]:
+    """Path -> ArtifactRef of every file the entry's step wrote."""
+    from ..cache.serializers import FILE_FORMAT
+    from ..cache.store import ArtifactRef
+
+    refs = {var[len("file:"):]: ref for var, ref in entry.outputs.items()
+            if var.startswith("file:")}
+    sizes = {f.path: f.size for f in entry.files_written}
+    for path, key in entry.written_keys.items():
+        if path not in refs and path in sizes:
+            refs[path] = ArtifactRef(key, FILE_FORMAT, sizes[path], "file")
+    return refs
+
+
+def _put_back_files(plan: CachePlan, entry: Any) -> None:
+    """The files the step wrote, on disk as running it would leave them."""
+    for path, ref in _file_refs(entry).items():
+        if not path.startswith("../") and not os.path.isabs(path):
+            plan.store.restore_file(ref, plan.base / path)
 
 
 def _displays_to_show(store: Any, entry: Any) -> tuple[list[dict[str, Any]], bool]:
@@ -288,24 +376,41 @@ def _value(shell: Any, var: str) -> Any:
 
 
 def _save(shell: Any, plan: CachePlan, name: str, displays: list[dict[str, Any]],
-          duration_s: float) -> None:
-    from ..cache.store import CacheEntry, UnsavableValue
+          duration_s: float, tracker: Any) -> None:
+    from ..cache.serializers import FILE_FORMAT
+    from ..cache.store import ArtifactRef, CacheEntry, UnsavableValue
+    from ..cache.validity import note_entry
+    from ..compile import tracking
 
+    if tracker is None:
+        return  # what the step read is unknown: a later run could not check the entry
+    report = tracking.file_report(tracker, plan.store)
+    changed = getattr(report, "changed_during", ())
+    if changed:  # as in a pipeline step: a result of a file that changed meanwhile
+        print(f"mlpipe: step '{name}' not cached: {', '.join(map(str, changed))}"
+              " changed while it ran")
+        return
+    written = {f.path: f for f in report.files_written}
     saved = [var for var in plan.outputs if not var.startswith("file:")]
     missing = [var for var in saved if ":" not in var and var not in shell.user_ns]
+    missing += [var for var in plan.outputs
+                if var.startswith("file:") and var[len("file:"):] not in written]
     if missing:
         print(f"mlpipe: step '{name}' not cached: it did not bind {', '.join(missing)}")
         return
-    if len(saved) != len(plan.outputs):
-        return  # a file a later step reads: only a pipeline run records those
     try:
         refs = {var: plan.store.put(var, _value(shell, var)) for var in saved}
     except UnsavableValue as exc:
         print(f"mlpipe: step '{name}' not cached: {exc}")
         return
+    for path, key in report.written_keys.items():  # as a pipeline step stores them
+        if not path.startswith("../"):
+            refs[f"file:{path}"] = ArtifactRef(key, FILE_FORMAT, written[path].size, "file")
     for var in plan.extras:  # so that a hit gives back what the cell would have bound
         if var.startswith("random:"):
             refs[var] = plan.store.put(var, _value(shell, var))
+            continue
+        if ":" in var:
             continue
         value = shell.user_ns.get(var, _UNBOUND)
         if value is _UNBOUND or isinstance(value, ModuleType):
@@ -314,7 +419,32 @@ def _save(shell: Any, plan: CachePlan, name: str, displays: list[dict[str, Any]]
             refs[var] = plan.store.put(var, value)
         except UnsavableValue:
             continue
-    plan.store.commit(CacheEntry(
+    # the setup's reads are the step's too, as in a pipeline step (tracked before setup)
+    read = {f.path: f for f in plan.setup_files}
+    read.update((f.path, f) for f in report.files_read)
+    listed = {f.path: f for f in plan.setup_listed}
+    listed.update((f.path, f) for f in report.dirs_listed)
+    entry = CacheEntry(
         step_key=plan.key, step=name, outputs=refs, displays=displays,
         duration_s=duration_s, origin="interactive", ingredients=plan.ingredients,
-    ))
+        files_read=tuple(sorted(read.values(), key=lambda f: f.path)),
+        dirs_listed=tuple(sorted(listed.values(), key=lambda f: f.path)),
+        files_written=report.files_written, written_keys=dict(report.written_keys),
+        **_entry_extras(report),
+    )
+    plan.store.commit(entry)
+    note_entry(plan.store, entry)
+
+
+def _entry_extras(report: Any) -> dict[str, Any]:
+    """The report's other facts a cache entry keeps (paths looked for and not found...),
+    as a pipeline step's entry keeps them."""
+    from dataclasses import fields
+
+    from ..cache.store import CacheEntry
+
+    known = {f.name for f in fields(CacheEntry)}
+    base = {"step_key", "step", "outputs", "displays", "created", "duration_s", "origin",
+            "ingredients", "files_read", "dirs_listed", "files_written", "written_keys"}
+    return {f.name: getattr(report, f.name) for f in fields(report)
+            if f.name in known and f.name not in base}

@@ -3,9 +3,9 @@
 Under Jupyter, ipykernel sets `__session__` (from `JPY_SESSION_NAME`) to the
 notebook's path; VS Code sets `__vsc_ipynb_file__`. Elsewhere (an IPython
 console, papermill) there is none, and `%pipeline` falls back to the cells this
-session ran: setup cells from the input history before the first `%%step`, the
-last `%%params`, and the last run of every `%%step`, in first-run order.
-Untagged cells run after a step are not part of that fallback.
+session ran (`session.py`): each cell as it ran last, in first-run order. The
+live kernel's cache never reads the notebook file: its key is what the kernel
+executed (`interactive.py`); the path here only places a `.mlpipe` store.
 """
 
 from __future__ import annotations
@@ -39,18 +39,6 @@ def notebook_path(shell: Any, explicit: str | None = None) -> Path | None:
 
 
 def session_cells(shell: Any, session: Session) -> list[dict[str, Any]]:
-    """The notebook this session implies, as `cells_from_json` input."""
-    history = list(getattr(shell.history_manager, "input_hist_raw", []) or [])
-    first = session.first_step_count or len(history)
-    cells: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for source in history[1:first]:
-        if source.lstrip().startswith("%%") or not source.strip() or source in seen:
-            continue
-        seen.add(source)
-        cells.append({"cell_type": "code", "source": source})
-    if session.params is not None:
-        cells.append({"cell_type": "code", "source": "%%params\n" + session.params.source})
-    for step in session.steps.values():
-        cells.append({"cell_type": "code", "source": f"%%step {step.line}\n{step.source}"})
-    return cells
+    """The notebook this session implies, as `cells_from_json` input: the cells this
+    kernel ran, in first-run order, each as it ran last (`session.py`)."""
+    return session.notebook()
