@@ -335,23 +335,50 @@ def _edges(steps: tuple[Step, ...], flow: _Flow) -> tuple[Edge, ...]:
     return tuple(Edge(a, b, tuple(sorted(labels[(a, b)]))) for a, b in ordered)
 
 
+def _lexicographic_order(position: dict[str, int],
+                         edges: tuple[Edge, ...]) -> tuple[str, ...] | None:
+    """networkx's `lexicographical_topological_sort` keyed by notebook position (Kahn's
+    algorithm, the ready step first in the notebook next), without importing networkx;
+    None if the edges form a cycle."""
+    import heapq
+
+    children: dict[str, set[str]] = {name: set() for name in position}
+    for edge in edges:
+        children[edge.source].add(edge.target)
+    indegree = dict.fromkeys(position, 0)
+    for targets in children.values():
+        for target in targets:
+            indegree[target] += 1
+    ready = [(position[n], n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    ordered: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        ordered.append(name)
+        for child in children[name]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(ready, (position[child], child))
+    return tuple(ordered) if len(ordered) == len(position) else None
+
+
 def _order(steps: tuple[Step, ...], edges: tuple[Edge, ...],
            errors: list[AnalysisError]) -> tuple[str, ...]:
     """Topological order, ties broken by notebook order; notebook order if cyclic."""
-    import networkx as nx
-
     position = {s.name: i for i, s in enumerate(steps)}
+    ordered = _lexicographic_order(position, edges)
+    if ordered is not None:
+        return ordered
+    import networkx as nx  # a cycle only: networkx names it (importing it costs ~0.2 s)
+
     graph = nx.DiGraph()
     graph.add_nodes_from(position)
     graph.add_edges_from((e.source, e.target) for e in edges)
-    try:
-        return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
-    except nx.NetworkXUnfeasible:
-        cycle = [a for a, _b in nx.find_cycle(graph)]
-        first = min(cycle, key=position.__getitem__)
-        start = cycle.index(first)
-        names = cycle[start:] + cycle[:start] + [first]
-        errors.append(AnalysisError(
-            f"steps form a cycle: {' -> '.join(names)}; remove an --after that points"
-            " to a later step", step=first, cell=steps[position[first]].cell))
-        return tuple(position)
+    cycle = [a for a, _b in nx.find_cycle(graph)]
+    first = min(cycle, key=position.__getitem__)
+    start = cycle.index(first)
+    names = cycle[start:] + cycle[:start] + [first]
+    errors.append(AnalysisError(
+        f"steps form a cycle: {' -> '.join(names)}; remove an --after that points"
+        " to a later step", step=first, cell=steps[position[first]].cell))
+    return tuple(position)
