@@ -24,7 +24,8 @@ _UNITS = {
 
 STEP_USAGE = (
     "%%step NAME [--after STEP ...] [--gpu N] [--cpu N] [--memory SIZE] "
-    "[--retries N] [--timeout SECONDS] [--no-cache] [--outputs VAR ...] [--inputs PATH ...]"
+    "[--retries N] [--timeout SECONDS] [--no-cache] [--cache always|never] [--outputs VAR ...]"
+    " [--inputs PATH ...]"
     " [--kernel KERNELSPEC] [--metrics VAR ...]"
 )
 
@@ -136,6 +137,15 @@ def _options(name: str, words: list[str]) -> StepOptions:
         if option == "--no-cache":
             values["cache"] = False
             i += 1
+            continue
+        if option == "--cache":  # never: as --no-cache; always: reuse what no check can see
+            # (a calendar read keys on nothing, an opaque step is reused): StepOptions.cache
+            # is then "always" (truthy, so every `if step.options.cache` still holds)
+            text = inline or (words[i + 1] if i + 1 < len(words) else "")
+            if text not in ("always", "never"):
+                raise StepLineError("--cache takes always or never, as in --cache always")
+            values["cache"] = "always" if text == "always" else False
+            i += 1 if inline else 2
             continue
         if option == "--inputs":  # file paths or globs, relative to the notebook
             items, i = _list_value(words, i, inline)

@@ -246,3 +246,27 @@ def loaded_local_modules(base: Path, exclude: Iterable[str] = ()) -> dict[str, l
         if facts is not None:
             found[name] = [relative_module_path(path, base), facts[0]]
     return dict(sorted(found.items()))
+
+
+
+def record_stamps(origin: str, module: str) -> list[tuple[str, float]]:
+    """(RECORD path, mtime) of the distribution named like `module`'s top-level package
+    beside its files (`numpy` -> `numpy-2.4.6.dist-info`): what a kernel pool that
+    preloaded it is retired on (a same-version reinstall rewrites RECORD), as the key
+    holds its hash. One listing of the package's folder: cheap enough for every `take`."""
+    top = module.split(".")[0].lower().replace("-", "_")
+    package = os.path.dirname(origin)
+    site = os.path.dirname(package) if os.path.basename(origin) == "__init__.py" else package
+    found = []
+    try:
+        names = os.listdir(site)
+    except OSError:
+        return []
+    for name in names:
+        if name.endswith(".dist-info") and name.lower().replace("-", "_").startswith(top + "_"):
+            path = os.path.join(site, name, "RECORD")
+            try:
+                found.append((path, os.stat(path).st_mtime))
+            except OSError:
+                continue
+    return found

@@ -238,6 +238,9 @@ class Ending:
 
 def end(cfg: dict[str, Any], namespace: dict[str, Any]) -> Ending:
     """After the step's code: changed generators and inputs, and what to save."""
+    from . import identity
+
+    identity.freeze()  # what the step loaded, before the saving loads serializers
     wanted = {var[len(PREFIX):] for var in cfg.get("outputs") or ()
               if is_pseudo(var) and not is_setting(var)}
     saves: dict[str, Any] = {var: state_artifact(var) for var in cfg.get("outputs") or ()

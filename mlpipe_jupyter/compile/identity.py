@@ -109,6 +109,7 @@ def begin(cfg: dict[str, Any]) -> None:
     _STATE["known"] = set(environ) | set(PER_RUN) | {
         n for n in os.environ if n.startswith(("MLPIPE_", "JPY_"))}
     _STATE["before"] = frozenset(sys.modules)
+    _STATE["frozen"] = None
     _STATE["reads"] = {}
     try:
         if type(os.environ).__name__ == "_Environ" and not hasattr(
@@ -127,13 +128,20 @@ def after_setup(flowed: tuple[str, ...] = ()) -> None:
     _STATE["known"].update(flowed)
 
 
+def freeze() -> None:
+    """At the step's end, before its outputs are saved: what it loaded (the store's own
+    imports, cloudpickle and the like, are not the step's)."""
+    _STATE["frozen"] = frozenset(sys.modules)
+    _STATE["active"] = False
+
+
 def _new_packages(memo_dir: Path | None) -> dict[str, list[str]]:
     from mlpipe_jupyter.cache.ambient import record_hash
     from mlpipe_jupyter.cache.modules import _distributions, _stdlib, is_installed
 
     start = _STATE["after_setup"] or _STATE["before"]
     tops = set()
-    for name in set(sys.modules) - set(start):
+    for name in set(_STATE.get("frozen") or sys.modules) - set(start):
         top = name.partition(".")[0]
         if top in start:  # a submodule of a package loaded before: its package counts
             continue

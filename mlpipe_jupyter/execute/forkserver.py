@@ -61,7 +61,18 @@ def stamp(modules: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
         origin = _origin(module)
         if origin and os.path.exists(origin):
             found.append((origin, os.stat(origin).st_mtime))
+            found.extend(_records(origin, module))
     return tuple(found)
+
+
+def _records(origin: str, module: str) -> list[tuple[str, float]]:
+    """Its distribution's RECORD: a same-version reinstall retires the pool (issue 20)."""
+    try:
+        from mlpipe_jupyter.cache.ambient import record_stamps
+
+        return record_stamps(origin, module)
+    except Exception:  # noqa: BLE001 - no metadata: the files' mtimes still count
+        return []
 
 
 def installed(module: str) -> bool:
