@@ -167,7 +167,7 @@ def execute(
     pipeline, the_store, records, request = _prepare(request, pipeline)
     assert request.run_id is not None
     try:
-        return run_pipeline(request, pipeline, the_store, records, on_event)
+        record = run_pipeline(request, pipeline, the_store, records, on_event)
     except ResourceError:
         raise  # the runner recorded the run failed with this line
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP through the CLI's handler
@@ -181,6 +181,29 @@ def execute(
     except BaseException as exc:
         _fail_if_running(records, request.run_id, f"{type(exc).__name__}: {exc}")
         raise
+    _collect_after(request, on_event)
+    return record
+
+
+def _collect_after(request: RunRequest, on_event: EventHandler | None) -> None:
+    """With a configured size cap, collect garbage once the run has committed (DESIGN.md
+    "Execution", the store): never fails the run, says what it removed."""
+    from .housekeeping import after_run
+
+    try:
+        report = after_run(request.store, Path(request.notebook))
+    except Exception as exc:  # noqa: BLE001 - a run's result matters more than its cleanup
+        message = f"garbage collection after the run failed: {exc}"
+    else:
+        if report is None or not (report.entries_removed or report.marked):
+            return
+        message = (f"store over its size cap: removed {report.entries_removed} cache entries"
+                   f" and {report.artifacts_removed} artifacts ({report.policy})")
+    if on_event is not None:
+        try:
+            on_event({"event": "warning", "run_id": request.run_id, "message": message})
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def run(

@@ -118,3 +118,14 @@ __all__ = [
     "STORE_DIRNAME", "STORE_ENV", "StoreRoot", "absolute", "configured_store", "is_url",
     "location", "records_root", "resolve_store", "url_protocol",
 ]
+
+
+def project_id(notebook: str | os.PathLike[str]) -> str:
+    """The notebook's identity in a store: its path inside its git work tree (the same for
+    everyone of a team who cloned the project), else its absolute path. Retention never
+    compares the entries of one notebook with another's."""
+    path = Path(notebook).expanduser().resolve()
+    for folder in path.parents:
+        if (folder / ".git").exists():
+            return path.relative_to(folder).as_posix()
+    return path.as_posix()

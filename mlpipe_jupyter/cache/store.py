@@ -38,6 +38,7 @@ from mlpipe_jupyter.errors import BadInput, MlpipeError
 from mlpipe_jupyter.processes import alive
 
 from . import fs as storefs
+from .fs import atomic_write_bytes, atomic_write_json, json_bytes  # noqa: F401 (re-exported)
 from .keys import KeyIngredients
 from .signing import sign, verify
 from .serializers import FILE_FORMAT, REGISTRY, UnsavableValue, type_name
@@ -116,6 +117,7 @@ class CacheEntry:
     #: what the kernel saw of code and environment (StepReport.identity, issue 20): the
     #: entry holds while it holds (cache/ambient.identity_changed)
     identity: dict[str, Any] = field(default_factory=dict)
+    project: str = ""  # the notebook it was made for (gc.project_id); "" when unknown
     # paths it looked for and did not find; why its reads were not fully watched (issue 20)
     paths_absent: tuple[str, ...] = ()
     opaque: tuple[str, ...] = ()
@@ -127,6 +129,7 @@ class CacheEntry:
             **watched,
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
             **({"identity": dict(self.identity)} if self.identity else {}),
+            **({"project": self.project} if self.project else {}),
             "files_read": [f.to_json() for f in self.files_read],
             "dirs_listed": [f.to_json() for f in self.dirs_listed],
             "files_written": [f.to_json() for f in self.files_written],
@@ -157,6 +160,7 @@ class CacheEntry:
             dirs_listed=tuple(FileFact.from_json(f) for f in data.get("dirs_listed", ())),
             files_written=tuple(FileFact.from_json(f) for f in data.get("files_written", ())),
             written_keys=dict(data.get("written_keys", {})),
+            project=str(data.get("project") or ""),
             metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
             identity=dict(data.get("identity") or {}),
             paths_absent=tuple(data.get("paths_absent", ())),
@@ -171,18 +175,6 @@ class PruneReport:
     bytes_freed: int
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to the local `path` via a temp file in the same directory, fsync, rename
-    (created with the store's mode, `fs.py`)."""
-    storefs.write_local(Path(path), data)
-
-
-def json_bytes(data: Any) -> bytes:
-    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, json_bytes(data))
 
 
 def _file_sha256(path: Path) -> str:
@@ -232,6 +224,9 @@ class Store:
                 store.fs.check(store.root)
             for folder in (store.artifacts_dir, store.cache_dir, store.runs_dir):
                 store.fs.makedirs(folder)
+            from .layout import ensure
+
+            ensure(store)
         except BadInput:
             raise
         except (OSError, ValueError) as exc:
@@ -465,6 +460,9 @@ class Store:
                     step_key[:12], entry.step, var, problem,
                 )
                 return None
+        from .gc import note_use
+
+        note_use(self, step_key)
         return entry
 
     def invalidate(self, step_key: str) -> None:
@@ -503,28 +501,21 @@ class Store:
             return self.latest_for_step(step)
         return min(reversed(mine), key=lambda e: len(key_reasons(e.ingredients, ingredients)))
 
-    def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0) -> PruneReport:
-        """Remove older entries, then artifacts no entry references.
+    def prune(self, keep_latest_per_step: bool = True, grace_s: float = 3600.0, *,
+              policy: Any = None, records: Any = None, dry_run: bool = False,
+              now: float | None = None) -> Any:
+        """Apply a retention policy (`gc.collect`): by default keep the latest entry of each
+        step of each project, then remove artifacts no entry references.
 
-        Artifacts and temp files younger than `grace_s` stay: a run may have
-        stored them and not yet committed its entry.
-        """
-        entries = self.entries()
-        keep: dict[str, CacheEntry] = {}
-        if keep_latest_per_step:
-            for entry in entries:
-                keep[entry.step] = entry  # oldest first: the last one wins
-        kept_keys = {e.step_key for e in keep.values()}
-        removed = 0
-        for entry in entries:
-            if entry.step_key not in kept_keys:
-                self.fs.remove(self.entry_path(entry.step_key))
-                removed += 1
-        kept_entries = self.entries()
-        referenced = {ref.key for e in kept_entries for ref in e.outputs.values()}
-        referenced.update(k for e in kept_entries for k in e.written_keys.values())
-        count, freed = self._remove_unreferenced(referenced, time.time() - grace_s)
-        return PruneReport(removed, count, freed)
+        Artifacts and temp files younger than `grace_s` stay (a run may have stored them
+        and not yet committed its entry), and a marked entry is swept only once its mark
+        is that old. Returns a `gc.GcReport`."""
+        from .gc import collect
+        from .retention import Policy
+
+        if policy is None:
+            policy = Policy(keep_last=1) if keep_latest_per_step else Policy()
+        return collect(self, policy, records=records, dry_run=dry_run, grace_s=grace_s, now=now)
 
     def _remove_unreferenced(self, referenced: set[str], older_than: float) -> tuple[int, int]:
         count = freed = 0

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from ..errors import BadInput, MlpipeError, StepFailed
 
-SUBCOMMAND_MODULES = ("dag", "run", "pipelines", "cluster")
+SUBCOMMAND_MODULES = ("dag", "run", "pipelines", "cluster", "store")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..request import parse_value
 from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CliError
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_run(subparsers)
     _register_retry(subparsers)
     _register_runs(subparsers)
-    _register_cache(subparsers)
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +114,9 @@ def _register_runs(subparsers: argparse._SubParsersAction) -> None:
     from .runs import register_actions  # show --lineage, compare, diff (experiments)
 
     register_actions(actions, show, _store_option)
+    from .store import register_run_actions  # pin, unpin (retention)
+
+    register_run_actions(actions)
 
 
 def _register_cache(subparsers: argparse._SubParsersAction) -> None:
@@ -126,20 +129,6 @@ def _register_cache(subparsers: argparse._SubParsersAction) -> None:
     _store_option(prune)
     prune.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=cache_command)
-
-
-def parse_value(text: str) -> Any:
-    """A `-p` value as papermill reads it: int, float, True/False, None, else the string."""
-    if text in ("True", "False"):
-        return text == "True"
-    if text == "None":
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def collect_params(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlpipe_jupyter.cache.store import ArtifactRef, CacheEntry
+from mlpipe_jupyter.stores import project_id
 
 from .engine import StepJob
 
@@ -91,8 +92,9 @@ def commit_result(ctx: RunContext, decision: Decision, result: StepResult) -> No
         files_read=result.report.files_read, dirs_listed=result.report.dirs_listed,
         files_written=result.report.files_written, written_keys=dict(result.report.written_keys),
         metrics=metrics,
-        identity=dict(getattr(result.report, "identity", None) or {}),
         paths_absent=result.report.paths_absent, opaque=result.report.opaque,
+        identity=dict(getattr(result.report, "identity", None) or {}),
+        project=project_id(ctx.notebook),
     )
     ctx.store.commit(entry)
 

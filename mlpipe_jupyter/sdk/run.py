@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Conflict, NotFound, StepFailed
+from ..errors import Conflict, MlpipeError, NotFound, StepFailed
 from ..status import RunStatus, StepStatus
 
 
@@ -168,6 +168,18 @@ class Run:
         record = service.execute(request, on_event)
         return Run(record["run_id"], request.store, record, records=folder)
 
+    def pin(self, note: str = "") -> None:
+        """Keep this run's results whatever the retention policy (`mlpipe runs pin`)."""
+        from ..housekeeping import pin_run
+
+        pin_run(self.store, self.id, note)
+
+    def unpin(self) -> bool:
+        """Let the retention policy apply to this run again; False when it was not pinned."""
+        from ..housekeeping import unpin_run
+
+        return unpin_run(self.store, self.id)
+
     def cancel(self) -> None:
         """Ask the run to stop; `Conflict` when it has already finished."""
         from .. import service
@@ -229,7 +241,18 @@ class StepOutputs(Mapping[str, Any]):
                 f" its outputs: {known} (a step saves the names later steps read, plus"
                 " --outputs NAME)"
             )
-        return Store(self._run.store).get(ArtifactRef.from_json(refs[var]))
+        store = Store(self._run.store)
+        try:
+            return store.get(ArtifactRef.from_json(refs[var]))
+        except NotFound:
+            raise
+        except MlpipeError:
+            from ..cache.gc import pruned_message
+
+            said = pruned_message(store, self._step.cache_key, self._run.id, self._step.name)
+            if said:
+                raise NotFound(said) from None
+            raise
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.refs())
@@ -267,8 +290,14 @@ class StepOutputs(Mapping[str, Any]):
         from ..cache.store import Store
 
         step, run = self._step, self._run
-        entry = Store(run.store).lookup(step.cache_key) if step.cache_key else None
+        store = Store(run.store)
+        entry = store.lookup(step.cache_key) if step.cache_key else None
         if entry is None:
+            from ..cache.gc import pruned_message
+
+            said = pruned_message(store, step.cache_key, run.id, step.name)
+            if said:
+                raise NotFound(said)
             raise NotFound(
                 f"the outputs of step '{step.name}' of run {run.id} are no longer in the"
                 f" store {run.store} (pruned); run the pipeline again"

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"cache", "sqlite", "watch"},
     {"compile", "experiments"},
     {"execute"},
-    {"request", "service", "schedule"},
+    {"request", "service", "schedule", "housekeeping"},
     {"sdk"},
     {"cli", "magics", "server", "__init__", "__main__"},
 ]
