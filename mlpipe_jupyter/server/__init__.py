@@ -47,6 +47,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     if service.fire_schedules:
         _start_schedule_timer(service)
     _own_warm_cluster(serverapp, service)
+    from .cache_state import preload
+
+    preload()  # the first POST dag finds the analysis and the planner imported
     serverapp.log.info("mlpipe: REST API at %smlpipe/api/", web_app.settings["base_url"])
 
 
