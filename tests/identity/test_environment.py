@@ -28,6 +28,7 @@ PKG = "b2tinypkg"
 def _no_configured_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLPIPE_STORE", raising=False)
     monkeypatch.delenv("BATCH_SIZE", raising=False)
+    monkeypatch.delenv("YEARS_BACK", raising=False)
 
 
 def _wheel(folder: Path, factor: int) -> Path:
@@ -75,6 +76,9 @@ def test_environment_calendar_reinstall_and_settings(tmp_path: Path, tinypkg,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     nb = tmp_path / "nb"
     nb.mkdir()
+    (nb / "cfgmod.py").write_text(  # read at run time only: no literal name in the notebook
+        "import os\n\ndef years_back(name='YEARS_BACK'):\n"
+        "    return int(os.environ.get(name, '0'))\n")
     folder = Folder(nb, [
         "import os\nimport decimal\nimport warnings\nimport numpy as np\nimport pandas as pd\n"
         "import matplotlib\nfrom datetime import date",
@@ -91,6 +95,7 @@ def test_environment_calendar_reinstall_and_settings(tmp_path: Path, tinypkg,
         "except UserWarning:\n    print('raised')",
         "%%step cal\nyear = date.today().year\nprint(year > 2000)",
         f"%%step pkg\nimport {PKG}\nprint({PKG}.scale(5))",
+        "%%step yb\nimport cfgmod\nprint(cfgmod.years_back())",
     ])
     folder.write()
     monkeypatch.setenv("MLPIPE_TODAY", "2026-12-07")
@@ -100,6 +105,7 @@ def test_environment_calendar_reinstall_and_settings(tmp_path: Path, tinypkg,
     assert printed(first)["show"] == "[0.33] 0    0.3 0.1429 fast 32\n7.0\nraised\n"
 
     monkeypatch.setenv("BATCH_SIZE", "128")
+    monkeypatch.setenv("YEARS_BACK", "3")
     monkeypatch.setenv("MLPIPE_TODAY", "2026-12-08")
     tinypkg()  # same version, other files
     after = folder.run()
@@ -108,6 +114,7 @@ def test_environment_calendar_reinstall_and_settings(tmp_path: Path, tinypkg,
     assert reasons["show"] == "upstream conf changed"
     assert reasons["cal"] == "date 2026-12-07 -> 2026-12-08"
     assert reasons["pkg"] == f"package {PKG} 1.0 reinstalled"
+    assert reasons["yb"] == "environment YEARS_BACK (unset) -> 3"  # seen at run time
     assert printed(after) == folder.papermill(tmp_path)
     assert printed(after)["pkg"] == "15\n"
 
