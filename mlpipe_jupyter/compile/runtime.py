@@ -170,6 +170,21 @@ def _with_identity(report: Any, store: Any) -> Any:
     return replace(report, identity=seen) if seen else report
 
 
+class FileChangedDuringStep(RuntimeError):
+    """A file the step read changed before the step ended: its result is not cached."""
+
+    def __init__(self, step: str, path: str) -> None:
+        self.step = step
+        self.path = path
+        super().__init__(
+            f"step '{step}': file {path} changed while the step ran (after the step read"
+            f" it), so its result is not cached; run it again once the file stays put"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.path))
+
+
 def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | None = None,
                  keep: tuple[str, ...] = ()) -> None:
     """Store each output; write `{"outputs": {var: ref}, "report": ...}` to `cfg["result"]`."""
@@ -207,3 +222,5 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
     report = _with_identity(report, store)
     if cfg.get("result"):  # a local file (on a worker without the store's folder: remote.py)
         atomic_write_json(Path(cfg["result"]), {"outputs": refs, "report": report.to_json()})
+    if report.changed_during:  # the coordinator runs it once more, then fails it (issue 20)
+        raise FileChangedDuringStep(name, report.changed_during[0])

@@ -205,12 +205,13 @@ def _merge_watched(tracker: Tracker) -> None:
     on_path = {os.path.realpath(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p}
     search = {os.path.abspath(p or ".") for p in sys.path}
     for event in ev.read(log):
+        if event.op == ev.UNFOLLOWABLE:  # "/sbin/ldconfig (statically linked)"
+            tracker.cannot_follow(f"runs `{os.path.basename(event.path.split(' (')[0])}`")
+            continue
         path = os.path.normpath(event.path)
         if path in modules or tracker._excluded(path) or os.path.dirname(path) in on_path:
             continue
-        if event.op == ev.UNFOLLOWABLE:
-            tracker.cannot_follow(f"runs `{os.path.basename(path)}`")
-        elif event.op == ev.OPEN_WRITE:
+        if event.op == ev.OPEN_WRITE:
             if not event.errno:
                 if tracker.inside(path):
                     tracker.wrote(path)

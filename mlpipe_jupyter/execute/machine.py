@@ -97,6 +97,7 @@ class _Slot:
     saved: tuple[str, ...] = ()
     discovered: list[str] = field(default_factory=list)
     healed: set[str] = field(default_factory=set)  # inputs whose producer re-ran (checksum)
+    changed_retried: bool = False  # re-run once because a file changed while it ran
 
 
 class RunMachine:
@@ -196,6 +197,11 @@ class RunMachine:
                                                    tuple(slot.discovered)))
             return
         if event.failure is Failure.CORRUPT_INPUT and self._heal(event, actions):
+            return
+        if event.report.changed_during and not slot.changed_retried:
+            slot.changed_retried = True  # a file it read changed while it ran (issue 20)
+            slot.attempt += 1
+            actions.append(Retry(event.step, slot.attempt, event.error))
             return
         if event.failure is not Failure.CANCELLED and slot.tries <= slot.spec.retries:
             slot.attempt += 1

@@ -41,7 +41,15 @@ def new_log() -> str:
     """A fresh log path for one step in this process."""
     import time
 
-    return str(log_dir() / f"{os.getpid()}-{time.time_ns()}.log")
+    folder = log_dir()
+    now = time.time()
+    for old in folder.glob("*.log"):  # written by a worker process after its step ended
+        try:
+            if now - old.stat().st_mtime > 24 * 3600:
+                old.unlink()
+        except OSError:
+            continue
+    return str(folder / f"{os.getpid()}-{now:.0f}-{time.time_ns() % 10**9}.log")
 
 
 def read(path: str) -> Iterator[Event]:

@@ -50,6 +50,8 @@ extern char **environ;
 static __thread int busy;          /* inside a wrapper: calls made by the watcher itself */
 static volatile int lock_word;     /* guards the log descriptor and the skip list */
 static int log_fd = -1;
+static dev_t log_dev;
+static ino_t log_ino;
 static char log_path[PATH_MAX];
 static char skip_buf[8192];
 static const char *skips[MAX_SKIP];
@@ -82,6 +84,11 @@ static int current_log(void) {
     if (log_fd < 0 || strcmp(path, log_path) != 0) {
         if (log_fd >= 0) close(log_fd);
         log_fd = real_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        struct stat st;
+        if (log_fd >= 0 && fstat(log_fd, &st) == 0) {
+            log_dev = st.st_dev;
+            log_ino = st.st_ino;
+        }
         snprintf(log_path, sizeof log_path, "%s", path);
         const char *skip = getenv(ENV_SKIP);
         nskips = 0;
@@ -133,7 +140,7 @@ static void emit(char op, int err, int fd, int dirfd, const char *path, const ch
     int log = current_log();
     if (log < 0 || !path) return;
     const char *full = absolute(dirfd, path, abs_buf, sizeof abs_buf);
-    if (skipped(full)) return;
+    if (op != 'O' && skipped(full)) return;
     memset(&st, 0, sizeof st);
     if (fd >= 0) fstat(fd, &st);
     int n = snprintf(line, sizeof line, "%c\t%d\t%d\t%lld\t%lld\t%lld\t%llu\t%s%s\n", op, err,
@@ -142,8 +149,21 @@ static void emit(char op, int err, int fd, int dirfd, const char *path, const ch
                      (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
                      (unsigned long long)st.st_ino, full, note ? note : "");
     if (n > 0 && n < (int)sizeof line) {
-        ssize_t ignored = write(log, line, (size_t)n);
-        (void)ignored;
+        /* The descriptor may be gone or another file now: a subprocess child closes
+         * its descriptors before exec (close_fds) and may dup others onto that number.
+         * Then write through a descriptor of its own, leaving the shared state alone
+         * (in a vfork child it is the parent's memory). */
+        struct stat ls;
+        int own = -1;
+        if (fstat(log, &ls) != 0 || ls.st_dev != log_dev || ls.st_ino != log_ino) {
+            own = real_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            log = own;
+        }
+        if (log >= 0) {
+            ssize_t ignored = write(log, line, (size_t)n);
+            (void)ignored;
+        }
+        if (own >= 0) close(own);
     }
 }
 
@@ -379,12 +399,17 @@ void *dlopen(const char *file, int mode) {
 /* Why `path` cannot be followed (statically linked, Go, setuid, file capabilities), or
  * NULL when it can (a dynamically linked program, a script). */
 static const char *unfollowable(const char *path) {
+    /* only calls that need no symbol lookup: this may run in a vfork child */
     struct stat st;
-    if (!path || !real_open || stat(path, &st) != 0) return NULL;
-    if (st.st_mode & (S_ISUID | S_ISGID)) return " (setuid)";
-    if (getxattr(path, "security.capability", NULL, 0) > 0) return " (file capabilities)";
+    if (!path || !real_open) return NULL;
     int fd = real_open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
+    if (fstat(fd, &st) != 0) { close(fd); return NULL; }
+    if (st.st_mode & (S_ISUID | S_ISGID)) { close(fd); return " (setuid)"; }
+    if (fgetxattr(fd, "security.capability", NULL, 0) > 0) {
+        close(fd);
+        return " (file capabilities)";
+    }
     const char *why = NULL;
     Elf64_Ehdr eh;
     if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
