@@ -145,11 +145,19 @@ class Invalidate:
 
 
 @dataclass(frozen=True)
+class Warn:
+    """Something the run did not act on, said once (a re-run verification would repeat)."""
+
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
 class FinishRun:
     status: RunStatus
 
 
 Action = Union[
     DecideNow, Submit, Retry, MarkCached, MarkSucceeded, MarkFailed, Skip, Cancel, Discovered,
-    Invalidate, FinishRun,
+    Invalidate, Warn, FinishRun,
 ]
