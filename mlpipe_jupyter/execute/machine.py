@@ -21,7 +21,10 @@ Rules, in the order they apply:
   them wrote files: it may have read a file too early (DESIGN rule 10);
 - after each success the step's report is checked against the plan
   (`verify.check`): a dependency the plan missed re-runs the reader and what
-  ran downstream of it, after the writer, in notebook order;
+  ran downstream of it, after the writer, in notebook order; never twice for
+  the same reason, nor more than MAX_RERUNS times: then a warning names the
+  value (`Warn`), and the step keeps its result (verification never fails or
+  skips a step, issue 21);
 - a cancel request cancels what runs and skips what is left;
 - when nothing is running the run finishes, failed if any step failed.
 """
@@ -52,6 +55,7 @@ from .events import (
     Retry,
     Skip,
     Submit,
+    Warn,
 )
 from .verify import Discovery, check
 
@@ -60,7 +64,7 @@ if TYPE_CHECKING:
 
     from .planner import Plan
 
-MAX_RERUNS = 3  # re-runs of one step for discovered dependencies before it fails
+MAX_RERUNS = 3  # re-runs of one step for discovered dependencies; then a warning (issue 21)
 
 
 # -- the machine -----------------------------------------------------------------
@@ -90,6 +94,7 @@ class _Slot:
     decide: bool = False  # decide from the cache before running
     rerun_reason: str | None = None
     reruns: int = 0
+    reasons: set[str] = field(default_factory=set)  # re-run reasons acted on already
     raced: frozenset[str] = frozenset()  # earlier steps unsettled when it started
     held: str | None = None  # a failure waiting for `raced` to settle
     held_once: bool = False
@@ -405,10 +410,16 @@ class RunMachine:
         if slot.status is StepStatus.PENDING and not slot.deciding:
             slot.rerun_reason = slot.rerun_reason or reason  # not started yet: it runs
             return
-        slot.reruns += 1
-        if slot.reruns > MAX_RERUNS:
-            self._fail(name, slot.attempt, f"step '{name}': {reason}, again; giving up", actions)
+        if reason in slot.reasons or slot.reruns >= MAX_RERUNS:
+            # a verification that would repeat itself: said, not acted on (never a loop)
+            what = reason.removeprefix("re-run: ")
+            actions.append(Warn(name, (
+                f"step '{name}' {what} again after re-running for it; not re-run a"
+                f" {'second' if reason in slot.reasons else 'further'} time (its values may"
+                " differ from a top-to-bottom run's)")))
             return
+        slot.reasons.add(reason)
+        slot.reruns += 1
         cancel = [name] if slot.status is StepStatus.QUEUED else []
         self._reset(name, reason=reason)
         for later in self._downstream(name):
