@@ -41,6 +41,7 @@ from .events import (
     Retry,
     Skip,
     Submit,
+    Warn,
 )
 from .machine import RunMachine
 from .planner import CACHED, RUN, Decision, decide
@@ -51,6 +52,15 @@ if TYPE_CHECKING:
     from .planner import Plan
     from .runner import RunContext
     from .verify import Discovery
+
+
+class MissingInput(RuntimeError):
+    """A step's input is not among its producer's saved values."""
+
+    def __init__(self, step: str, var: str, producer: str, status: str) -> None:
+        super().__init__(
+            f"step '{step}': input '{var}' from step '{producer}' ({status}) was not saved by"
+            f" '{producer}'; re-run both (mlpipe run --no-cache --select +{step})")
 
 
 class Coordinator:
@@ -139,17 +149,23 @@ class Coordinator:
         """Carry out one action; the event it answers with at once, if any."""
         ctx = self.ctx
         if isinstance(action, DecideNow):
-            decision = self._decide(action.step)
+            try:
+                decision = self._decide(action.step)
+            except MissingInput:
+                return Decided(action.step, False)  # its submit fails it, naming the input
             self.decisions[action.step] = decision
             return Decided(action.step, decision.action == CACHED and decision.entry is not None)
         if isinstance(action, Submit):
-            self._submit(action)
-        elif isinstance(action, Retry):
+            return self._submit(action)
+        if isinstance(action, Retry):
             ctx.emit({
                 "event": "retry", "run_id": ctx.run_id, "step": action.step,
                 "attempt": action.attempt, "error": action.error,
             })
-            self._submit(Submit(action.step, action.attempt))
+            return self._submit(Submit(action.step, action.attempt))
+        if isinstance(action, Warn):
+            ctx.emit({"event": "warning", "run_id": ctx.run_id, "step": action.step,
+                      "message": action.message})
         elif isinstance(action, MarkCached):
             decision = self.decisions[action.step]
             assert decision.entry is not None
@@ -210,8 +226,17 @@ class Coordinator:
         })
 
     def _inputs(self, name: str) -> dict[str, ArtifactRef]:
-        """Each input's ref, from the producer the run knows now (discovered ones too)."""
-        return {var: self.outputs[source][var] for var, source in self.machine.inputs(name)}
+        """Each input's ref, from the producer the run knows now (discovered ones too).
+
+        `MissingInput` names the step, the input and its producer when the producer's
+        result has no such value (never a bare KeyError that ends the run, issue 21)."""
+        refs = {}
+        for var, source in self.machine.inputs(name):
+            found = self.outputs.get(source, {})
+            if var not in found:
+                raise MissingInput(name, var, source, self.machine.status(source).value)
+            refs[var] = found[var]
+        return refs
 
     def _decide(self, name: str, no_cache: bool | None = None) -> Decision:
         keys = {var: ref.key for var, ref in self._inputs(name).items()}
@@ -226,15 +251,20 @@ class Coordinator:
             forced=name in self.forced,  # selected to run even when cached (`prep+`)
         )
 
-    def _submit(self, action: Submit) -> None:
+    def _submit(self, action: Submit) -> Finished | None:
+        """Submit the step's attempt; a failed attempt at once when its inputs are not
+        all there (the step fails, naming the input and its producer)."""
         name = action.step
-        if action.reason is not None:  # a re-run: its inputs may come from elsewhere now
-            decision = self._decide(name, no_cache=True)
-            decision = replace(decision, action=RUN, reason=action.reason, entry=None)
-            self.decisions[name] = decision
+        try:
+            if action.reason is not None:  # a re-run: its inputs may come from elsewhere now
+                decision = self._decide(name, no_cache=True)
+                decision = replace(decision, action=RUN, reason=action.reason, entry=None)
+                self.decisions[name] = decision
+            inputs = self._inputs(name)
+        except MissingInput as exc:
+            return Finished(name, action.attempt, ok=False, failure=Failure.ERROR, error=str(exc))
         decision = self.decisions[name]
-        job = step_job(self.ctx, name, action.attempt, self._inputs(name),
-                       self.machine.outputs(name))
+        job = step_job(self.ctx, name, action.attempt, inputs, self.machine.outputs(name))
         resources = step_resources(self.ctx.pipeline.step(name), self.ignore)
         future = self.client.submit(
             run_step, job, resources=resources or None, pure=False,
