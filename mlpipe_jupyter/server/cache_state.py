@@ -61,29 +61,13 @@ def step_states(
     from ..cache.store import Store
     from ..execute import planner
 
-    store = _entries_read_once(Store.open(store_root))
+    store = Store.open(store_root)
     folder = Path(base) if base is not None else Path(store_root).resolve().parent
     notebook = Path(notebook) if notebook is not None else folder / "notebook.ipynb"
     if notebook.parent != folder:  # the files it read are found from `base`
         notebook = folder / notebook.name
     _, plan = planner.plan_run(pipeline, store, notebook, {})
     return {name: _state(store, pipeline.step(name), d) for name, d in plan.decisions.items()}
-
-
-def _entries_read_once(store: Any) -> Any:
-    """`store` whose `entries()` reads the cache index once for this answer: explaining each
-    missed step (`nearest_for_step`, `latest_for_step` without a pointer) read every entry
-    again, N steps x M entries per request."""
-    read = store.entries
-    box: list[Any] = []
-
-    def entries() -> list[Any]:
-        if not box:
-            box.append(read())
-        return list(box[0])
-
-    store.entries = entries
-    return store
 
 
 def _state(store: Any, step: Any, decision: Any) -> dict[str, str]:
