@@ -151,6 +151,7 @@ def watch() -> None:
             _hook(module, gen)
     if not any(isinstance(f, _SeedFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _SeedFinder())
+    settings.baseline()  # a live kernel's (a step kernel's is taken again after setup)
 
 
 def _pickled(state: Any) -> bytes:

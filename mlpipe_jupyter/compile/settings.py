@@ -4,11 +4,12 @@ The static side is `analysis/ambient.py`: a step that changes numpy's print
 options, pandas options, the `decimal` context, `os.environ`, the `warnings`
 filters or matplotlib's `rcParams` binds `setting:<kind>`, and later steps
 read it. Here, each kind reads as a flat mapping (`read`) and is written back
-(`write`). `baseline()` runs after setup (the state every step starts from);
-a step's `setting:<kind>` artifact is the difference between the settings at
-its end and that baseline (`artifact`), so it holds only what steps changed
-and is the same on every machine; `install` applies one on top of the
-consumer's baseline, as a top-to-bottom run would have them.
+(`write`). A step's `setting:<kind>` artifact (`artifact`) is the whole
+mapping at its end, the same in a pipeline kernel and a live one; for
+`os.environ` it is the difference from the baseline (`baseline()`, after
+setup in a step's kernel, when the extension loads in a live one), so that
+the machine's own variables stay out of it. `install` writes one back, as a
+top-to-bottom run would have the settings.
 """
 
 from __future__ import annotations
@@ -199,18 +200,18 @@ def _read(kind: str, load: bool = False) -> dict[str, Any] | None:
 
 
 def baseline(force: bool = False) -> None:
-    """Remember the settings as they are now (after setup): what a step starts from."""
-    for kind in KINDS:
-        if force or kind not in _BASELINE:
-            values = _read(kind)
-            if values is not None:
-                _BASELINE[kind] = values
+    """Remember the environment as it is now: what `setting:environ` is taken against."""
+    if force or "environ" not in _BASELINE:
+        _BASELINE["environ"] = dict(os.environ)
 
 
 def artifact(kind: str) -> dict[str, Any]:
-    """The value a step saves as `setting:KIND`: what differs from the baseline."""
+    """The value a step saves as `setting:KIND`: the settings now (for `environ`, what
+    differs from the baseline)."""
     now = _read(kind, load=True) or {}
-    base = _BASELINE.get(kind) or {}  # loaded after setup: all of it, as it is now
+    if kind != "environ":
+        return {"setting": kind, "changed": dict(sorted(now.items())), "removed": []}
+    base = _BASELINE.get(kind) or {}
     changed = {k: v for k, v in sorted(now.items()) if base.get(k, _MISSING) != v}
     removed = sorted(k for k in base if k not in now) if kind == "environ" else []
     return {"setting": kind, "changed": changed, "removed": removed}
@@ -221,10 +222,6 @@ def install(kind: str, value: Any) -> None:
     if kind not in KINDS or not isinstance(value, dict):
         return
     _module, _read_fn, write = KINDS[kind]
-    if kind not in _BASELINE:
-        current = _read(kind, load=True)
-        if current is not None:
-            _BASELINE[kind] = current
     values = dict(value.get("changed") or {})
     if kind == "environ":
         values.update({k: None for k in value.get("removed") or ()})
