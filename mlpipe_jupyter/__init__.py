@@ -29,10 +29,11 @@ _LAZY = {
     "trigger": "sdk.registry", "RunRequest": "request", "resolve_store": "stores",
     "log_metric": "experiments.metrics", "log_metrics": "experiments.metrics",
     "compare": "sdk.compare",
+    "debug": "magics.debug",
 }
 
 __all__ = [
-    "BadInput", "Conflict", "MlpipeError", "NotFound", "Pipeline", "Run", "RunRequest",
+    "BadInput", "Conflict", "MlpipeError", "NotFound", "Pipeline", "Run", "RunRequest", "debug",
     "RunStatus", "StepFailed", "StepInfo", "StepOutputs", "StepStatus", "get_run", "load",
     "publish", "resolve_store", "runs", "trigger", "compare", "log_metric", "log_metrics",
 ]

@@ -21,6 +21,7 @@ from .session import RecordedParams, RecordedStep, session_for
 
 PIPELINE_USAGE = (
     "%pipeline dag [NOTEBOOK] [--format svg|text|json|dot|mermaid]"
+    " | %pipeline debug STEP [--run RUN_ID]"
     " | %pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR]"
     " [--gpu-workers N] [--no-cache] | %pipeline restore on|off"
     " | %pipeline debug STEP [--run RUN_ID]"
@@ -96,6 +97,10 @@ class PipelineMagics(Magics):
                 from .run_view import pipeline_run
 
                 return pipeline_run(self.shell, rest)
+            if command == "debug":
+                from .debug import pipeline_debug
+
+                return pipeline_debug(self.shell, rest)
             if command == "restore":
                 return self._restore(rest)
             if command == "debug":
