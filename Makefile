@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml package.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[test]"
+	$(PY) -m mlpipe_jupyter.watch.build >/dev/null  # the read watcher (cc; without it: opaque steps)
 	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
 	touch $@
 

@@ -184,6 +184,8 @@ def appeared(paths: Iterable[str], base: Path) -> str | None:
     """Why paths the step looked for and did not find no longer hold ("file
     overrides.csv appeared"); None while all are still absent."""
     for rel in paths:
+        if rel in ("", "."):
+            continue
         if os.path.lexists(os.path.join(base, rel)):
             return f"file {rel} appeared"
     return None

@@ -119,6 +119,8 @@ class Tracker:
             self.listed[path] = None
 
     def missing(self, path: str) -> None:
+        if path == str(self.base):
+            return
         if len(self.absent) < MAX_ABSENT and not self._excluded(path):
             self.absent[path] = None
 

@@ -137,8 +137,9 @@ static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
 static void emit(char op, int err, int fd, int dirfd, const char *path, const char *note) {
     char abs_buf[PATH_MAX * 2], line[PATH_MAX * 2 + 256];
     struct stat st;
+    if (!path || !*path) return;  /* stat("") and the like: ENOENT, not a lookup */
     int log = current_log();
-    if (log < 0 || !path) return;
+    if (log < 0) return;
     const char *full = absolute(dirfd, path, abs_buf, sizeof abs_buf);
     if (op != 'O' && skipped(full)) return;
     memset(&st, 0, sizeof st);
