@@ -255,7 +255,6 @@ function toPath(
   placed: { points?: IPoint[]; x?: number; y?: number }
 ): IEdgePath {
   const points = (placed.points ?? []).map(p => ({ x: p.x, y: p.y }));
-  const middle = points[Math.floor(points.length / 2)] ?? { x: 0, y: 0 };
   return {
     from: edge.from,
     to: edge.to,
@@ -263,8 +262,26 @@ function toPath(
     title: edge.title ?? edge.label,
     file: edge.file ?? false,
     points,
-    labelPos: { x: placed.x ?? middle.x, y: placed.y ?? middle.y }
+    // Past the middle, where edges that fan out of one node have parted (labels apart).
+    labelPos: pointAlong(points, 0.62) ?? { x: placed.x ?? 0, y: placed.y ?? 0 }
   };
+}
+
+/** The point a fraction `t` of the way along the polyline `points`. */
+export function pointAlong(points: IPoint[], t: number): IPoint | null {
+  if (points.length < 2) {
+    return points[0] ?? null;
+  }
+  const lengths = points.slice(1).map((p, i) => Math.hypot(p.x - points[i].x, p.y - points[i].y));
+  let left = lengths.reduce((a, b) => a + b, 0) * t;
+  for (let i = 0; i < lengths.length; i++) {
+    if (left <= lengths[i] || i === lengths.length - 1) {
+      const f = lengths[i] > 0 ? Math.min(1, left / lengths[i]) : 0;
+      return { x: points[i].x + (points[i + 1].x - points[i].x) * f, y: points[i].y + (points[i + 1].y - points[i].y) * f };
+    }
+    left -= lengths[i];
+  }
+  return null;
 }
 
 /** The SVG `d` attribute of a polyline through `points`. */

@@ -146,7 +146,7 @@ export function shortReason(state: INodeState, max = 26): string {
   let text = (state.reason || '').split('\n')[0].trim();
   text = text.replace(/\s*\((?:cell \d+|[^()]*) of step '[^']*'\)$/, '');
   text = text.replace(/\s*\(step '[^']*'\)$/, '');
-  text = text.replace(/^cached: /, '');
+  text = text.replace(/^cached: /, '').replace(/^never run: /, '');
   if (state.state === 'cached' && /^code, setup, parameters/.test(text)) {
     text = 'unchanged';
   }

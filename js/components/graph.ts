@@ -118,14 +118,14 @@ export function renderNode(
   const nameChars = Math.floor((box.width - 20 - badges) / 7.6);
   g.appendChild(text(doc, 'mlpipe-node-name', 12, 18, truncate(step.name, Math.max(6, nameChars))));
   g.appendChild(text(doc, 'mlpipe-node-state', 12, 34, stateLabel(state)));
-  const resources = resourcesLabel(step);
-  if (resources !== 'any worker') {
-    g.appendChild(text(doc, 'mlpipe-node-resources', box.width - 8, 34, resources, 'end'));
-  }
   // The reason in words on the node itself, not only in the tooltip.
   const reason = shortReason(state, Math.floor((box.width - 18) / 6.4));
   if (reason) {
     g.appendChild(text(doc, 'mlpipe-node-reason', 12, 49, reason));
+  }
+  const resources = resourcesLabel(step);
+  if (resources !== 'any worker') {
+    g.appendChild(text(doc, 'mlpipe-node-resources', 12, 63, resources));
   }
   if ((step.resources?.gpu ?? 0) > 0) {
     g.appendChild(gpuBadge(doc, box.width, step.resources.gpu ?? 1));
@@ -184,6 +184,11 @@ function text(
   }
   el.textContent = content;
   return el;
+}
+
+/** A node's height: one more line for a step that asks for resources. */
+export function nodeHeight(step: IStepInfo, base: number): number {
+  return resourcesLabel(step) === 'any worker' ? base : base + 14;
 }
 
 /** "2 cpu · 8 GB", or "any worker" when the step asks for nothing. */

@@ -5,7 +5,7 @@
  * Drag pans, the wheel zooms; nodes and list rows report clicks through a callback.
  */
 import { Widget } from '@lumino/widgets';
-import { edgeLabel, INodeView, isFileEdge, renderGraph, svgEl } from '../components/graph';
+import { edgeLabel, INodeView, isFileEdge, nodeHeight, renderGraph, svgEl } from '../components/graph';
 import { attachPanZoom, formatViewBox, IViewBox } from '../components/panzoom';
 import {
   Direction,
@@ -44,6 +44,7 @@ export class GraphView extends Widget {
     const fit = smallButton('mlpipe-fit', 'Fit', 'Fit the graph to the panel (wheel: zoom, drag: pan)');
     fit.addEventListener('click', () => this.fit());
     buttons.append(fit);
+    this._fitButton = fit;
     if (options.onOpenInMain) {
       const open = smallButton('mlpipe-open-main', '\u2922', 'Open the graph in the main area');
       open.addEventListener('click', () => options.onOpenInMain!());
@@ -112,7 +113,7 @@ export class GraphView extends Widget {
     let layout = this._layouts[direction];
     if (!layout) {
       layout = layoutGraph(
-        dag.steps.map(s => ({ id: s.name, width: NODE_WIDTH, height: NODE_HEIGHT })),
+        dag.steps.map(s => ({ id: s.name, width: NODE_WIDTH, height: nodeHeight(s, NODE_HEIGHT) })),
         dag.edges.map(e => ({
           from: e.from,
           to: e.to,
@@ -149,6 +150,7 @@ export class GraphView extends Widget {
     const list = plan.mode === 'list';
     this._svg.style.display = list ? 'none' : '';
     this._list.node.style.display = list ? '' : 'none';
+    this._fitButton.style.display = list ? 'none' : '';
     if (list) {
       this._list.render(dag.steps.map(s => this._views.get(s.name)!).filter(Boolean));
       return;
@@ -196,6 +198,7 @@ export class GraphView extends Widget {
   private _svg: SVGSVGElement;
   private _root: SVGGElement;
   private _list: StepList;
+  private _fitButton: HTMLButtonElement;
   private _detach: () => void;
   private _shape = '';
   private _dag: IDag | null = null;

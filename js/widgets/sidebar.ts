@@ -118,7 +118,8 @@ export class PipelineSidebar extends Panel {
     const warnings = unplaceable(steps, model.serverStatus);
     const line = statusLine(model.run, steps.map(s => s.name), Date.now());
     // Before a run (and after one), say which steps no worker can take.
-    const shown = model.running ? [] : [...warnings.values()];
+    const runError = line?.kind === 'failed' && !line.failedStep; // it says so already
+    const shown = model.running || runError ? [] : [...warnings.values()];
     this._status.render(model.source ? line : null, shown);
     this._params.setParams(dag?.params ?? {});
     this._messages.render(dag?.errors ?? [], dag?.warnings ?? [], model.requestErrors);

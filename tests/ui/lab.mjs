@@ -41,14 +41,14 @@ export function currentStep() {
  * nothing here executes cells, and a kernel starting on a loaded machine only competes
  * for the CPU) and the sidebar shown `sidebarWidth` px wide.
  */
-export async function openLab({ url, token, notebook, outDir, width = 1700, sidebarWidth = 860 }) {
+export async function openLab({ url, token, notebook, outDir, width = 1700, height = 1000, sidebarWidth = 860 }) {
   mkdirSync(outDir, { recursive: true });
   const profile = mkdtempSync(join(tmpdir(), 'mlpipe-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: FLAGS,
-    viewport: { width, height: 1000 }
+    viewport: { width, height }
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(WAIT_MS);
@@ -82,13 +82,15 @@ export async function openLab({ url, token, notebook, outDir, width = 1700, side
       ([sel, want]) => document.querySelector(`${sel} .mlpipe-header`)?.textContent === want,
       [SIDEBAR, header]
     );
-    await widenSidebar(page, sidebarWidth);
+    if (sidebarWidth) {  // 0: JupyterLab's default width
+      await widenSidebar(page, sidebarWidth);
+    }
   });
   return lab;
 }
 
 /** Drag the split handle left of the right sidebar until the panel is about `px` wide. */
-async function widenSidebar(page, px) {
+export async function widenSidebar(page, px) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const panel = await page.locator(SIDEBAR).boundingBox();
     if (panel && Math.abs(panel.width - px) <= 8) {

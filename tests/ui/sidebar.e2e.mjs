@@ -96,7 +96,9 @@ async function runScenario({ page, outDir }) {
   const href = await step('wait for the dashboard link', () =>
     waitValue(page, () => link.evaluate(a => (a.hidden ? '' : a.href)), h => h.startsWith('http'),
       'the Dask dashboard link'));
-  const answer = await step('open the dashboard link', () => fetch(href));
+  // Proxied through the Jupyter server (jupyter-server-proxy): it asks for the token too.
+  check(href.startsWith(config.url), `the dashboard link ${href} is not served by the Jupyter server at ${config.url}`);
+  const answer = await step('open the dashboard link', () => fetch(`${href}?token=${config.token}`));
   check(answer.status === 200, `the dashboard link ${href} answered ${answer.status}`);
   pass(`dashboard link ${href} answers ${answer.status}`);
   await step('click Run again', () => clickButton(page, 'mlpipe-run'));
