@@ -125,7 +125,8 @@ def explain_miss(store: Store, ingredients: KeyIngredients) -> str | None:
     nearest = store.nearest_for_step(ingredients.step, ingredients)
     if nearest is None or nearest.ingredients is None:
         return None
-    reason = explain(nearest.ingredients, ingredients)
+    # outputs differ between a kernel's and a pipeline's keys of the same step by design
+    reason = explain(replace(nearest.ingredients, outputs=ingredients.outputs), ingredients)
     return None if reason == "unchanged" else reason
 
 
