@@ -155,13 +155,16 @@ def decide(
         return Decision(step.name, RUN, REASON_SELECTED, key, None, ingredients)
     if no_cache or not step.options.cache:
         return Decision(step.name, RUN, REASON_NO_CACHE, key, None, ingredients)
-    entry = store.lookup(key)
-    stale = entry_stale(entry, step, store, base) if entry is not None else None
+    # the one lookup and validity check, shared with the live kernel (cache/validity.py)
+    from mlpipe_jupyter.cache.validity import find_entry
+
+    entry, stale = find_entry(store, ingredients, step.reads, base,
+                              opaque_ok=step.options.cache == "always")
     if stale is not None:
         return Decision(step.name, RUN, stale, key, None, ingredients)
     if entry is not None:
         reason = REASON_CUTOFF if after_upstream_ran else REASON_UNCHANGED
-        return Decision(step.name, CACHED, reason, key, entry, ingredients)
+        return Decision(step.name, CACHED, reason, entry.step_key, entry, ingredients)
     return Decision(step.name, RUN, _why_run(store, step.name, ingredients), key, None, ingredients)
 
 
@@ -174,11 +177,9 @@ def entry_stale(entry: CacheEntry, step: Step, store: Store, base: Path | None) 
     Files that are key inputs (`file:PATH`, written upstream) are skipped:
     their content is in the key already.
     """
-    from mlpipe_jupyter.cache.files import entry_changed
+    from mlpipe_jupyter.cache.validity import entry_stale as stale
 
-    folder = Path.cwd() if base is None else Path(base)
-    skip = [var[len("file:"):] for var in step.reads if var.startswith("file:")]
-    return entry_changed(entry, folder, store.hash_dir, skip)
+    return stale(entry, step.reads, store, base)
 
 
 def _why_run(store: Store, step: str, ingredients: KeyIngredients) -> str:
