@@ -76,13 +76,22 @@ def step_ambient(step: Step, pipeline: Pipeline, packages: dict[str, str],
                  store_dir: Path | None = None) -> dict[str, Any]:
     """{"environ", "date", "records"} for `KeyIngredients`."""
     facts = step_facts(step, pipeline)
-    environ = {name: os.environ.get(name) for name in sorted(facts.environ)}
+    start = _start_environ()
+    environ = {name: start.get(name) for name in sorted(facts.environ)}
     always = getattr(step.options, "cache", True) == "always"
     return {
         "environ": environ,
         "date": today() if facts.calendar and not always else "",
         "records": record_hashes(packages),
     }
+
+
+def _start_environ() -> Any:
+    """The environment the notebook started with: in a kernel, before any step changed it
+    (those changes flow as `setting:environ`), so a live kernel keys as a pipeline does."""
+    settings = sys.modules.get("mlpipe_jupyter.compile.settings")
+    start = getattr(settings, "_BASELINE", {}).get("environ") if settings else None
+    return start if start is not None else os.environ
 
 
 def job_environ(step: Step, pipeline: Pipeline) -> dict[str, Any]:

@@ -407,7 +407,7 @@ def _save(shell: Any, plan: CachePlan, name: str, displays: list[dict[str, Any]]
         if not path.startswith("../"):
             refs[f"file:{path}"] = ArtifactRef(key, FILE_FORMAT, written[path].size, "file")
     for var in plan.extras:  # so that a hit gives back what the cell would have bound
-        if var.startswith("random:"):
+        if var.startswith(("random:", "setting:")):  # hidden state: random, settings
             refs[var] = plan.store.put(var, _value(shell, var))
             continue
         if ":" in var:
