@@ -72,14 +72,14 @@ class RunTracker:
             self.lineage[step] = lineage.step_lineage(entry, status=status.value, cache_key=key)
             if self.tree is not None:
                 def end() -> None:
-                    self.tree.ended(step, True)
+                    self.tree.ended(step, True, key)
                     self.tree.roll_up(step, metrics)
                 self._guard("end the step's run", end)
             return {**fields, "metrics": metrics}
         if status in (StepStatus.FAILED, StepStatus.SKIPPED):
             self.lineage[step] = lineage.step_lineage(None, status=status.value, cache_key=key)
             if status is StepStatus.FAILED and self.tree is not None:
-                self._guard("end the step's run", lambda: self.tree.ended(step, False))
+                self._guard("end the step's run", lambda: self.tree.ended(step, False, key))
         return fields
 
     def job_config(self, step: Any, decision_key: str | None) -> dict[str, Any]:

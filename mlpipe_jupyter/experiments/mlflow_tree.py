@@ -64,6 +64,9 @@ class MlflowTree:
         from mlflow.entities import Param, RunTag
         from mlflow.tracking import MlflowClient
 
+        # MLflow prints "View run ... at" on stdout when a run of a tracking server ends:
+        # stdout is the run record (`mlpipe run --json`), the progress view's
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         self.uri = uri
         self.client = MlflowClient(tracking_uri=uri)
         self.run_id = run_id
@@ -128,13 +131,14 @@ class MlflowTree:
         self.client.set_terminated(child, "FINISHED")
         self.roll_up(step, metrics)
 
-    def ended(self, step: str, ok: bool, missing: dict[str, float] | None = None) -> None:
-        """The step's real outcome: the child FINISHED (its metrics rolled up) or FAILED."""
+    def ended(self, step: str, ok: bool, cache_key: str | None = None) -> None:
+        """The step's real outcome: the child FINISHED or FAILED (with its cache key, which
+        a step downstream of one that ran knows only once it is decided)."""
         if step not in self.children:
             return
         child = self.children[step]
-        if missing:
-            self.log(child, missing)
+        if cache_key:
+            self.client.set_tag(child, "mlpipe.cache_key", cache_key)
         self.client.set_terminated(child, "FINISHED" if ok else "FAILED")
 
     def roll_up(self, step: str, metrics: dict[str, float]) -> None:
