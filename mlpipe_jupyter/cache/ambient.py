@@ -279,3 +279,18 @@ def record_stamps(origin: str, module: str) -> list[tuple[str, float]]:
             except OSError:
                 continue
     return found
+
+
+def with_kernel_identity(report: Any, base: Path) -> Any:
+    """A live kernel's cell report with the local modules the kernel has loaded (all of
+    them: which ones this cell used cannot be told apart, so a change to any re-runs it)."""
+    from dataclasses import replace
+
+    if not hasattr(report, "identity"):
+        return report
+    try:
+        modules = loaded_local_modules(base)
+    except Exception:  # noqa: BLE001 - an entry without them is checked as before
+        return report
+    return replace(report, identity={**report.identity, "modules": modules}) if modules \
+        else report

@@ -379,12 +379,14 @@ def _save(shell: Any, plan: CachePlan, name: str, displays: list[dict[str, Any]]
           duration_s: float, tracker: Any) -> None:
     from ..cache.serializers import FILE_FORMAT
     from ..cache.store import ArtifactRef, CacheEntry, UnsavableValue
+    from ..cache.ambient import with_kernel_identity
     from ..cache.validity import note_entry
     from ..compile import tracking
 
     if tracker is None:
         return  # what the step read is unknown: a later run could not check the entry
     report = tracking.file_report(tracker, plan.store)
+    report = with_kernel_identity(report, plan.base)  # loaded local modules (issue 20)
     changed = getattr(report, "changed_during", ())
     if changed:  # as in a pipeline step: a result of a file that changed meanwhile
         print(f"mlpipe: step '{name}' not cached: {', '.join(map(str, changed))}"
