@@ -78,6 +78,15 @@ def top_to_bottom(path: Path) -> dict[int, str]:
             if cell["cell_type"] == "code"}
 
 
+def dry_differences(name: str, planned: dict[str, str], record: dict[str, Any]) -> list[str]:
+    """Issue 24: `--dry` (`Pipeline.plan`) is what the following run does."""
+    does = {"run": ("succeeded",), "cached": ("cached",), "skipped": ("skipped",)}
+    return [f"{name}: step '{step}': the plan said {action}, the run"
+            f" {record['steps'].get(step, {}).get('status')}"
+            for step, action in planned.items()
+            if record["steps"].get(step, {}).get("status") not in does[action]]
+
+
 def run_pipeline(path: Path, store: Path, scheduler: str) -> dict[str, Any]:
     """The run record of a pipeline run through the SDK (`mlp.load(path).run(...)`)."""
     import mlpipe_jupyter as mlp
@@ -196,6 +205,9 @@ def test_pipeline_prints_what_top_to_bottom_prints(
     shutil.copytree(CORPUS / name, piped)
     path, store = piped / f"{name}.ipynb", tmp_path / "store"
     cells = step_cells(path)
+    import mlpipe_jupyter as mlp
+
+    planned = mlp.load(path).plan(store=store).actions()  # --dry, before each run
     # The plain run goes alongside the pipeline: a chain of steps leaves a worker idle.
     with ThreadPoolExecutor(1) as pool:
         plain_run = pool.submit(top_to_bottom, plain / f"{name}.ipynb")
@@ -203,12 +215,15 @@ def test_pipeline_prints_what_top_to_bottom_prints(
         expected = plain_run.result()
     first = time.monotonic()
     problems = differences(name, expected, record, cells)
+    problems += dry_differences(name, planned, record)
     if record["status"] != "succeeded" or problems:
         pytest.fail(f"{name}: pipeline run {record['status']}\n" + "\n".join(problems),
                     pytrace=False)
 
+    planned = mlp.load(path).plan(store=store).actions()
     again = run_pipeline(path, store, cluster.scheduler_address)
     problems = cached_differences(name, expected, again, cells, store)
+    problems += dry_differences(name, planned, again)
     if again["status"] != "succeeded" or problems:
         pytest.fail(f"{name}: second run {again['status']}\n" + "\n".join(problems),
                     pytrace=False)
