@@ -26,6 +26,8 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Callable
 
@@ -153,15 +155,19 @@ def _arrow_dtype_loss(dtype: Any) -> str | None:
 
 
 def _dtype_loss(dtype: Any) -> str | None:
-    """What Parquet would change about a column of this dtype, or None."""
+    """What Parquet would change about a column of this dtype, or None; remembered by
+    dtype (a categorical by the dtype of its categories: hashing its own dtype hashes
+    every category)."""
+    pd = sys.modules["pandas"]
+    key = ("categorical", dtype.categories.dtype) if isinstance(dtype, pd.CategoricalDtype) \
+        else dtype
     try:
-        return _dtype_verdicts[dtype]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable: decide each time
+        verdict = _dtype_verdicts.get(key, _dtype_verdicts)
+    except TypeError:  # unhashable
         return _decide_dtype(dtype)
-    verdict = _dtype_verdicts[dtype] = _decide_dtype(dtype)
-    return verdict
+    if verdict is _dtype_verdicts:
+        verdict = _dtype_verdicts[key] = _decide_dtype(dtype)
+    return verdict  # type: ignore[return-value]
 
 
 def _decide_dtype(dtype: Any) -> str | None:
@@ -240,19 +246,21 @@ def dataframe_loss(frame: Any) -> str | None:
         return "non-string columns name"
     if not columns.is_unique:
         return "duplicate column labels"
-    if len(columns) and columns.str.startswith(_RESERVED).any():
-        return f"a column named {_RESERVED}*"
+    if f"{_RESERVED}0__" in columns:  # pyarrow's name for the index column
+        return f"a column named {_RESERVED}0__"
     if frame.index.name is not None and frame.index.name in columns:
         return "index name equal to a column label"
-    dtypes = frame.dtypes
     empty = len(frame) == 0
-    for dtype in set(dtypes):  # a few distinct dtypes, however many columns
+    seen: set[int] = set()
+    for position, dtype in enumerate(frame.dtypes.values):
+        if id(dtype) in seen:  # columns of one dtype share the dtype object
+            continue
+        seen.add(id(dtype))
         loss = _dtype_loss(dtype)
         if loss is None and empty and isinstance(dtype, pd.CategoricalDtype):
             loss = "empty categorical"
         if loss:
-            label = columns[[d == dtype for d in dtypes].index(True)]
-            return f"column {label}: {loss}"
+            return f"column {columns[position]}: {loss}"
     return None
 
 
@@ -378,10 +386,34 @@ def _dump_pickle(value: Any, fh: IO[bytes]) -> None:
     cloudpickle.dump(value, fh, protocol=5)
 
 
-def _load_pickle(data: bytes) -> Any:
-    import cloudpickle
+_OFFERED: list[dict[str, Any]] = []  # namespaces offered to values as they unpickle
 
-    return cloudpickle.loads(data)
+
+@contextmanager
+def offering(namespace: dict[str, Any]) -> Iterator[None]:
+    """Unpickle with `namespace` as the globals of the frame that calls `pickle.loads`.
+
+    A value that looks names up in its caller's frames as it loads (a statsmodels
+    formula model re-evaluates `y ~ double_it(x)` with patsy's `EvalEnvironment`)
+    finds the notebook's names there, as it would in the notebook's kernel.
+    """
+    _OFFERED.append(namespace)
+    try:
+        yield
+    finally:
+        _OFFERED.pop()
+
+
+def _load_pickle(data: bytes) -> Any:
+    import pickle
+
+    if not _OFFERED:
+        return pickle.loads(data)  # cloudpickle's pickles load with plain pickle
+    scope = _OFFERED[-1]
+    if "__builtins__" not in scope:
+        scope = {**scope, "__builtins__": __builtins__}
+    loads = eval("lambda data, __loads: __loads(data)", scope)  # noqa: S307 - a frame in scope
+    return loads(data, pickle.loads)
 
 
 def _never(value: Any) -> bool:

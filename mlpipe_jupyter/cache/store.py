@@ -85,15 +85,25 @@ class ArtifactRef:
     type: str
     #: why faster formats were passed over ("PeriodIndex"); not part of the identity
     why: str = field(default="", compare=False)
+    #: the producer's notebook functions and classes, offered to the value as it loads
+    #: (a formula that calls `double_it`); compile/runtime.py
+    names: ArtifactRef | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        found = {"key": self.key, "format": self.format, "size": self.size, "type": self.type}
-        return {**found, "why": self.why} if self.why else found
+        found: dict[str, Any] = {"key": self.key, "format": self.format, "size": self.size,
+                                 "type": self.type}
+        if self.why:
+            found["why"] = self.why
+        if self.names is not None:
+            found["names"] = self.names.to_json()
+        return found
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ArtifactRef:
+        names = data.get("names")
         return cls(str(data["key"]), str(data["format"]), int(data["size"]), str(data["type"]),
-                   str(data.get("why") or ""))
+                   str(data.get("why") or ""),
+                   cls.from_json(names) if isinstance(names, dict) else None)
 
 
 @dataclass(frozen=True)

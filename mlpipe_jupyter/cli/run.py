@@ -310,7 +310,18 @@ def runs_command(args: argparse.Namespace) -> int:
             record = service.run_record(root, args.run_id)
         except NotFound as exc:
             raise CliError(str(exc)) from None
+        formats = _output_formats(root, record)
+        if args.json:
+            for name, outputs in formats.items():
+                record["steps"][name]["outputs"] = outputs
         _print_record(record, args.json)
+        if not args.json and any(formats.values()):
+            sys.stdout.write("outputs (format, and why a faster one was not used):\n")
+            for name, outputs in formats.items():
+                if outputs:
+                    shown = ", ".join(f"{var}: {ref['format']}" + (f" ({ref['why']})"
+                                      if ref.get("why") else "") for var, ref in outputs.items())
+                    sys.stdout.write(f"  {name}: {shown}\n")
         return EXIT_OK
     found = service.runs(root)
     if args.json:
@@ -319,6 +330,32 @@ def runs_command(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(runs_table(found) if found else f"no runs in {root}\n")
     return EXIT_OK
+
+
+def _output_formats(root: Any, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each step's outputs as `{var: {"format", "why"?}}` (issue 21): from the step's
+    kept result in this run, else from the cache entry it was reused from."""
+    from ..cache.store import Store
+
+    try:
+        store = Store.open(root)
+    except Exception:  # noqa: BLE001 - a record without its store still shows
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for name, step in record.get("steps", {}).items():
+        refs: dict[str, Any] = {}
+        try:
+            path = store.runs_dir / str(record.get("run_id")) / f"{name}.result.json"
+            refs = json.loads(store.read_bytes(path).decode("utf-8")).get("outputs") or {}
+        except (OSError, ValueError, AttributeError):
+            entry = store.lookup(step["cache_key"]) if step.get("cache_key") else None
+            refs = {var: ref.to_json() for var, ref in entry.outputs.items()} if entry else {}
+        found[name] = {
+            var: {k: ref[k] for k in ("format", "why") if ref.get(k)}
+            for var, ref in sorted(refs.items())
+            if isinstance(ref, dict) and ":" not in var and ref.get("format")
+        }
+    return found
 
 
 def cache_command(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ import hashlib
 import pickle
 import sys
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any, Callable
 
 from mlpipe_jupyter.analysis.ambient import PREFIX as SETTING
@@ -277,6 +277,9 @@ def fingerprint(value: Any) -> str | None:
     ):
         return None
     digest = hashlib.sha256()
+    if isinstance(value, (FunctionType, type)):  # by identity, never pickle bytes (issue 21)
+        digest.update(repr(code_identity(value)).encode())
+        return digest.hexdigest()
     np = sys.modules.get("numpy")
     if np is not None and type(value) is np.ndarray and not value.dtype.hasobject:
         digest.update(f"{value.dtype.str}{value.shape}".encode())
@@ -296,6 +299,66 @@ def fingerprint(value: Any) -> str | None:
     except Exception:  # noqa: BLE001 - an unpicklable input cannot be compared
         return None
     return digest.hexdigest()
+
+
+def code_identity(value: Any, seen: set[int] | None = None) -> Any:
+    """What a function or class is, as DESIGN's rule 10 compares it: its code, defaults,
+    closure cells and the identities of the globals it reads (a module by name, a function
+    by this same identity, anything else by `id`); a class by its notebook members.
+
+    cloudpickle's bytes of the same function vary from call to call (the submodules
+    imported since, the order of its globals), so "changed" must not be read from them."""
+    import marshal
+
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return ("cycle", getattr(value, "__qualname__", ""))
+    seen.add(id(value))
+    if isinstance(value, type):
+        members = sorted((k, code_identity(v, seen) if isinstance(v, (FunctionType, type))
+                          else _member_identity(v, seen)) for k, v in vars(value).items()
+                         if k not in ("__dict__", "__weakref__", "__doc__", "__module__"))
+        bases = tuple(b.__qualname__ for b in value.__bases__)
+        return ("class", value.__module__, value.__qualname__, bases, tuple(members))
+    if not isinstance(value, FunctionType):
+        return _member_identity(value, seen)
+    code = value.__code__
+    cells = tuple(_member_identity(c.cell_contents, seen) if _filled(c) else "<empty>"
+                  for c in value.__closure__ or ())
+    names = _global_names(code)
+    read = tuple((n, _member_identity(value.__globals__[n], seen)) for n in sorted(names)
+                 if n in value.__globals__)
+    defaults = tuple(_member_identity(d, seen) for d in value.__defaults__ or ())
+    kwdefaults = tuple(sorted((k, _member_identity(v, seen))
+                              for k, v in (value.__kwdefaults__ or {}).items()))
+    return ("function", value.__qualname__, hashlib.sha256(marshal.dumps(code)).hexdigest(),
+            defaults, kwdefaults, cells, read)
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def _global_names(code: Any) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _member_identity(value: Any, seen: set[int]) -> Any:
+    if isinstance(value, ModuleType):
+        return ("module", value.__name__)
+    if isinstance(value, (FunctionType, type)):
+        return code_identity(value, seen)
+    if isinstance(value, _IMMUTABLE):
+        return ("value", repr(value))
+    return ("object", type(value).__qualname__, id(value))
 
 
 _UNBOUND = object()

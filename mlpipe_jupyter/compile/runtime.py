@@ -32,6 +32,7 @@ from mlpipe_jupyter.cache.store import (
     UnsavableValue,
     atomic_write_json,
 )
+from mlpipe_jupyter.cache.serializers import offering
 from mlpipe_jupyter.compile import latebind
 from mlpipe_jupyter.compile import hidden
 
@@ -89,6 +90,7 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     from . import identity  # the key's environment; what the step loads and reads (issue 20)
 
     identity.begin(cfg)
+    fresh_display()  # whatever the preloaded kernel pool did (issue 21)
     local = store and not is_url(store)  # files on object storage are no files of the step's
     tracking.start(Path(os.getcwd()), Path(store).resolve() if local else None)
 
@@ -107,9 +109,18 @@ def restore_file(store: Store, var: str, ref: ArtifactRef) -> None:
 
 
 def load_inputs(cfg: dict[str, Any], step: str | None = None,
-                namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+                namespace: dict[str, Any] | None = None, modules: tuple[str, ...] = (),
+                attributes: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """The step's input values, by variable name, checked against their checksums; a
-    notebook function among them runs against `namespace`, the step's globals (rule 7)."""
+    notebook function among them runs against `namespace`, the step's globals (rule 7).
+
+    First the process state a top-to-bottom kernel would have here (issue 21): the
+    `modules` earlier steps imported, in notebook order, and the submodules the step
+    reaches as attributes of a module (`mpl.pyplot`), are imported; a value saved with
+    its producer's notebook functions (`ArtifactRef.names`) gets them in `namespace`
+    (those it does not bind already) and loads with them in scope (a formula calling
+    `double_it`)."""
+    import_earlier(modules, attributes, namespace)
     inputs = cfg.get("inputs") or {}
     if not inputs:
         return hidden.begin(cfg, {})
@@ -121,15 +132,114 @@ def load_inputs(cfg: dict[str, Any], step: str | None = None,
             if var.startswith(FILE_PREFIX):
                 restore_file(store, var, ref)
                 continue
-            values[var] = store.get(ref)
+            if namespace is not None and ref.names is not None:
+                offer_names(store, ref.names, namespace)
             if namespace is not None:
+                with offering(namespace):
+                    values[var] = store.get(ref)
                 values[var] = latebind.rebind(values[var], namespace)
+            else:
+                values[var] = store.get(ref)
         except CorruptArtifact as exc:
             _report_corrupt(cfg, var, ref_json, exc)
             raise StepInputError(_step_name(cfg, step), var, str(exc)) from exc
         except (KeyError, ValueError, TypeError) as exc:
             raise StepInputError(_step_name(cfg, step), var, f"bad artifact ref ({exc})") from exc
     return hidden.begin(cfg, values)  # installs the `random:*` states, keeps the rest
+
+
+def import_earlier(modules: tuple[str, ...], attributes: tuple[tuple[str, str], ...],
+                   namespace: dict[str, Any] | None) -> None:
+    """Import what earlier steps imported (a submodule of a package this kernel has:
+    `import matplotlib as mpl` in setup, `import matplotlib.pyplot` in an earlier step)
+    and the submodules the step reaches as `alias.sub`. Import errors are the step's own
+    business: they are left for its code to meet, as top to bottom."""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    wanted = list(modules)
+    for alias, attr in attributes:
+        module = (namespace or {}).get(alias)
+        if isinstance(module, types.ModuleType) and not hasattr(module, attr):
+            wanted.append(f"{module.__name__}.{attr}")
+    for name in wanted:
+        if name in sys.modules or name.split(".")[0] not in sys.modules:
+            continue
+        try:
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - not a module (`from m import func`), or broken
+            continue
+
+
+_NAMES: dict[str, dict[str, Any]] = {}
+
+
+def offer_names(store: Store, ref: ArtifactRef, namespace: dict[str, Any]) -> None:
+    """Bind the producer's notebook functions and classes the step does not bind yet."""
+    names = _NAMES.get(ref.key)
+    if names is None:
+        try:
+            names = store.get(ref)
+        except Exception:  # noqa: BLE001 - pruned or unreadable: the value may not need them
+            names = {}
+        _NAMES[ref.key] = names = names if isinstance(names, dict) else {}
+    for name, value in names.items():
+        if name not in namespace:
+            namespace[name] = latebind.rebind(value, namespace)
+
+
+def notebook_names(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The functions and classes the notebook defined (module `__main__`), by name."""
+    import types
+
+    return {
+        name: value for name, value in namespace.items()
+        if isinstance(value, (types.FunctionType, type)) and not name.startswith("_mlpipe")
+        and getattr(value, "__module__", None) == latebind.NOTEBOOK_MODULE
+    }
+
+
+def _attach_names(store: Store, refs: dict[str, Any], namespace: dict[str, Any]) -> None:
+    """Save the notebook's functions and classes once, beside the pickled outputs that may
+    look them up by name as they load (`ArtifactRef.names`)."""
+    pickled = [var for var, ref in refs.items()
+               if ref.get("format") == "cloudpickle" and ":" not in var]
+    names = notebook_names(namespace) if pickled else {}
+    if not names:
+        return
+    try:
+        names_ref = store.put("<notebook names>", names).to_json()
+    except Exception:  # noqa: BLE001 - a function that cannot be pickled: values load without
+        return
+    for var in pickled:
+        refs[var] = {**refs[var], "names": names_ref}
+
+
+def fresh_display() -> None:
+    """Display settings as a fresh Jupyter kernel has them, for the modules already loaded
+    (a preloaded kernel pool imported them outside a kernel): pandas' display options
+    (`max_columns` is 0 in a terminal, 20 in a kernel), NumPy's print options."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        try:
+            ip = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+            pd.reset_option("display")
+            pd.set_option("display.max_columns", 20 if hasattr(ip, "kernel") else 0)
+        except Exception:  # noqa: BLE001, S110 - an unusual pandas: leave it as it is
+            pass
+    np = sys.modules.get("numpy")
+    if np is not None:
+        try:
+            np.set_printoptions(edgeitems=3, threshold=1000, floatmode="maxprec", precision=8,
+                                suppress=False, linewidth=75, nanstr="nan", infstr="inf",
+                                sign="-", formatter=None, legacy=False)
+        except Exception:  # noqa: BLE001, S110
+            pass
 
 
 def _report_corrupt(cfg: dict[str, Any], var: str, ref_json: Any, exc: CorruptArtifact) -> None:
@@ -216,6 +326,7 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
             raise UnsavableValue(exc.var, exc.type_name, exc.reason, name) from None
     if store is not None:
         refs.update(hidden.save_rest(store, name, ending, namespace, keep, refs))
+        _attach_names(store, refs, namespace)
     report = replace(tracking.file_report(tracker, store), random=ending.random,
                      unseeded=ending.unseeded, inputs_changed=ending.inputs_changed,
                      metrics=metrics.logged())

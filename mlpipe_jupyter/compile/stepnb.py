@@ -44,7 +44,7 @@ BEGIN_SOURCE = (
 LOAD_SOURCE = (
     "# mlpipe: load this step's inputs from the artifact store\n"
     "from mlpipe_jupyter.compile import runtime as _mlpipe_rt\n"
-    "globals().update(_mlpipe_rt.load_inputs(_mlpipe, step={step!r}, namespace=globals()))"
+    "globals().update(_mlpipe_rt.load_inputs(_mlpipe, step={step!r}, namespace=globals(){more}))"
 )
 SAVE_SOURCE = (
     "# mlpipe: save this step's outputs to the artifact store\n"
@@ -111,6 +111,67 @@ def _keep_argument(step: Step) -> str:
     return f", keep={kept!r}" if kept else ""
 
 
+def _python(source: str) -> Any:
+    import ast
+
+    from mlpipe_jupyter.analysis.ipysyntax import python_source
+
+    try:
+        return ast.parse(python_source(source) or "")
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _imported(tree: Any) -> list[str]:
+    """Modules an `import` anywhere in the tree loads (`from m import x`: m, and m.x in case
+    x is a submodule), in order."""
+    import ast
+
+    found: list[str] = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append(node.module)
+            found.extend(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return found
+
+
+def _imports_argument(pipeline: Pipeline, step: Step) -> str:
+    """`, modules=(...), attributes=(...)` for the load cell (issue 21: imports are process
+    state): the modules earlier steps import, in notebook order, and the `alias.attr`
+    uses in this step of a module setup imports (`mpl.pyplot`); '' when none."""
+    import ast
+
+    modules: dict[str, None] = {}
+    for other in pipeline.steps:
+        if other.name == step.name:
+            break
+        for _, source in _step_sources(pipeline, other):
+            modules.update(dict.fromkeys(_imported(_python(source))))
+    aliases: set[str] = set()
+    for _, source in _setup_sources(pipeline):
+        tree = _python(source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                aliases.update(a.asname or a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                aliases.update(a.asname or a.name for a in node.names)
+    attributes: dict[tuple[str, str], None] = {}
+    for _, source in _step_sources(pipeline, step):
+        tree = _python(source)
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in aliases:
+                attributes[(node.value.id, node.attr)] = None
+    parts = []
+    if modules:
+        parts.append(f", modules={tuple(modules)!r}")
+    if attributes:
+        parts.append(f", attributes={tuple(sorted(attributes))!r}")
+    return "".join(parts)
+
+
 def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
     """The step notebook for `step_name` as an nbformat-4 JSON dict."""
     try:
@@ -127,7 +188,8 @@ def compile_step(pipeline: Pipeline, step_name: str) -> dict[str, Any]:
     for index, source in _setup_sources(pipeline):
         cells.append(_code_cell(step.name, len(cells), "setup", source, cell=index))
     # Inputs load after setup: a step may re-bind a setup name upstream.
-    cells.append(_code_cell(step.name, len(cells), "load", LOAD_SOURCE.format(step=step.name)))
+    load = LOAD_SOURCE.format(step=step.name, more=_imports_argument(pipeline, step))
+    cells.append(_code_cell(step.name, len(cells), "load", load))
     for index, source in _step_sources(pipeline, step):
         cells.append(_code_cell(step.name, len(cells), "step", source, step=step.name, cell=index))
     save = SAVE_SOURCE.format(step=step.name, keep=_keep_argument(step))
