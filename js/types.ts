@@ -111,6 +111,8 @@ export interface IRunRecord {
   error?: string | null;
   /** Who started it (sidebar, magic, cli, schedule, rest), when recorded. */
   trigger?: string | null;
+  /** The run this one retries (`mlpipe retry`, `POST runs/ID/retry`), when it is a retry. */
+  retry_of?: string | null;
   steps: Record<string, IStepRun>;
 }
 
