@@ -209,21 +209,42 @@ def identity_changed(identity: dict[str, Any] | None, base: Path) -> str | None:
         if facts[0] != digest:
             return f"module {name} changed"
     for dist, (version, record) in sorted((identity.get("packages") or {}).items()):
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as installed
-
-        try:
-            now = installed(dist)
-        except PackageNotFoundError:
+        now = installed_version(dist)
+        if now is None:
             return f"package {dist} {version} -> (none)"
         if now != version:
             return f"package {dist} {version} -> {now}"
         if record and record_hash(dist) not in ("", record):
             return f"package {dist} {version} reinstalled"
+    start = _start_environ()
     for var, seen in sorted((identity.get("environ") or {}).items()):
-        if os.environ.get(var) != seen:
-            return f"environment {var} {_shown(seen)} -> {_shown(os.environ.get(var))}"
+        if start.get(var) != seen:
+            return f"environment {var} {_shown(seen)} -> {_shown(start.get(var))}"
     return None
+
+
+_VERSIONS: dict[str, str | None] = {}
+_VERSIONS_STAMP: tuple[Any, ...] = ()
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of `dist` (None: not installed), memoised while the search
+    path's folders keep their mtimes (an install or uninstall changes them)."""
+    global _VERSIONS_STAMP
+    from .modules import _path_stamp
+
+    stamp = _path_stamp()
+    if stamp != _VERSIONS_STAMP:
+        _VERSIONS.clear()
+        _VERSIONS_STAMP = stamp
+    if dist not in _VERSIONS:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            _VERSIONS[dist] = version(dist)
+        except PackageNotFoundError:
+            _VERSIONS[dist] = None
+    return _VERSIONS[dist]
 
 
 def relative_module_path(path: str, base: Path) -> str:
