@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,7 @@ class _Flow:
             self.blocks.append((block, {}, [], []))
             return
         facts = self._with_calls(facts)
+        facts = self._with_formula_calls(block, facts)
         self._warn_star_imports(block, facts)
         inputs, params = self._reads(block, facts)
         self.passthrough[block.name] = facts.passthrough
@@ -223,6 +225,23 @@ class _Flow:
             return facts
         return replace(facts, deferred=facts.deferred + new_reads,
                        mutates=facts.mutates + new_changes)
+
+    def _with_formula_calls(self, block: StepBlock, facts: CellFacts) -> CellFacts:
+        """A string that calls a function an earlier step defined (`"y ~ double_it(x)"`, a
+        patsy/formulaic formula, `df.eval`) reads that function: top to bottom the formula
+        finds it in the kernel's namespace (issue 21)."""
+        candidates = {n for n in self.functions if n in self.producers}
+        if not candidates:
+            return facts
+        found: dict[str, None] = {}
+        for part in block.parts:
+            for text in _string_constants(part.python):
+                for name in _CALLED.findall(text):
+                    if name in candidates and name not in facts.binds:
+                        found[name] = None
+        known = set(facts.reads) | set(facts.deferred)
+        new = tuple(n for n in found if n not in known)
+        return replace(facts, deferred=facts.deferred + new) if new else facts
 
     def _reads(self, block: StepBlock, facts: CellFacts) -> tuple[dict[str, str], list[str]]:
         inputs: dict[str, str] = {}
@@ -308,6 +327,23 @@ class _Flow:
             file_reads=self.files.reads.get(block.name, ()),
             file_writes=self.files.writes.get(block.name, ()),
         )
+
+
+_CALLED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
+
+
+def _string_constants(source: str) -> list[str]:
+    """The string literals of some Python code ([] when it does not parse)."""
+    import ast
+
+    if "(" not in source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and "(" in n.value]
 
 
 def _ipython(name: str) -> bool:
