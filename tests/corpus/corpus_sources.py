@@ -1320,3 +1320,341 @@ print(len(train_idx), len(test_idx), round(float(scaler.mean_[0]), 6))
 knn = KNeighborsClassifier(7).fit(scaler.transform(X[train_idx]), y[train_idx])
 print("accuracy:", round(knn.score(scaler.transform(X[test_idx]), y[test_idx]), 6))
 ''')
+
+
+# -- issue 21: real-code classes from statsmodels-style notebooks ------------------------------
+
+nb("sunspots_arma", r'''
+#%% md
+# Sunspots: autoregressive models (as in statsmodels' ARMA example)
+
+A yearly series with a `DatetimeIndex` whose `freq` is set, two AR fits, their
+diagnostics and a dynamic prediction; later steps read the fitted model back.
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.tsa.arima.model import ARIMA
+#%%
+%%step load
+dta = sm.datasets.sunspots.load_pandas().data
+dta.index = pd.Index(sm.tsa.datetools.dates_from_range("1700", "2008"))
+dta.index.freq = dta.index.inferred_freq
+del dta["YEAR"]
+print(dta.tail(3))
+print(dta.index.freqstr)
+#%%
+%%step ar2
+arma_mod20 = ARIMA(dta, order=(2, 0, 0)).fit()
+print(arma_mod20.params.round(4))
+#%%
+%%step ar3
+arma_mod30 = ARIMA(dta, order=(3, 0, 0)).fit()
+print(arma_mod30.params.round(4))
+print(round(arma_mod30.aic, 4), round(arma_mod30.bic, 4))
+#%%
+%%step diagnostics
+resid = arma_mod30.resid
+print(round(float(sm.stats.durbin_watson(resid.values)), 4))
+print(arma_mod30.summary().tables[0].as_text().splitlines()[4])
+#%%
+%%step predict
+predict_sunspots = arma_mod30.predict(start="1990", end="2012", dynamic=True)
+print(predict_sunspots.round(3).tail(4))
+#%%
+%%step errors
+def mean_forecast_err(y, yhat):
+    return y.sub(yhat).mean()
+
+print(round(float(mean_forecast_err(dta.SUNACTIVITY, predict_sunspots)), 4))
+''')
+
+
+nb("macro_quarterly_ma", r'''
+#%% md
+# US macro data: quarterly growth and an MA model
+
+Quarterly series on a `PeriodIndex` (1959Q1 on), a monthly one with
+`freq="ME"`, and a moving-average fit whose results later steps read.
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.tsa.arima.model import ARIMA
+from statsmodels.tsa.arima_process import arma_generate_sample
+#%%
+%%step quarterly
+data = sm.datasets.macrodata.load_pandas().data
+ts = pd.Series(data["realgdp"].values, index=pd.period_range("1959Q1", periods=len(data), freq="Q"),
+               name="realgdp")
+print(ts.head(3))
+#%%
+%%step growth
+growth = (np.log(ts).diff().dropna() * 400).rename("growth")
+print(growth.tail(3).round(4))
+print(type(growth.index).__name__, growth.index.freqstr)
+#%%
+%%step monthly
+np.random.seed(2014)
+y = arma_generate_sample(np.r_[1, -0.75, 0.25], np.r_[1, 0.65, 0.35], 120)
+monthly = pd.Series(y, index=pd.date_range("1980-01-31", periods=120, freq="ME"))
+print(monthly.tail(3).round(4))
+#%%
+%%step ma_fit
+ma_mod = ARIMA(growth, order=(0, 0, 2))
+ma_res = ma_mod.fit()
+print(ma_res.params.round(4))
+#%%
+%%step ma_report
+print(ma_res.summary().tables[0].as_text().splitlines()[4])
+print(ma_res.forecast(2).round(4))
+#%%
+%%step arma_monthly
+arma_res = ARIMA(monthly, order=(2, 0, 2), trend="n").fit()
+print(arma_res.params.round(3))
+print(arma_res.forecast(2).round(4))
+''')
+
+
+nb("formula_notebook_function", r'''
+#%% md
+# A GLM whose formula calls a function defined in the notebook
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+#%%
+%%step data
+rng = np.random.default_rng(0)
+df = pd.DataFrame({"x": rng.normal(size=60), "g": rng.integers(0, 3, size=60)})
+df["y"] = 3 * df["x"] + df["g"] + rng.normal(size=60) * 0.1
+print(df.describe().round(3).loc[["mean", "std"]])
+#%%
+%%step fit
+def double_it(v):
+    return 2 * v
+
+glm = smf.glm("y ~ double_it(x) + C(g)", df).fit()
+print(glm.params.round(4))
+#%%
+%%step predict
+print(glm.predict(df.head(3)).round(4))
+#%%
+%%step refit
+ols = smf.ols("y ~ double_it(x)", df).fit()
+print(ols.params.round(4))
+''')
+
+
+nb("beanplot_helper", r'''
+#%% md
+# One plotting helper, called by many steps
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import matplotlib.pyplot as plt
+#%%
+%%step helper
+rng = np.random.default_rng(7)
+groups = {name: rng.normal(loc, 1.0, 80) for name, loc in [("a", 0.0), ("b", 1.0), ("c", 2.5)]}
+
+def beanplot(data, ax=None, title=""):
+    ax = ax or plt.gca()
+    ax.violinplot(list(data.values()), showmeans=True)
+    ax.set_xticks(range(1, len(data) + 1), list(data))
+    ax.set_title(title)
+    return {k: round(float(np.mean(v)), 4) for k, v in data.items()}
+
+print(sorted(groups))
+#%%
+%%step plot_all
+fig, ax = plt.subplots()
+print(beanplot(groups, ax, "all"))
+plt.close(fig)
+#%%
+%%step plot_ab
+print(beanplot({k: groups[k] for k in "ab"}, title="a and b"))
+plt.close("all")
+#%%
+%%step plot_shift
+print(beanplot({k: v + 1 for k, v in groups.items()}, title="shifted"))
+plt.close("all")
+#%%
+%%step plot_scaled
+print(beanplot({k: v * 2 for k, v in groups.items()}, title="scaled"))
+plt.close("all")
+#%%
+%%step plot_abs
+print(beanplot({k: np.abs(v) for k, v in groups.items()}, title="abs"))
+plt.close("all")
+#%%
+%%step plot_c
+print(beanplot({"c": groups["c"]}, title="c"))
+plt.close("all")
+''')
+
+
+nb("np_random_steps", r'''
+#%% md
+# A simulation that draws from the global NumPy generator in many steps
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+
+np.random.seed(12345)
+#%%
+%%step noise
+noise = np.random.normal(size=200)
+print(noise[:3].round(6))
+#%%
+%%step walk
+walk = np.cumsum(np.random.choice([-1, 1], size=200))
+print(walk[-3:])
+#%%
+%%step sample
+sample = pd.Series(np.random.exponential(2.0, size=50)).round(6)
+print(sample.head(3).to_list())
+#%%
+%%step boot
+means = [np.random.choice(noise, size=len(noise)).mean() for _ in range(20)]
+print(round(float(np.mean(means)), 6))
+#%%
+%%step perm
+perm = np.random.permutation(10)
+print(perm.tolist())
+#%%
+%%step uniform
+u = np.random.uniform(size=5)
+print(u.round(6))
+#%%
+%%step combine
+print(round(float(noise.sum() + walk[-1] + sample.sum() + u.sum()), 6))
+''')
+
+
+nb("arrays_inplace", r'''
+#%% md
+# Arrays changed in place by later steps
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+#%%
+%%step build
+grid = np.arange(16, dtype=float).reshape(4, 4)
+weights = np.ones(4)
+cols = np.asfortranarray(np.arange(6).reshape(2, 3))
+print(grid.flags.writeable, cols.flags.f_contiguous)
+#%%
+%%step zero_diag
+np.fill_diagonal(grid, 0.0)
+grid[0, :] *= 10
+print(grid)
+#%%
+%%step scale
+weights /= weights.sum()
+weights[-1] = 0.5
+cols[0, 0] = 99
+print(weights, cols.flags.f_contiguous, cols[0].tolist())
+#%%
+%%step combine
+grid[grid > 20] = -1
+print(grid @ weights)
+''')
+
+
+nb("mpl_pyplot_later", r'''
+#%% md
+# `mpl.pyplot` works because an earlier step imported it
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import matplotlib as mpl
+#%%
+%%step draw
+import matplotlib.pyplot as plt
+xs = np.linspace(0, 1, 5)
+fig = plt.figure()
+plt.plot(xs, xs ** 2)
+plt.close(fig)
+print(xs.round(2))
+#%%
+%%step later
+fig2 = mpl.pyplot.figure(figsize=(3, 2))
+print(fig2.get_size_inches().tolist())
+mpl.pyplot.close(fig2)
+#%%
+%%step styles
+print(type(mpl.pyplot.gca()).__name__)
+mpl.pyplot.close("all")
+''')
+
+
+nb("wide_frame_print", r'''
+#%% md
+# A wide DataFrame printed as it is
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+#%%
+%%step wide
+wide = pd.DataFrame(np.arange(3 * 26).reshape(3, 26) * 1.5, columns=[f"feature_{c}" for c in "abcdefghijklmnopqrstuvwxyz"])
+print(wide)
+#%%
+%%step arr
+print(np.linspace(0, 1, 40))
+wide
+#%%
+%%step desc
+print(wide.describe().T.head(12))
+''')
+
+
+nb("private_helpers", r'''
+#%% md
+# Helpers with a leading underscore, defined in the first step
+#%%
+%load_ext mlpipe_jupyter
+#%%
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+#%%
+%%step c1
+def _exog_gen(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return sm.add_constant(rng.normal(size=(n, 2)))
+
+def _endog_gen(exog, beta=(1.0, 2.0, -1.0), seed=1):
+    rng = np.random.default_rng(seed)
+    return exog @ np.asarray(beta) + rng.normal(scale=0.1, size=len(exog))
+
+_scratch = [1, 2, 3]
+n_obs = len(_scratch) * 30
+print(n_obs)
+#%%
+%%step c2
+exog = _exog_gen(n_obs)
+endog = _endog_gen(exog)
+print(exog.shape, endog[:3].round(4))
+#%%
+%%step c3
+res = sm.OLS(endog, exog).fit()
+print(res.params.round(4))
+#%%
+%%step c4
+res_big = sm.OLS(_endog_gen(_exog_gen(200, 5), seed=6), _exog_gen(200, 5)).fit()
+print(res_big.params.round(4))
+''')
