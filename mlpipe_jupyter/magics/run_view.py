@@ -41,6 +41,12 @@ def _parser() -> Any:
     p.add_argument("--gpu-workers", type=int)
     p.add_argument("--store")
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--select", "-s", action="append", default=[])
+    p.add_argument("--exclude", action="append", default=[])
+    p.add_argument("--only", action="append", default=[])
+    p.add_argument("--from", dest="from_step", action="append", default=[])
+    p.add_argument("--until", action="append", default=[])
+    p.add_argument("--dry", action="store_true")
     return p
 
 
@@ -64,16 +70,28 @@ def pipeline_run(shell: Any, line: str) -> RunResult:
         more = f" (and {len(pipeline.errors) - 1} more)" if len(pipeline.errors) > 1 else ""
         raise UsageError(f"%pipeline run: {path.name}: {pipeline.errors[0]}{more}")
     names = list(pipeline.order) or [step.name for step in pipeline.steps]
+    params = {name: parse_value(value) for name, value in args.parameters}
+    selection = {
+        "select": args.select + [f"{s}+" for s in args.from_step] + [f"+{s}" for s in args.until],
+        "exclude": args.exclude, "only": args.only,
+    }
+    if args.dry:  # the plan, nothing run (`mlpipe run --dry`)
+        try:
+            print(pipeline.plan(params, store=args.store, no_cache=args.no_cache, **selection))
+        except MlpipeError as exc:
+            raise UsageError(f"%pipeline run: {str(exc).splitlines()[0]}") from None
+        return None  # type: ignore[return-value]
     view = progress_view(names)
     try:
         run = pipeline.run(
-            {name: parse_value(value) for name, value in args.parameters},
+            params,
             store=args.store,
             scheduler=args.scheduler,
             workers=args.workers,
             gpu_workers=args.gpu_workers,
             no_cache=args.no_cache,
             on_event=view,
+            **selection,
         )
     except MlpipeError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
