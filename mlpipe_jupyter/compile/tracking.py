@@ -110,9 +110,14 @@ class Tracker:
             self.first[path] = fp if fp is not None else fingerprint(path)
 
     def wrote(self, path: str) -> None:
+        """A file written: never a read; stored (to be put back for later steps) unless it
+        is in the temp folder outside the project (scratch files, as before issue 20)."""
         self.touched.add(path)
-        if path not in self.writes and not self._excluded(path):
-            self.writes[path] = None
+        if path in self.writes or self._excluded(path):
+            return
+        if path.startswith(_temp_root() + os.sep) and not self.inside(path):
+            return
+        self.writes[path] = None
 
     def list(self, path: str) -> None:
         if path not in self.listed and not self._excluded(path):
@@ -144,11 +149,16 @@ _installed = False
 
 
 @functools.lru_cache(maxsize=1)
-def _temp_noise() -> tuple[str, ...]:
-    """The kernels' and libraries' own files in the temp folder; the rest of it counts."""
+def _temp_root() -> str:
     import tempfile
 
-    temp = os.path.realpath(tempfile.gettempdir())
+    return os.path.realpath(tempfile.gettempdir())
+
+
+@functools.lru_cache(maxsize=1)
+def _temp_noise() -> tuple[str, ...]:
+    """The kernels' and libraries' own files in the temp folder; the rest of it counts."""
+    temp = _temp_root()
     names = ("mlpipe-kernel-", "joblib_memmapping", "loky-", "pymp-", "tmp")
     return tuple(os.path.join(temp, n) for n in names)
 

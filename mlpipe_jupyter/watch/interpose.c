@@ -60,6 +60,13 @@ static int nskips;
 static char lib_path[PATH_MAX];    /* this library, for LD_PRELOAD in a new environment */
 
 static int (*real_open)(const char *, int, ...);
+/* resolved at load: the exec wrappers may run in a vfork child, where dlsym is unsafe */
+static int (*real_execve)(const char *, char *const[], char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                         const posix_spawnattr_t *, char *const[], char *const[]);
+static int (*real_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                          const posix_spawnattr_t *, char *const[], char *const[]);
 
 static void lock(void) { while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE)) {} }
 static void unlock(void) { __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE); }
@@ -71,6 +78,10 @@ static void after_fork_child(void) { lock_word = 0; }
 __attribute__((constructor)) static void watch_init(void) {
     Dl_info info;
     real_open = next("open");
+    real_execve = next("execve");
+    real_execvpe = next("execvpe");
+    real_spawn = next("posix_spawn");
+    real_spawnp = next("posix_spawnp");
     if (dladdr((void *)watch_init, &info) && info.dli_fname)
         snprintf(lib_path, sizeof lib_path, "%s", info.dli_fname);
     pthread_atfork(NULL, NULL, after_fork_child);
@@ -183,6 +194,16 @@ static char fopen_op(const char *mode) {
     return 'R';
 }
 
+/* Log one call's outcome (not the watcher's own calls), keeping errno as the call set it. */
+static void record(char op, int failed, int fd, int dirfd, const char *path) {
+    if (busy) return;
+    busy = 1;
+    int saved = errno;
+    emit(op, failed ? saved : 0, fd, dirfd, path, NULL);
+    errno = saved;
+    busy = 0;
+}
+
 /* -- open ------------------------------------------------------------------------- */
 
 #define OPEN_LIKE(NAME)                                                                 \
@@ -194,10 +215,7 @@ static char fopen_op(const char *mode) {
         }                                                                               \
         if (!real) real = next(#NAME);                                                  \
         int fd = real(path, flags, mode);                                               \
-        if (busy) return fd;                                                            \
-        busy = 1; int saved = errno;                                                    \
-        emit(open_op(flags), fd < 0 ? saved : 0, fd, AT_FDCWD, path, NULL);             \
-        errno = saved; busy = 0;                                                        \
+        record(open_op(flags), fd < 0, fd, AT_FDCWD, path);                             \
         return fd;                                                                      \
     }
 OPEN_LIKE(open)
@@ -212,10 +230,7 @@ OPEN_LIKE(open64)
         }                                                                               \
         if (!real) real = next(#NAME);                                                  \
         int fd = real(dirfd, path, flags, mode);                                        \
-        if (busy) return fd;                                                            \
-        busy = 1; int saved = errno;                                                    \
-        emit(open_op(flags), fd < 0 ? saved : 0, fd, dirfd, path, NULL);                \
-        errno = saved; busy = 0;                                                        \
+        record(open_op(flags), fd < 0, fd, dirfd, path);                                \
         return fd;                                                                      \
     }
 OPENAT_LIKE(openat)
@@ -226,10 +241,7 @@ OPENAT_LIKE(openat64)
         static int (*real)(const char *, int);                                          \
         if (!real) real = next(#NAME);                                                  \
         int fd = real(path, flags);                                                     \
-        if (busy) return fd;                                                            \
-        busy = 1; int saved = errno;                                                    \
-        emit(open_op(flags), fd < 0 ? saved : 0, fd, AT_FDCWD, path, NULL);             \
-        errno = saved; busy = 0;                                                        \
+        record(open_op(flags), fd < 0, fd, AT_FDCWD, path);                             \
         return fd;                                                                      \
     }
 OPEN2_LIKE(__open_2)
@@ -240,10 +252,7 @@ OPEN2_LIKE(__open64_2)
         static int (*real)(int, const char *, int);                                     \
         if (!real) real = next(#NAME);                                                  \
         int fd = real(dirfd, path, flags);                                              \
-        if (busy) return fd;                                                            \
-        busy = 1; int saved = errno;                                                    \
-        emit(open_op(flags), fd < 0 ? saved : 0, fd, dirfd, path, NULL);                \
-        errno = saved; busy = 0;                                                        \
+        record(open_op(flags), fd < 0, fd, dirfd, path);                                \
         return fd;                                                                      \
     }
 OPENAT2_LIKE(__openat_2)
@@ -254,10 +263,7 @@ OPENAT2_LIKE(__openat64_2)
         static FILE *(*real)(const char *, const char *);                               \
         if (!real) real = next(#NAME);                                                  \
         FILE *f = real(path, mode);                                                     \
-        if (busy) return f;                                                             \
-        busy = 1; int saved = errno;                                                    \
-        emit(fopen_op(mode), f ? 0 : saved, f ? fileno(f) : -1, AT_FDCWD, path, NULL);  \
-        errno = saved; busy = 0;                                                        \
+        record(fopen_op(mode), !f, f ? fileno(f) : -1, AT_FDCWD, path);                 \
         return f;                                                                       \
     }
 FOPEN_LIKE(fopen)
@@ -267,10 +273,7 @@ FILE *freopen(const char *path, const char *mode, FILE *stream) {
     static FILE *(*real)(const char *, const char *, FILE *);
     if (!real) real = next("freopen");
     FILE *f = real(path, mode, stream);
-    if (busy || !path) return f;
-    busy = 1; int saved = errno;
-    emit(fopen_op(mode), f ? 0 : saved, f ? fileno(f) : -1, AT_FDCWD, path, NULL);
-    errno = saved; busy = 0;
+    if (path) record(fopen_op(mode), !f, f ? fileno(f) : -1, AT_FDCWD, path);
     return f;
 }
 
@@ -278,10 +281,7 @@ DIR *opendir(const char *path) {
     static DIR *(*real)(const char *);
     if (!real) real = next("opendir");
     DIR *d = real(path);
-    if (busy) return d;
-    busy = 1; int saved = errno;
-    emit('D', d ? 0 : saved, -1, AT_FDCWD, path, NULL);
-    errno = saved; busy = 0;
+    record('D', !d, -1, AT_FDCWD, path);
     return d;
 }
 
@@ -521,22 +521,20 @@ static void fix_env(char *const envp[], char **out, char *pre, char *log, char *
 }
 
 int execve(const char *path, char *const argv[], char *const envp[]) {
-    static int (*real)(const char *, char *const[], char *const[]);
-    if (!real) real = next("execve");
+    if (!real_execve) { errno = ENOSYS; return -1; }
     note_exec(path);
     FIXED_ENV(envp, env);
-    return real(path, argv, env);
+    return real_execve(path, argv, env);
 }
 
 int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
 
 int execvpe(const char *file, char *const argv[], char *const envp[]) {
-    static int (*real)(const char *, char *const[], char *const[]);
     char buf[PATH_MAX];
-    if (!real) real = next("execvpe");
+    if (!real_execvpe) { errno = ENOSYS; return -1; }
     note_exec(on_path(file, buf, sizeof buf));
     FIXED_ENV(envp, env);
-    return real(file, argv, env);
+    return real_execvpe(file, argv, env);
 }
 
 int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
@@ -570,21 +568,17 @@ int execle(const char *path, const char *arg, ...) {
 
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                       const posix_spawnattr_t *, char *const[], char *const[]);
-    if (!real) real = next("posix_spawn");
+    if (!real_spawn) return ENOSYS;
     note_exec(path);
     FIXED_ENV(envp, env);
-    return real(pid, path, actions, attr, argv, env);
+    return real_spawn(pid, path, actions, attr, argv, env);
 }
 
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-    static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                       const posix_spawnattr_t *, char *const[], char *const[]);
     char buf[PATH_MAX];
-    if (!real) real = next("posix_spawnp");
+    if (!real_spawnp) return ENOSYS;
     note_exec(on_path(file, buf, sizeof buf));
     FIXED_ENV(envp, env);
-    return real(pid, file, actions, attr, argv, env);
+    return real_spawnp(pid, file, actions, attr, argv, env);
 }
