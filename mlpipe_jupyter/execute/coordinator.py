@@ -232,9 +232,16 @@ class Coordinator:
         result has no such value (never a bare KeyError that ends the run, issue 21)."""
         refs = {}
         for var, source in self.machine.inputs(name):
-            found = self.outputs.get(source, {})
-            if var not in found:
-                raise MissingInput(name, var, source, self.machine.status(source).value)
+            found, seen = self.outputs.get(source, {}), {source}
+            while var not in found:
+                # a step found to change `var` re-ran and this time left it as it got it
+                # (so did not save it): the value is the one it read, from its producer
+                upstream = self.machine.producers.get(source, {}).get(var)
+                if upstream is None or upstream in seen:
+                    raise MissingInput(name, var, source, self.machine.status(source).value)
+                source = upstream
+                seen.add(source)
+                found = self.outputs.get(source, {})
             refs[var] = found[var]
         return refs
 
