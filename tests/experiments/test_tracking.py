@@ -124,3 +124,21 @@ def test_sdk_compare_is_a_dataframe_with_mlflow_column_names(runs):
     assert str(frame["start_time"].dtype).startswith("datetime64")
     best = frame.sort_values("metrics.evaluate.auc").iloc[-1]
     assert best["run_id"] == runs["C"]
+
+
+def test_rest_compare_and_lineage_answers(runs):
+    """What GET runs/compare?ids=A,B and GET runs/ID?lineage=1 answer (the service methods
+    the handlers call; the routes are in server/handlers.py)."""
+    from mlpipe_jupyter.errors import BadInput
+    from mlpipe_jupyter.server.manager import MlpipeService
+
+    service = MlpipeService(root_dir=str(runs["folder"]))
+    answer = service.compare_runs((runs["A"], runs["B"]))
+    assert [r["run_id"] for r in answer["runs"]] == [runs["A"], runs["B"]]
+    assert "metrics.evaluate.auc" in answer["columns"]
+    assert answer["runs"][1]["duration.load"] == "cached"
+    with pytest.raises(BadInput, match="two runs or more"):
+        service.compare_runs((runs["A"],))
+    record = service.run_lineage(runs["C"])
+    assert record["run_id"] == runs["C"] and record["steps"]["train"]["metrics"]
+    assert record["lineage"]["steps"]["load"]["files"][0]["path"] == "data.csv"
