@@ -318,11 +318,20 @@ def run_step(job: StepJob) -> StepResult:
     started = time.perf_counter()
     dask_worker = _dask_worker()
     cluster = threads.cluster_of(dask_worker)
-    with threads.running_step(cluster), \
-            gpus.pinned(dask_worker, job.resources.get("GPU")) as devices:
-        n = threads.step_threads(job.resources.get("CPU"), dask_worker,
-                                 threads.running_here(cluster))
-        return _run_step(job, dask_worker, started, n, devices)
+    try:
+        with threads.running_step(cluster), \
+                gpus.pinned(dask_worker, job.resources.get("GPU")) as devices:
+            n = threads.step_threads(job.resources.get("CPU"), dask_worker,
+                                     threads.running_here(cluster))
+            return _run_step(job, dask_worker, started, n, devices)
+    except gpus.NoDeviceFree as exc:  # Dask counted GPUs this worker's devices do not have
+        worker = str(dask_worker.address) if dask_worker else socket.gethostname()
+        return StepResult(
+            StepStatus.FAILED, job.step, worker, time.perf_counter() - started, job.attempt,
+            error=f"step '{job.step}': no free GPU on worker {worker} ({exc}); give the"
+                  " worker as many GPU resources as it has devices",
+            failure=Failure.ERROR,
+        )
 
 
 def _run_step(
