@@ -51,9 +51,17 @@ class PipelineMagics(Magics):
             started=time.time(),
             execution_count=cell_number(self.shell),
         )
+        from ..experiments import metrics  # mlp.log_metric in this cell: this step's
+
+        metrics.begin(name)
         session.record_step(recorded)
         try:
             value, status = cached_run(self.shell, session, recorded)
+            if options.metrics:  # %%step --metrics VAR: their values now, as a run records
+                try:
+                    metrics.from_variables(list(options.metrics), self.shell.user_ns, name)
+                except metrics.BadMetric as exc:
+                    raise UsageError(f"%%step: {exc}") from None
         except BaseException:
             session.record_step(replace(recorded, status="failed"))
             raise

@@ -52,3 +52,17 @@ def test_the_metrics_option_is_parsed():
     assert (name, options.metrics, options.retries) == ("evaluate", ("auc", "f1"), 1)
     with pytest.raises(StepLineError, match="--metrics needs at least one name"):
         parse_step_line("evaluate --metrics")
+
+
+def test_step_magic_metrics_option_in_the_live_kernel(ip, tmp_path, monkeypatch):
+    from mlpipe_jupyter.experiments import metrics
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLPIPE_STORE", str(tmp_path / "store"))
+    result = ip.run_cell("%%step evaluate --metrics auc\nimport mlpipe_jupyter as mlp\n"
+                         "auc = 0.75\nmlp.log_metric('loss', 0.5)")
+    assert result.success, result.error_in_exec
+    assert metrics.logged() == {"loss": 0.5, "auc": 0.75}
+    result = ip.run_cell("%%step bad --metrics auc\nauc = float('nan')")
+    assert not result.success
+    assert "step 'bad': metric 'auc' is nan, not a finite number" in str(result.error_in_exec)
