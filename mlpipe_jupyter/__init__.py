@@ -30,12 +30,14 @@ _LAZY = {
     "log_metric": "experiments.metrics", "log_metrics": "experiments.metrics",
     "compare": "sdk.compare",
     "debug": "magics.debug",
+    "store_info": "housekeeping",
 }
 
 __all__ = [
     "BadInput", "Conflict", "MlpipeError", "NotFound", "Pipeline", "Run", "RunRequest", "debug",
     "RunStatus", "StepFailed", "StepInfo", "StepOutputs", "StepStatus", "get_run", "load",
     "publish", "resolve_store", "runs", "trigger", "compare", "log_metric", "log_metrics",
+    "store_info",
 ]
 
 

@@ -29,7 +29,8 @@ from .cache.retention import (Policy, format_size, parse_duration, parse_keep_la
                               parse_size)
 from .errors import BadInput, NotFound
 
-URL_GRACE_S = 600.0  # object storage: others may be planning runs on other machines
+URL_GRACE_S = 600.0
+RETENTION_ENV = "MLPIPE_RETENTION"  # JSON: the server's c.MlpipeService.retention  # object storage: others may be planning runs on other machines
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -83,6 +84,13 @@ def policy_from(table: dict[str, Any], where: str = "retention") -> tuple[Policy
 def configured_policy(start: Path | None = None,
                       settings: dict[str, Any] | None = None) -> tuple[Policy, float | None]:
     """The configured policy (server settings over files) and grace; empty when none."""
+    if settings is None and os.environ.get(RETENTION_ENV):
+        import json
+
+        try:
+            settings = json.loads(os.environ[RETENTION_ENV])
+        except ValueError as exc:
+            raise BadInput(f"${RETENTION_ENV} is not JSON: {exc}") from None
     if settings:
         return policy_from(settings, "c.MlpipeService.retention")
     table, path = config_retention(start)

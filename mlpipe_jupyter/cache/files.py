@@ -82,7 +82,7 @@ class HashCache:
     def save(self) -> None:
         if not self.dirty or self.path is None:
             return
-        from .store import atomic_write_json
+        from .fs import atomic_write_json
 
         try:
             # merge with what others wrote meanwhile: last writer wins per path

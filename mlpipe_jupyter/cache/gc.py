@@ -5,7 +5,8 @@ team sharing one store sees each other's uses, pins and leases:
 
     used/<key>.json         when a run or a kernel last took the entry (a hit refreshes it)
     leases/<run_id>.json    what a live run holds: the entries and artifacts it planned
-                            to use, until an expiry; `keys: null` while it is planning
+                            to use, until an expiry; `keys: null` while it is planning;
+                            `since`: when it started (what it writes after that stays)
     pins/<run_id>.json      a pinned run's entries and artifacts: kept whatever the policy
     gc/marks/<key>.json     phase one: chosen for removal at this time
     gc/pruned/<key>.json    an entry removed: when and by which rule (what a later
@@ -15,8 +16,8 @@ A collection runs in two phases. It marks what the policy chooses; it sweeps an 
 only once its mark is older than the grace period, nothing used it since the mark,
 nothing protects it now, and no run is still planning (a planning run holds a lease
 with no keys yet: it may be about to take anything). Artifacts go last, only when no
-entry, pin or lease names them and they are older than the grace period (a run may
-have written them and not yet committed its entry).
+entry, pin or lease names them, they are older than the grace period, and no live run
+started before they were written (a run writes artifacts before it commits their entry).
 """
 
 from __future__ import annotations
@@ -107,13 +108,15 @@ def hold(store: Any, run_id: str, entries: Iterable[Any] | None, now: float | No
          seconds: float | None = None) -> None:
     """Lease what run `run_id` will use: `entries` (CacheEntry) or None while it plans."""
     now = time.time() if now is None else now
+    path = store.root / "leases" / f"{run_id}.json"
+    since = float((_read(store, path) or {}).get("since") or now)
     if entries is None:
         data: dict[str, Any] = {"keys": None, "artifacts": [],
                                 "until": now + (seconds or PLANNING_LEASE_S)}
     else:
         keys, artifacts = _names(entries)
         data = {"keys": keys, "artifacts": artifacts, "until": now + (seconds or RUN_LEASE_S)}
-    _write(store, store.root / "leases" / f"{run_id}.json", {**data, "run_id": run_id})
+    _write(store, path, {**data, "run_id": run_id, "since": since})
 
 
 def release(store: Any, run_id: str) -> None:
@@ -176,6 +179,7 @@ class _Protection:
     keys: dict[str, str] = field(default_factory=dict)  # key -> why it stays
     artifacts: set[str] = field(default_factory=set)
     planning: list[str] = field(default_factory=list)  # runs still planning
+    since: float | None = None  # when the oldest live run started: what it writes stays
 
 
 def _protection(store: Any, records: Any, now: float) -> _Protection:
@@ -187,6 +191,8 @@ def _protection(store: Any, records: Any, now: float) -> _Protection:
     for run_id, data in _records_in(store, "leases"):
         if float(data.get("until") or 0) < now:
             continue
+        started = float(data.get("since") or data.get("until") or now)
+        found.since = started if found.since is None else min(found.since, started)
         if data.get("keys") is None:
             found.planning.append(run_id)
         for key in data.get("keys") or ():
@@ -199,7 +205,9 @@ def _protection(store: Any, records: Any, now: float) -> _Protection:
 
 
 def latest_run_keys(records: Any) -> dict[str, set[str]]:
-    """Notebook -> the cache keys its latest run used (succeeded or cached steps)."""
+    """Notebook -> the cache keys its latest finished run used (succeeded or cached steps).
+    A run still going is not it: its steps have no keys yet, and its lease protects what
+    it takes (a run is recorded before it takes its lease)."""
     if records is None or not Path(records.path).exists():
         return {}
     import sqlite3
@@ -208,7 +216,9 @@ def latest_run_keys(records: Any) -> dict[str, set[str]]:
         SELECT r.notebook, s.cache_key FROM runs r JOIN steps s ON s.run_id = r.run_id
         WHERE s.cache_key IS NOT NULL AND s.status IN ('succeeded', 'cached')
           AND r.run_id = (SELECT r2.run_id FROM runs r2 WHERE r2.notebook = r.notebook
-                          AND r2.started IS NOT NULL ORDER BY r2.started DESC LIMIT 1)
+                          AND r2.started IS NOT NULL
+                          AND r2.status IN ('succeeded', 'failed', 'cancelled')
+                          ORDER BY r2.started DESC LIMIT 1)
     """
     found: dict[str, set[str]] = {}
     try:
@@ -262,7 +272,10 @@ def collect(store: Any, policy: Policy, *, records: Any = None, dry_run: bool = 
         Candidate(
             key=e.step_key, project=getattr(e, "project", "") or owners.get(e.step_key, ""),
             step=e.step, last_used=max(last_used(store, e.step_key) or 0.0, e.created),
-            artifacts=frozenset(_artifacts(e)), protected=guard.keys.get(e.step_key),
+            artifacts=frozenset(_artifacts(e)),
+            protected=guard.keys.get(e.step_key) or (
+                "made while a run is live" if guard.since is not None and e.created >= guard.since
+                else None),
         )
         for e in entries
     ]
@@ -301,7 +314,9 @@ def collect(store: Any, policy: Policy, *, records: Any = None, dry_run: bool = 
     if not blocked:
         kept = {a for c in candidates if c.key in by_key and store_has_entry(store, c.key)
                 for a in c.artifacts}
-        artifacts, freed = store._remove_unreferenced(kept | guard.artifacts, now - grace_s)
+        # what a live run wrote and has not committed yet is newer than its lease
+        older_than = now - grace_s if guard.since is None else min(now - grace_s, guard.since)
+        artifacts, freed = store._remove_unreferenced(kept | guard.artifacts, older_than)
     return GcReport(policy.describe(), shown, marked=len(chosen), entries_removed=removed,
                     artifacts_removed=artifacts, bytes_freed=freed, kept_protected=protected,
                     sweep_blocked=blocked)

@@ -180,7 +180,9 @@ def _file_facts(path: str) -> tuple[str, tuple[ImportSpec, ...]] | None:
     memo = (path, st.st_size, st.st_mtime_ns)
     if memo in _FILE_FACTS:
         return _FILE_FACTS[memo]
-    from .keys import normalize_code, sha256_text
+    from mlpipe_jupyter.analysis.normalize import normalize_code
+
+    from .hashing import sha256_text
 
     try:
         data = Path(path).read_bytes()
@@ -308,7 +310,7 @@ def _distributions(memo_dir: Path | None) -> dict[str, list[str]]:
         mapping = {k: sorted(set(v)) for k, v in packages_distributions().items()}
         if memo is not None:
             try:
-                from .store import atomic_write_json
+                from .fs import atomic_write_json
 
                 atomic_write_json(memo, {"stamp": [list(s) for s in stamp], "map": mapping})
             except OSError:

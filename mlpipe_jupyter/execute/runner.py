@@ -96,24 +96,26 @@ def run_pipeline(
         run_id, pipeline, request.notebook, store, records,
         param_values(pipeline, request.params), options, _safe(on_event),
     )
-    # what earlier runs found at run time, up front (DESIGN rule 10), and the selection
-    ctx.pipeline, the_plan = plan_run(
-        pipeline, store, ctx.notebook, request.params, no_cache=request.no_cache,
-        select=request.select, exclude=request.exclude, only=request.only,
-        forced=request.retry_of is None,  # a retry reuses what succeeded
-    )
-    pipeline = ctx.pipeline
-    _snapshot(ctx, request)
-    from mlpipe_jupyter.experiments.hooks import RunTracker
+    with _StoreLease(store, run_id) as held:  # a prune never sweeps what this run takes
+        # what earlier runs found at run time, up front (DESIGN rule 10), and the selection
+        ctx.pipeline, the_plan = plan_run(
+            pipeline, store, ctx.notebook, request.params, no_cache=request.no_cache,
+            select=request.select, exclude=request.exclude, only=request.only,
+            forced=request.retry_of is None,  # a retry reuses what succeeded
+        )
+        held.plan(the_plan)
+        pipeline = ctx.pipeline
+        _snapshot(ctx, request)
+        from mlpipe_jupyter.experiments.hooks import RunTracker
 
-    ctx.tracker = RunTracker(ctx, getattr(request, "tracking_uri", None))
-    with _Lease(records, run_id):
-        ctx.emit({"event": "plan", "run_id": run_id, "steps": the_plan.rows()})
-        _record_plan(ctx, the_plan)
-        if the_plan.all_cached:
-            _finish(ctx, RunStatus.SUCCEEDED)
-        else:
-            _run_on_cluster(ctx, the_plan)
+        ctx.tracker = RunTracker(ctx, getattr(request, "tracking_uri", None))
+        with _Lease(records, run_id):
+            ctx.emit({"event": "plan", "run_id": run_id, "steps": the_plan.rows()})
+            _record_plan(ctx, the_plan)
+            if the_plan.all_cached:
+                _finish(ctx, RunStatus.SUCCEEDED)
+            else:
+                _run_on_cluster(ctx, the_plan)
     return records.get_run(run_id)
 
 
@@ -138,6 +140,39 @@ def _snapshot(ctx: RunContext, request: RunRequest) -> None:
             storefs.write_local(folder / REQUEST_FILE, (request.to_json() + "\n").encode())
     except OSError as exc:  # the run goes on; only a retry of it will miss the snapshot
         ctx.emit({"event": "warning", "message": f"could not keep the notebook snapshot: {exc}"})
+
+
+class _StoreLease:
+    """The run's lease in the store (`cache.gc`): while it plans, no prune sweeps anything;
+    once planned, the entries it will reuse are kept until it ends."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+
+    def __enter__(self) -> _StoreLease:
+        from mlpipe_jupyter.cache import gc
+
+        _quietly(gc.hold, self.store, self.run_id, None)
+        return self
+
+    def plan(self, the_plan: Plan) -> None:
+        from mlpipe_jupyter.cache import gc
+
+        taken = [d.entry for d in the_plan.decisions.values() if d.entry is not None]
+        _quietly(gc.hold, self.store, self.run_id, taken)
+
+    def __exit__(self, *exc: object) -> None:
+        from mlpipe_jupyter.cache import gc
+
+        _quietly(gc.release, self.store, self.run_id)
+
+
+def _quietly(call: Callable[..., Any], *args: Any) -> None:
+    """A lease the store cannot take (read-only, unreachable) must not stop the run."""
+    try:
+        call(*args)
+    except OSError:
+        pass
 
 
 class _Lease:

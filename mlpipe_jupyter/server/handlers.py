@@ -246,6 +246,13 @@ class StatusHandler(MlpipeHandler):
         await self.read(self.service.status)
 
 
+class StoreHandler(MlpipeHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.read(self.service.store_info)
+
+
 class NotFoundHandler(MlpipeHandler):
     """Unknown routes under the prefix answer JSON too, never tornado's HTML page."""
 
@@ -271,6 +278,7 @@ ROUTES: list[tuple[str, type[MlpipeHandler]]] = [
     (f"schedules/{SEGMENT}", ScheduleHandler),
     ("cron", CronHandler),
     ("status", StatusHandler),
+    ("store", StoreHandler),
     (".*", NotFoundHandler),
 ]
 

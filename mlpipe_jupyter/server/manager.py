@@ -21,6 +21,7 @@ service (the tests do that).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -79,6 +80,12 @@ class MlpipeService(LoggingConfigurable):
         "", help="Dask scheduler for runs (default: a LocalCluster per run)."
     ).tag(config=True)
     dashboard_link = Unicode("", help="Dask dashboard URL shown in the sidebar.").tag(config=True)
+    retention = Dict(
+        help="The store's retention policy for the runs this server starts and `GET store`:"
+        " {'keep_last': 3, 'older_than': '30d', 'max_size': '50GB', 'grace': '10m'} (like"
+        " [tool.mlpipe.retention] in pyproject.toml); with max_size, a run that leaves the"
+        " store over it collects garbage. Sets $MLPIPE_RETENTION for the runs it starts.",
+    ).tag(config=True)
     tracking_uri = Unicode(
         "", help="MLflow tracking URI of the runs the server starts (like `mlpipe run "
         "--tracking-uri`): a parent run per pipeline run, a child per step. Default: "
@@ -139,6 +146,11 @@ class MlpipeService(LoggingConfigurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         _store_settings(self.signing_key_file, self.store_mode)
+        if self.retention:
+            from ..housekeeping import RETENTION_ENV, policy_from
+
+            policy_from(dict(self.retention), "c.MlpipeService.retention")  # one line if bad
+            os.environ[RETENTION_ENV] = json.dumps(dict(self.retention))
         self._run_stores: dict[str, Path] = {}  # runs started here -> their store
         self._stores: list[Path] = []  # stores used by this process
         self._finder: StoreFinder | None = None
@@ -492,6 +504,12 @@ class MlpipeService(LoggingConfigurable):
                     self._run_stores[item.run_id] = store
                 fired.append(str(item))
         return fired
+
+    def store_info(self) -> dict[str, Any]:
+        """The server's store: size by notebook and step, entries, pins, layout format."""
+        from ..housekeeping import store_info
+
+        return store_info(self.store_root)
 
     def status(self) -> dict[str, Any]:
         from .._version import __version__
