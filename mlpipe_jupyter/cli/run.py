@@ -95,6 +95,11 @@ def _register_retry(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_id")
     _store_option(parser)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on this Dask scheduler (default: as the retried run did)")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="a local cluster of N CPU workers (default: as the retried run did)")
     parser.add_argument("--json", action="store_true", help="print the run record as JSON only")
     parser.add_argument("--dry", action="store_true", help="print the plan and run nothing")
     parser.set_defaults(func=retry_command)
@@ -177,8 +182,12 @@ def retry_command(args: argparse.Namespace) -> int:
     from ..errors import MlpipeError
     from ..stores import resolve_store
 
+    where: dict[str, Any] = {}
+    if args.scheduler or args.workers is not None:  # in place of the retried run's cluster
+        where = {"scheduler": args.scheduler or None, "workers": args.workers,
+                 "gpu_workers": None, "cluster": None, "cluster_options": {}, "adapt": None}
     try:
-        request = service.retry_request(resolve_store(args.store), args.run_id)
+        request = service.retry_request(resolve_store(args.store), args.run_id, **where)
     except MlpipeError as exc:
         raise CliError(str(exc)) from None
     return _execute(request, args.json, args.dry)
