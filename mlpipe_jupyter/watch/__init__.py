@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import os
 
-ENV_LOG = "MLPIPE_WATCH_LOG"
-ENV_SKIP = "MLPIPE_WATCH_SKIP"
-#: `MLPIPE_WATCH=0` turns the interposer off (steps that start programs are then opaque)
-ENV_SWITCH = "MLPIPE_WATCH"
-LIB_PREFIX = "libmlpipewatch-"
+from .names import ENV_LOG, ENV_SKIP, ENV_SWITCH, LIB_PREFIX
+
+__all__ = ["ENV_LOG", "ENV_SKIP", "ENV_SWITCH", "LIB_PREFIX", "enabled", "loaded", "preload_env"]
 
 
 def enabled() -> bool:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import LIB_PREFIX
+from .names import LIB_PREFIX
 
 SOURCE = Path(__file__).with_name("interpose.c")
 FLAGS = ("-O2", "-U_FORTIFY_SOURCE", "-fno-delete-null-pointer-checks", "-Wall",
