@@ -500,6 +500,9 @@ def file_report(tracker: Tracker | None, store: Any) -> Any:
         if path in tracker.touched:
             continue
         first = tracker.first.get(path)
+        if first is None and not os.path.lexists(path):
+            tracker.missing(path)  # `try: open(...) except FileNotFoundError`
+            continue
         if first is not None and fingerprint(path) not in (first, None):
             if path in tracker.updated:
                 tracker.wrote(path)
@@ -518,7 +521,7 @@ def file_report(tracker: Tracker | None, store: Any) -> Any:
             keys[fact.path] = store.put_file(path).key
     listed = [f for f in (listing_fact(p, base) for p in tracker.listed) if f is not None]
     absent = {relative(p, base) for p in tracker.absent
-              if p not in tracker.reads and p not in tracker.touched}
+              if p not in tracker.touched and not (p in tracker.reads and tracker.first.get(p))}
     hashes.save()
     return StepReport(
         files_read=tuple(sorted(read, key=lambda f: f.path)),

@@ -71,6 +71,7 @@ def test_tracker_merges_the_watcher_events(tmp_path: Path) -> None:
         "t = tracking.start(Path('.'), None)\n"
         "subprocess.run(['cat', 'shard.txt'], stdout=subprocess.DEVNULL)\n"
         "os.path.exists('overrides.csv')\n"
+        "try:\n    open('local_settings.json')\nexcept FileNotFoundError:\n    pass\n"
         "r = tracking.file_report(tracking.stop(), None)\n"
         "print(json.dumps(r.to_json()))\n"
     )
@@ -79,13 +80,15 @@ def test_tracker_merges_the_watcher_events(tmp_path: Path) -> None:
                          capture_output=True, text=True).stdout
     report = json.loads(out.splitlines()[-1])
     assert [f["path"] for f in report["files_read"]] == ["shard.txt"]
-    assert report["paths_absent"] == ["overrides.csv"]
+    assert report["paths_absent"] == ["local_settings.json", "overrides.csv"]
     assert "opaque" not in report
     # without the watcher, a step that starts a program is opaque
     env.pop("LD_PRELOAD")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True,
                          capture_output=True, text=True).stdout
-    assert json.loads(out.splitlines()[-1])["opaque"] == ["runs `cat`"]
+    report = json.loads(out.splitlines()[-1])
+    assert report["opaque"] == ["runs `cat`"]
+    assert report["paths_absent"] == ["local_settings.json"]  # a failed `open` through Python
 
 
 def _entry(tmp_path: Path, **fields) -> CacheEntry:
