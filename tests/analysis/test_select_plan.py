@@ -113,3 +113,19 @@ def test_plan_run_is_what_a_run_plans_and_a_retry_is_not_forced(tmp_path):
     assert forced.decisions["train"].action == "run"
     assert retry.decisions["train"].action == "cached"
     assert retry.decisions["evaluate"].action == "skipped"
+
+
+def test_the_sidebar_states_are_the_plan(tmp_path):
+    """One implementation: the sidebar's cache states and `--dry` come from `plan_run`."""
+    from mlpipe_jupyter import service
+    from mlpipe_jupyter.request import RunRequest
+    from mlpipe_jupyter.server.cache_state import step_states
+
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text("{}")
+    store = cached(tmp_path, "load", "prep")
+    states = step_states(P, store.root, tmp_path, nb)
+    rows = service.plan(RunRequest.build(nb, store=store.root), pipeline=P)["steps"]
+    assert {r["step"] for r in rows if r["action"] == "cached"} == {
+        name for name, s in states.items() if s["state"] == "cached"} == {"load", "prep"}
+    assert states["train"]["state"] == "never" and states["evaluate"]["state"] == "never"
