@@ -8,6 +8,7 @@ team sharing one store sees each other's uses, pins and leases:
                             to use, until an expiry; `keys: null` while it is planning;
                             `since`: when it started (what it writes after that stays)
     pins/<run_id>.json      a pinned run's entries and artifacts: kept whatever the policy
+    latest/<project>.json   what the latest finished run of each notebook used: kept
     gc/marks/<key>.json     phase one: chosen for removal at this time
     gc/pruned/<key>.json    an entry removed: when and by which rule (what a later
                             read of a pruned run's output is told)
@@ -155,6 +156,18 @@ def _artifacts(entry: Any) -> set[str]:
     return {ref.key for ref in entry.outputs.values()} | set(entry.written_keys.values())
 
 
+def note_latest(store: Any, project: str, run_id: str, keys: Iterable[str]) -> None:
+    """What the latest finished run of `project` used: kept by every prune, in the store
+    itself, so that a team on one bucket (whose run records are each on their own
+    machine) keeps each other's latest results."""
+    import hashlib
+
+    name = hashlib.sha256(project.encode("utf-8")).hexdigest()[:32]
+    _write(store, store.root / "latest" / f"{name}.json",
+           {"project": project, "run_id": run_id, "keys": sorted(set(keys)),
+            "finished": time.time()})
+
+
 # -- what a pruned run's reader is told --------------------------------------------------
 
 def pruned(store: Any, key: str) -> dict[str, Any] | None:
@@ -198,6 +211,9 @@ def _protection(store: Any, records: Any, now: float) -> _Protection:
         for key in data.get("keys") or ():
             found.keys.setdefault(key, f"held by live run {run_id}")
         found.artifacts.update(data.get("artifacts") or ())
+    for _, data in _records_in(store, "latest"):
+        for key in data.get("keys") or ():
+            found.keys.setdefault(key, f"used by the latest run of {data.get('project')}")
     for notebook, keys in latest_run_keys(records).items():
         for key in keys:
             found.keys.setdefault(key, f"used by the latest run of {notebook}")

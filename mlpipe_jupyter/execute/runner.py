@@ -204,10 +204,26 @@ class _Lease:
 
 
 def _finish(ctx: RunContext, status: RunStatus) -> None:
+    _note_latest(ctx)  # before the run's lease goes: its entries are never unprotected
     ctx.records.finish_run(ctx.run_id, status)
     if ctx.tracker is not None:
         ctx.tracker.finish(RunStatus(status).value)  # lineage.json, the MLflow parent's end
     ctx.emit({"event": "run", "run_id": ctx.run_id, "status": status.value})
+
+
+def _note_latest(ctx: RunContext) -> None:
+    """Record in the store what this, now the notebook's latest run, used (`cache.gc`):
+    retention keeps it, for everyone sharing the store."""
+    from mlpipe_jupyter.cache import gc
+    from mlpipe_jupyter.stores import project_id
+
+    try:
+        steps = ctx.records.get_run(ctx.run_id)["steps"].values()
+        keys = [s["cache_key"] for s in steps
+                if s.get("cache_key") and s.get("status") in ("succeeded", "cached")]
+        gc.note_latest(ctx.store, project_id(ctx.notebook), ctx.run_id, keys)
+    except OSError:
+        pass  # a read-only store: nothing to protect there
 
 
 def _safe(on_event: EventHandler | None) -> EventHandler:
