@@ -10,7 +10,13 @@ For each notebook in tests/corpus/notebooks/ (written by make_corpus.py):
    executed step notebook (stdout, `text/plain` of results and displays, a
    marker per image) equals what the same cell showed top to bottom;
 4. a second run is fully cached, and the cached displays of each step are the
-   top-to-bottom text of that step's cells.
+   top-to-bottom text of that step's cells;
+5. the live kernel never shows a stale value (issue 19): a top-to-bottom papermill run
+   in the pipeline's folder, with the pipeline's store, prints what a run with no store
+   prints (`mlpipe:` lines dropped): for a notebook with a numeric parameter, after that
+   parameter changed (`papermill -p`: the steps that read it re-run, the others
+   restore); for one with local modules, after they were edited; else as it is (every
+   step restores). Data changes are held to the same in tests/never_stale/.
 
 Comparing printed text is what a user does: each notebook prints the values
 that matter, rounded to 6 decimals. `%time` lines are dropped (timings).
@@ -76,6 +82,50 @@ def top_to_bottom(path: Path) -> dict[int, str]:
     nb = json.loads(out.read_text(encoding="utf-8"))
     return {i: cells_text(cell.get("outputs", [])) for i, cell in enumerate(nb["cells"])
             if cell["cell_type"] == "code"}
+
+
+def kernel_run(path: Path, store: Path | None, parameters: dict[str, Any] | None = None,
+               ) -> dict[int, str]:
+    """Source cell index -> text, of a papermill run (with `store` as MLPIPE_STORE, so the
+    kernel restores from it; None: no store) with `parameters`; `mlpipe:` lines dropped."""
+    import papermill
+
+    out = path.with_name("kernel-executed.ipynb")
+    saved = os.environ.pop("MLPIPE_STORE", None)
+    if store is not None:
+        os.environ["MLPIPE_STORE"] = str(store)
+    try:
+        papermill.execute_notebook(str(path), str(out), kernel_name="python3",
+                                   cwd=str(path.parent), progress_bar=False,
+                                   parameters=parameters or {})
+    finally:
+        os.environ.pop("MLPIPE_STORE", None)
+        if saved is not None:
+            os.environ["MLPIPE_STORE"] = saved
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    own = [c for c in nb["cells"]
+           if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return {i: "".join(ln for ln in cells_text(c.get("outputs", [])).splitlines(keepends=True)
+                       if not ln.startswith("mlpipe: "))
+            for i, c in enumerate(own) if c["cell_type"] == "code"}
+
+
+def changed_parameter(path: Path) -> dict[str, Any] | None:
+    """A new value for the notebook's first int or float parameter (+1, or x1.5), or None."""
+    import mlpipe_jupyter as mlp
+
+    for name, value in mlp.load(path).params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        return {name: value + 1 if isinstance(value, int) else value * 1.5}
+    return None
+
+
+def stale_differences(name: str, what: str, expected: dict[int, str],
+                      got: dict[int, str]) -> list[str]:
+    return [f"{name}: {what}: cell {i} differs\n  top to bottom, empty store:\n"
+            f"{_show(expected.get(i, ''))}\n  with the store:\n{_show(got.get(i, ''))}"
+            for i in sorted(set(expected) | set(got)) if expected.get(i) != got.get(i)]
 
 
 def dry_differences(name: str, planned: dict[str, str], record: dict[str, Any]) -> list[str]:
@@ -228,5 +278,27 @@ def test_pipeline_prints_what_top_to_bottom_prints(
         pytest.fail(f"{name}: second run {again['status']}\n" + "\n".join(problems),
                     pytrace=False)
     done = time.monotonic()
+
+    # 5. the live kernel: the notebook run top to bottom with the pipeline's store, after
+    # a parameter change where it has a numeric one (its other steps restore), else as is
+    change = changed_parameter(path)
+    modules = sorted(p.relative_to(piped) for p in piped.rglob("*.py"))
+    if change is None and modules:  # a local module edited: the steps importing it re-run
+        for folder in (plain, piped):
+            for module in modules:
+                with open(folder / module, "a", encoding="utf-8") as fh:
+                    fh.write("\nMLPIPE_CORPUS_EDIT = 1\n")
+        problems = stale_differences(name, "kernel run with the store, modules edited",
+                                     kernel_run(plain / f"{name}.ipynb", None),
+                                     kernel_run(path, store))
+    elif change is None:
+        problems = stale_differences(name, "kernel run with the store", expected,
+                                     kernel_run(path, store))
+    else:
+        problems = stale_differences(name, f"kernel run with the store, -p {change}",
+                                     kernel_run(plain / f"{name}.ipynb", None, change),
+                                     kernel_run(path, store, change))
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
     print(f"{name}: {done - started:.1f} s (both runs {first - started:.1f} s,"
-          f" cached run {done - first:.1f} s)")
+          f" cached run {done - first:.1f} s, kernel runs {time.monotonic() - done:.1f} s)")
