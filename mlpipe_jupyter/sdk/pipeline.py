@@ -192,7 +192,7 @@ class RunPlan:
     def __str__(self) -> str:
         from ..execute.planner import plan_text
 
-        return plan_text(list(self.steps), self.ms)
+        return plan_text(list(self.steps), self.ms).rstrip("\n")
 
 
 def _records(request: RunRequest) -> Path:

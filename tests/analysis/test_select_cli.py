@@ -33,7 +33,7 @@ def test_dry_prints_the_plan_and_runs_nothing(tmp_path) -> None:
         "  train     skipped  not selected",
         "  evaluate  skipped  not selected",
     ]
-    assert not (tmp_path / ".mlpipe").exists()  # nothing ran, no store made
+    assert not (tmp_path / ".mlpipe" / "mlpipe.db").exists()  # nothing ran, no run recorded
     done = mlpipe("run", "nb.ipynb", "--dry", "--json", "-s", "train+", "--exclude", "evaluate",
                   cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2  # train reads df from prep, neither selected nor cached

@@ -148,3 +148,24 @@ def test_unknown_step_and_pruned_inputs_are_one_line(failed, tmp_path) -> None:
         assert "gone from the store (pruned), not loaded: raw (from load)" in found.summary()
     finally:
         Path(gone).write_bytes(saved)
+
+
+def test_pipeline_run_dry_and_a_bad_debug_line_in_the_shell(ip: Any, tmp_path: Path) -> None:
+    """`%pipeline run NB --dry --until fit` prints the plan and runs nothing; `%pipeline
+    debug` of a notebook never run is one UsageError line (no cluster, no kernel)."""
+    from IPython.core.error import UsageError
+    from IPython.utils.capture import capture_output
+
+    path = write_notebook(tmp_path / "nb.ipynb", pipeline_cells(EVALUATE))
+    with capture_output() as out:
+        ip.run_line_magic("pipeline", f"run {path} --dry --until fit")
+    assert out.stdout.splitlines()[1:] == [
+        "  load      run      no cache entry",
+        "  fit       run      waits for upstream load",
+        "  evaluate  skipped  not selected",
+        "  report    skipped  not selected",
+    ]
+    assert not (tmp_path / ".mlpipe" / "mlpipe.db").exists()  # no run recorded
+    with pytest.raises(UsageError, match=r"^%pipeline debug: no run of step 'fit' in .*;"
+                                         r" run the pipeline first"):
+        ip.run_line_magic("pipeline", f"debug fit --notebook {path}")
