@@ -113,6 +113,8 @@ export interface IRunRecord {
   trigger?: string | null;
   /** The run this one retries (`mlpipe retry`, `POST runs/ID/retry`), when it is a retry. */
   retry_of?: string | null;
+  /** A cancel was asked for and the run has not ended yet. */
+  cancel_requested?: boolean;
   steps: Record<string, IStepRun>;
 }
 

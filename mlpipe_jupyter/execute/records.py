@@ -23,18 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import alive
+from ..record import JSON_STEP_FIELDS, STEP_FIELDS
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
 
 SCHEMA_VERSION = 4  # 2: steps.discovered; 3: steps.threads, steps.device; 4: steps.metrics
-STEP_FIELDS = (
-    "status", "reason", "worker", "duration_s", "cache_key", "notebook", "error",
-    "attempt", "started", "finished", "discovered", "threads", "device", "metrics",
-)
 #: Step columns added after version 1 (name -> SQL type), added by `_migrate` when missing.
 _ADDED_COLUMNS = {"discovered": "TEXT", "threads": "INTEGER", "device": "TEXT",
                   "metrics": "TEXT"}
-_JSON_FIELDS = ("discovered", "metrics")  # JSON text: a list of "file:x from step" lines;
+_JSON_FIELDS = JSON_STEP_FIELDS  # JSON text: a list of "file:x from step" lines;
 # metrics: {name: number} (the step's; a cached step's are the reused ones)
 _UNFINISHED = tuple(s.value for s in StepStatus if not s.finished)
 _READY: set[Path] = set()  # databases whose schema this process has checked

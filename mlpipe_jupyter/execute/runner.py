@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from mlpipe_jupyter.analysis.model import Edge
+from mlpipe_jupyter.record import STEP_FIELDS
 from mlpipe_jupyter.status import RunStatus, StepStatus
 
 from . import discovered, managers
@@ -64,10 +65,7 @@ class RunContext:
         self.emit({**event, **fields})
 
 
-_RECORD_FIELDS = {
-    "reason", "worker", "duration_s", "cache_key", "notebook", "error", "attempt",
-    "started", "finished", "discovered", "metrics", "threads", "device",
-}
+_RECORD_FIELDS = set(STEP_FIELDS) - {"status"}  # what a step event may carry into the record
 
 
 def run_pipeline(

@@ -37,6 +37,10 @@ class StepInfo:
     device: str | None = None  # the CUDA_VISIBLE_DEVICES a --gpu step got
     #: the step's metrics (`mlp.log_metric`, `--metrics`, MLflow); a cached step's are reused
     metrics: dict[str, float] = field(default_factory=dict)
+    attempt: int = 0  # retries taken (0: the first try)
+    started: float | None = None  # epoch seconds
+    finished: float | None = None
+    discovered: list[str] = field(default_factory=list)  # dependencies found at run time
 
     @property
     def metrics_reused(self) -> bool:
@@ -53,7 +57,9 @@ class StepInfo:
             notebook=Path(notebook) if notebook else None, error=step.get("error"),
             worker=step.get("worker"), cache_key=step.get("cache_key"),
             threads=step.get("threads"), device=step.get("device"),
-            metrics=dict(step.get("metrics") or {}),
+            metrics=dict(step.get("metrics") or {}), attempt=int(step.get("attempt") or 0),
+            started=step.get("started"), finished=step.get("finished"),
+            discovered=list(step.get("discovered") or []),
         )  # fmt: skip
 
 

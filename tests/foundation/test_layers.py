@@ -21,7 +21,7 @@ ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
 
 #: Lowest first. The first part of a module's name below the package picks its layer.
 LAYERS: list[set[str]] = [
-    {"_version", "errors", "status", "runids", "processes", "stores"},
+    {"_version", "errors", "status", "record", "runids", "processes", "stores"},
     {"analysis"},
     {"cache", "sqlite", "watch"},
     {"compile", "experiments"},
