@@ -118,11 +118,43 @@ export function layoutGraph(
   const order = (options.order ?? []).filter(id => g.hasNode(id));
   const constraints = order.slice(1).map((right, i) => ({ left: order[i], right }));
   dagreLayout(g, constraints.length ? { constraints } : {});
+  const boxes = nodes.map(node => toBox(node, g.node(node.id)));
+  const byId = new Map(boxes.map(b => [b.id, b]));
+  const paths = known.map((edge, i) => toPath(edge, g.edge(edge.from, edge.to, String(i))));
   return fitMargin(
-    nodes.map(node => toBox(node, g.node(node.id))),
-    known.map((edge, i) => toPath(edge, g.edge(edge.from, edge.to, String(i)))),
+    boxes,
+    paths.map(path => elbow(path, byId.get(path.from)!, byId.get(path.to)!, direction)),
     margin
   );
+}
+
+/**
+ * An edge between neighbouring ranks as an elbow (out of the source's side, a bend
+ * halfway, into the target's side), its label just before the target: edges that fan
+ * out of one node part at once and their labels sit apart. Longer edges keep dagre's route.
+ */
+function elbow(path: IEdgePath, from: INodeBox, to: INodeBox, direction: Direction): IEdgePath {
+  if (path.points.length > 3) {
+    return path;
+  }
+  if (direction === 'LR') {
+    const start = { x: from.x + from.width, y: from.y + from.height / 2 };
+    const end = { x: to.x, y: to.y + to.height / 2 };
+    if (end.x <= start.x) {
+      return path;
+    }
+    const mid = (start.x + end.x) / 2;
+    const points = [start, { x: mid, y: start.y }, { x: mid, y: end.y }, end];
+    return { ...path, points, labelPos: { x: (mid + end.x) / 2, y: end.y } };
+  }
+  const start = { x: from.x + from.width / 2, y: from.y + from.height };
+  const end = { x: to.x + to.width / 2, y: to.y };
+  if (end.y <= start.y) {
+    return path;
+  }
+  const mid = (start.y + end.y) / 2;
+  const points = [start, { x: start.x, y: mid }, { x: end.x, y: mid }, end];
+  return { ...path, points, labelPos: { x: end.x, y: (mid + end.y) / 2 + 6 } };
 }
 
 /** Space between two lanes of edges that skip a step (a chain's column layout). */

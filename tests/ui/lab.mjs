@@ -122,11 +122,19 @@ export async function readGraph(page) {
     if (!root) {
       return { nodes: [], edges: [] };
     }
-    const nodes = [...root.querySelectorAll('.mlpipe-node')].map(g => ({
-      name: g.dataset.step,
-      state: g.dataset.state,
-      text: g.querySelector('.mlpipe-node-state')?.textContent ?? ''
-    }));
+    // A panel too narrow for a readable graph shows the step list instead: its rows are the nodes.
+    const list = root.querySelector('.mlpipe-graph')?.dataset.mode === 'list';
+    const nodes = list
+      ? [...root.querySelectorAll('.mlpipe-step-row')].map(row => ({
+          name: row.dataset.step,
+          state: row.dataset.state,
+          text: row.querySelector('.mlpipe-step-row-state')?.textContent ?? ''
+        }))
+      : [...root.querySelectorAll('.mlpipe-node')].map(g => ({
+          name: g.dataset.step,
+          state: g.dataset.state,
+          text: g.querySelector('.mlpipe-node-state')?.textContent ?? ''
+        }));
     const edges = [...root.querySelectorAll('.mlpipe-edge')].map(g => ({
       from: g.dataset.from,
       to: g.dataset.to,

@@ -103,7 +103,7 @@ async function failedScenario(lab) {
   lab.context = again.context;
   lab.page = again.page;
   const graph = await step('wait for the failed run after the reload', () => waitGraph(again.page,
-    g => g.nodes.find(n => n.name === broken)?.state === 'failed', `node '${broken}' failed after the reload`, 30000));
+    g => g.nodes.find(n => n.name === broken)?.state === 'failed', `node '${broken}' failed after the reload`));
   const states = Object.fromEntries(graph.nodes.map(n => [n.name, n.state]));
   check(!Object.values(states).includes('stale'), `after the reload: ${JSON.stringify(states)}`);
   const after = await statusText(again.page);
