@@ -64,3 +64,38 @@ def test_modules_loaded_at_run_time_key_the_entry(tmp_path: Path) -> None:
     assert statuses(after)["use"] == "succeeded"
     assert printed(after) == folder.papermill(tmp_path)
     assert printed(after)["use"] == "30\n"
+
+
+def test_live_kernel_restores_settings_and_sees_a_fixed_model(tmp_path: Path) -> None:
+    """papermill runs the notebook with the extension (a live kernel, its `.mlpipe`): the
+    second run restores every cell, settings included; after `predict` is fixed in
+    models.py, neither the fit nor the step using the fitted model is restored."""
+    import papermill
+
+    import nbfiles
+
+    (tmp_path / ".mlpipe").mkdir()
+    _files(tmp_path, k=1, value=10, factor=1)
+    nbfiles.write_notebook(tmp_path / "nb.ipynb", [
+        "%load_ext mlpipe_jupyter", "import os\nimport numpy as np",
+        "%%step conf\nnp.set_printoptions(precision=2)\nos.environ['MODE'] = 'fast'",
+        "%%step fit\nimport models\nm = models.MyModel(2)",
+        "%%step use\nprint(np.array([1 / 3]), os.environ['MODE'], m.predict(3))",
+    ])
+
+    def run() -> list[str]:
+        out = papermill.execute_notebook(
+            str(tmp_path / "nb.ipynb"), str(tmp_path / "out.ipynb"), cwd=str(tmp_path),
+            progress_bar=False, kernel_name="python3")
+        return ["".join(o.get("text", "")) for c in out["cells"][2:] for o in c["outputs"]
+                if o.get("output_type") == "stream"]
+
+    assert run() == ["[0.33] fast 6\n"]
+    again = run()
+    assert all("restored from cache" in line for line in again[:-1]), again
+    assert again[-1].endswith("[0.33] fast 6\n")
+    _files(tmp_path, k=1, value=10, factor=5)
+    fixed = "".join(run())
+    assert "step 'fit' not restored: module models changed" in fixed
+    assert "step 'use' not restored: module models changed" in fixed
+    assert fixed.endswith("[0.33] fast 30\n")
