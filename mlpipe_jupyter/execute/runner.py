@@ -391,6 +391,8 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
                 check_workers(ctx, steps, handle.client)
         except ResourceError as exc:  # and PreflightError
             ctx.records.fail_if_running(ctx.run_id, str(exc))
+            if ctx.tracker is not None:
+                ctx.tracker.finish("failed")  # the MLflow parent ends failed too
             raise
         asked = sorted({k for s in steps for k in s.options.resources()} & ignore)
         if asked:

@@ -137,8 +137,12 @@ def start_mlflow(spec: dict[str, Any] | None) -> None:
         return
     import atexit
 
-    import mlflow
-
+    try:
+        import mlflow
+    except ImportError:  # a --kernel environment without MLflow: the step runs untracked
+        print(f"mlpipe: step '{_step}': mlflow is not installed in this kernel's environment;"
+              " its MLflow calls are not tracked", file=sys.stderr)
+        return
     mlflow.set_tracking_uri(spec["tracking_uri"])
     mlflow.start_run(run_id=spec["run_id"])
     try:
