@@ -14,6 +14,7 @@ the standard library.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from typing import Any
@@ -143,6 +144,7 @@ def start_mlflow(spec: dict[str, Any] | None) -> None:
         print(f"mlpipe: step '{_step}': mlflow is not installed in this kernel's environment;"
               " its MLflow calls are not tracked", file=sys.stderr)
         return
+    os.environ.pop("MLFLOW_RUN_ID", None)  # the run is the child given here, nothing else
     mlflow.set_tracking_uri(spec["tracking_uri"])
     mlflow.start_run(run_id=spec["run_id"])
     try:
