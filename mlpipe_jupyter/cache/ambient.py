@@ -255,9 +255,11 @@ def relative_module_path(path: str, base: Path) -> str:
         return os.path.abspath(path)
 
 
-def loaded_local_modules(base: Path, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+def loaded_local_modules(base: Path, exclude: Iterable[str] = (),
+                         inside: bool = False) -> dict[str, list[str]]:
     """{module: [path, source sha256]} of the loaded modules outside the installation
-    (not mlpipe's own, nor `__main__`)."""
+    (not mlpipe's own, nor `__main__`); with `inside`, only those under `base` (a worker
+    of a URL store: its other files are not the project's, and not where a plan looks)."""
     from .modules import _file_facts, is_installed
 
     own = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -273,8 +275,9 @@ def loaded_local_modules(base: Path, exclude: Iterable[str] = ()) -> dict[str, l
         if "ipykernel_" in path or "/ipython-input-" in path:  # a cell's code, not a file
             continue
         facts = _file_facts(path)
-        if facts is not None:
-            found[name] = [relative_module_path(path, base), facts[0]]
+        shown = relative_module_path(path, base)
+        if facts is not None and not (inside and os.path.isabs(shown)):
+            found[name] = [shown, facts[0]]
     return dict(sorted(found.items()))
 
 

@@ -167,14 +167,14 @@ def _new_packages(memo_dir: Path | None) -> dict[str, list[str]]:
     return found
 
 
-def report(base: Path, memo_dir: Path | None = None) -> dict[str, Any]:
+def report(base: Path, memo_dir: Path | None = None, remote: bool = False) -> dict[str, Any]:
     """`StepReport.identity`: loaded local modules, new distributions, environment reads."""
     from mlpipe_jupyter.cache.ambient import loaded_local_modules
 
     _STATE["active"] = False
     found: dict[str, Any] = {}
     try:
-        modules = loaded_local_modules(base)
+        modules = loaded_local_modules(base, inside=remote)
         if modules:
             found["modules"] = modules
         packages = _new_packages(memo_dir)

@@ -276,7 +276,8 @@ def _with_identity(report: Any, store: Any) -> Any:
     if not hasattr(report, "identity"):
         return report
     local = store is not None and not store.remote
-    seen = identity.report(Path(os.getcwd()), store.hash_dir if local else None)
+    seen = identity.report(Path(os.getcwd()), store.hash_dir if local else None,
+                           remote=store is not None and store.remote)
     return replace(report, identity=seen) if seen else report
 
 
