@@ -169,3 +169,15 @@ def test_pipeline_run_dry_and_a_bad_debug_line_in_the_shell(ip: Any, tmp_path: P
     with pytest.raises(UsageError, match=r"^%pipeline debug: no run of step 'fit' in .*;"
                                          r" run the pipeline first"):
         ip.run_line_magic("pipeline", f"debug fit --notebook {path}")
+
+
+def test_the_executed_step_notebook_reruns_with_its_inputs_from_the_store(failed) -> None:
+    """Its injected cell loads the inputs by hash from the store, not from the run."""
+    import papermill as pm
+
+    path, run = failed
+    copy = path.with_name("evaluate_again.ipynb")
+    copy.write_bytes(run.steps["evaluate"].notebook.read_bytes())
+    with pytest.raises(pm.PapermillExecutionError, match="prediction out of range"):
+        pm.execute_notebook(str(copy), str(copy.with_name("evaluate_again.out.ipynb")),
+                            kernel_name="python3", cwd=str(path.parent), progress_bar=False)
