@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from .model import Cell
+from ..errors import BadInput
+
 
 _KINDS = ("code", "markdown", "raw")
 
 
-class NotebookError(ValueError):
+class NotebookError(BadInput):
     """A notebook file or cell list that cannot be read; one line with the fix."""
 
 

@@ -10,6 +10,7 @@ import re
 import shlex
 import unicodedata
 
+from ..errors import BadInput
 from .model import StepOptions
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
@@ -33,7 +34,7 @@ STEP_USAGE = (
 _KERNEL_NAME = re.compile(r"^[a-z0-9._-]+$", re.IGNORECASE)
 
 
-class StepLineError(ValueError):
+class StepLineError(BadInput):
     """A `%%step` line that cannot be used; the message is one line with the fix.
 
     `step` is the step's name when the line has a valid one (the error is in an option).

@@ -16,6 +16,8 @@ from typing import Any
 from .ipysyntax import cell_magic, is_control_cell, python_source, strip_control_lines
 from .model import IGNORED, PARAMS, SETUP, SKIP, STEP, STEP_BODY, AnalysisError, Cell, StepOptions
 from .options import StepLineError, parse_step_line
+from ..errors import BadInput
+
 
 SKIP_TAG = "mlpipe:skip"
 PARAMETERS_TAG = "parameters"
@@ -157,7 +159,7 @@ def parse_params(parts: tuple[CodePart, ...]) -> tuple[dict[str, Any], list[Anal
     return values, errors
 
 
-class ParamLineError(ValueError):
+class ParamLineError(BadInput):
     """A parameters line that is not `name = literal`; callers word the message.
 
     `name` is None when the line is not an assignment to plain names, else the

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .modules import Environment
+from ..errors import BadInput
+
 
 PROBE_TIMEOUT_S = 30.0
 
@@ -53,7 +55,7 @@ print(json.dumps({"python": "%d.%d.%d" % (info[0], info[1], info[2]),
 """
 
 
-class KernelEnvError(ValueError):
+class KernelEnvError(BadInput):
     """A `--kernel` whose kernelspec is missing here or whose interpreter cannot be asked."""
 
 

@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Callable
+from ..errors import MlpipeError
+
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ _SERIES_COLUMN = "__mlpipe_series__"
 _SERIES_META = b"mlpipe.series"
 
 
-class UnsavableValue(TypeError):
+class UnsavableValue(MlpipeError, TypeError):
     """An output value no serializer can store; names the variable and its type."""
 
     def __init__(self, var: str, type_name: str, reason: str, step: str | None = None) -> None:
@@ -65,7 +67,7 @@ class UnsavableValue(TypeError):
 _ITERATOR_TYPES = {"generator", "map", "filter", "zip", "enumerate", "itertools.count"}
 
 
-class Declined(Exception):
+class Declined(MlpipeError):
     """Raised by `Serializer.dump` when the value turns out not to fit; the next one is tried."""
 
 

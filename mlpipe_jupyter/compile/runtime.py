@@ -35,9 +35,10 @@ from mlpipe_jupyter.cache.store import (
 from mlpipe_jupyter.cache.serializers import offering
 from mlpipe_jupyter.compile import latebind
 from mlpipe_jupyter.compile import hidden
+from mlpipe_jupyter.errors import MlpipeError
 
 
-class StepInputError(RuntimeError):
+class StepInputError(MlpipeError, RuntimeError):
     """An input of the step could not be loaded from the store."""
 
     def __init__(self, step: str, var: str, reason: str) -> None:
@@ -53,7 +54,7 @@ class StepInputError(RuntimeError):
         return (type(self), (self.step, self.var, self.reason))
 
 
-class MissingOutput(RuntimeError):
+class MissingOutput(MlpipeError, RuntimeError):
     """The step did not bind a name it should output."""
 
     def __init__(self, step: str, var: str) -> None:
@@ -254,7 +255,7 @@ def _report_corrupt(cfg: dict[str, Any], var: str, ref_json: Any, exc: CorruptAr
     atomic_write_json(Path(cfg["result"]), {"outputs": {}, "report": report.to_json()})
 
 
-class MissingFile(RuntimeError):
+class MissingFile(MlpipeError, RuntimeError):
     """The step did not write a file a later step reads."""
 
     def __init__(self, step: str, path: str) -> None:
@@ -281,7 +282,7 @@ def _with_identity(report: Any, store: Any) -> Any:
     return replace(report, identity=seen) if seen else report
 
 
-class FileChangedDuringStep(RuntimeError):
+class FileChangedDuringStep(MlpipeError, RuntimeError):
     """A file the step read changed before the step ended: its result is not cached."""
 
     def __init__(self, step: str, path: str) -> None:

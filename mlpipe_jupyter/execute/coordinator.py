@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipe_jupyter.status import RunStatus, StepStatus
 
+from ..errors import MlpipeError
 from .cluster import step_resources
 from .commit import commit_result, keep_result, step_job
 from .discovered import carried_generators
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from .verify import Discovery
 
 
-class MissingInput(RuntimeError):
+class MissingInput(MlpipeError, RuntimeError):
     """A step's input is not among its producer's saved values."""
 
     def __init__(self, step: str, var: str, producer: str, status: str) -> None:

@@ -21,11 +21,13 @@ import os
 import threading
 from collections.abc import Iterator
 from typing import Any
+from ..errors import MlpipeError
+
 
 EPS = 1e-9
 
 
-class NoDeviceFree(RuntimeError):
+class NoDeviceFree(MlpipeError, RuntimeError):
     """More GPU asked of this worker than it has free (Dask should never let this happen)."""
 
 

@@ -26,6 +26,8 @@ from ..processes import alive
 from ..record import JSON_STEP_FIELDS, STEP_FIELDS
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
+from ..errors import NotFound
+
 
 SCHEMA_VERSION = 4  # 2: steps.discovered; 3: steps.threads, steps.device; 4: steps.metrics
 #: Step columns added after version 1 (name -> SQL type), added by `_migrate` when missing.
@@ -86,7 +88,7 @@ LEASE_S = 30.0
 START_GRACE_S = 120.0
 
 
-class RunNotFound(LookupError):
+class RunNotFound(NotFound):
     """No run with this id in the store."""
 
     def __init__(self, run_id: str) -> None:

@@ -6,9 +6,10 @@ import ast
 from typing import Any
 
 from ..analysis.roles import ParamLineError, param_line
+from ..errors import BadInput
 
 
-class ParamsError(ValueError):
+class ParamsError(BadInput):
     """A `%%params` cell that is not only literal assignments; one line with the fix."""
 
 
