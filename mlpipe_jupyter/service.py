@@ -39,11 +39,11 @@ __all__ = [
 
 def dag(path_or_cells: PathLike | list[dict[str, Any]]) -> Pipeline:
     """The pipeline of a notebook file, or of unsaved cells in the REST shape."""
-    from .analysis import analyze, cells_from_json, read_cells
+    from .analysis import analyze, analyze_notebook, cells_from_json
 
     if isinstance(path_or_cells, list):
         return analyze(cells_from_json(path_or_cells))
-    return analyze(read_cells(path_or_cells))
+    return analyze_notebook(path_or_cells)  # resolves %%step --uses (issue 25)
 
 
 def store_root(notebook: PathLike | None, store: PathLike | None) -> Path:

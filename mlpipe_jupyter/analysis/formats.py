@@ -50,6 +50,8 @@ def to_text(pipeline: Pipeline) -> str:
     for number, name in enumerate(pipeline.order, 1):
         step = by_name[name]
         lines.append(f"{number}. {name} (cell {step.cell + 1})")
+        if step.options.uses:  # issue 25: a step from another notebook
+            lines.append(f"     uses: {step.options.uses}")
         for label, values in (("reads", step.reads), ("params", step.params),
                               ("outputs", step.outputs)):
             if values:

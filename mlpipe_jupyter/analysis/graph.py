@@ -31,8 +31,26 @@ from .visitor import _HISTORY, IPYTHON_NAMES, CellFacts, FunctionFacts, cell_fac
 
 
 def analyze_notebook(path: str | Path) -> Pipeline:
-    """`analyze(read_cells(path))`; NotebookError for a missing or invalid file."""
-    return analyze(read_cells(path))
+    """`analyze(read_cells(path))`; NotebookError for a missing or invalid file.
+
+    `%%step ... --uses NB:STEP` cells are resolved against the notebook's folder first
+    (analysis/uses.py, issue 25)."""
+    return analyze_at(read_cells(path), path)
+
+
+def analyze_at(cells: list[Cell], path: str | Path) -> Pipeline:
+    """`analyze(cells)` of the notebook at `path` (saved or not), `--uses` resolved from
+    its folder (issue 25)."""
+    if not any("--uses" in cell.source for cell in cells):
+        return analyze(cells)
+    from .uses import clashes, expand
+
+    cells, errors, prefix = expand(cells, path, analyze)
+    pipeline = analyze(cells)
+    errors = [*errors, *clashes(pipeline, prefix)]
+    if not errors:
+        return pipeline
+    return replace(pipeline, errors=tuple(sorted([*pipeline.errors, *errors], key=_error_key)))
 
 
 def analyze(cells: list[Cell]) -> Pipeline:

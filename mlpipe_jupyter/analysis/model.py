@@ -45,6 +45,13 @@ class StepOptions:
     inputs: tuple[str, ...] = ()  # --inputs: files (paths or globs) no analysis can see
     kernel: str | None = None  # --kernel: the Jupyter kernelspec it runs on (None: default)
     metrics: tuple[str, ...] = ()  # --metrics: variables whose final values are metrics
+    # issue 25 (analysis/uses.py): --uses NOTEBOOK.ipynb:STEP | NAME@VERSION:STEP, as written;
+    # the sha256 of what that notebook contributes (written by uses.expand); --rename OLD=NEW;
+    # --param NAME=VALUE (VALUE as written)
+    uses: str = ""
+    uses_digest: str = ""
+    renames: tuple[tuple[str, str], ...] = ()
+    uses_params: tuple[tuple[str, str], ...] = ()
 
     def resources(self) -> dict[str, float]:
         """The Dask worker resources this step asks for (empty: any worker)."""
@@ -224,6 +231,7 @@ class Pipeline:
                     "nondeterministic": s.nondeterministic,
                     "file_reads": list(s.file_reads),
                     "file_writes": list(s.file_writes),
+                    **({"uses": s.options.uses} if s.options.uses else {}),
                 }
                 for s in self.steps
             ],

@@ -28,6 +28,7 @@ STEP_USAGE = (
     "[--retries N] [--timeout SECONDS] [--no-cache] [--cache always|never] [--outputs VAR ...]"
     " [--inputs PATH ...]"
     " [--kernel KERNELSPEC] [--metrics VAR ...]"
+    " [--uses NOTEBOOK.ipynb:STEP|NAME@VERSION:STEP [--rename OLD=NEW] [--param NAME=VALUE]]"
 )
 
 #: A kernelspec name as Jupyter allows it (`jupyter kernelspec install --name`).
@@ -131,6 +132,7 @@ def _options(name: str, words: list[str]) -> StepOptions:
     inputs: list[str] = []
     metrics: list[str] = []
     values: dict[str, object] = {}
+    reuse: dict[str, list[tuple[str, str]]] = {"uses": [], "rename": [], "param": []}
     i = 0
     while i < len(words):
         word = words[i]
@@ -171,6 +173,9 @@ def _options(name: str, words: list[str]) -> StepOptions:
                 for part in filter(None, item.split(",")):
                     target.append(_identifier(option, part))
             continue
+        if option in ("--uses", "--uses-digest", "--rename", "--param"):  # issue 25 (uses.py)
+            i = _reuse_option(option, words, i, inline, reuse)
+            continue
         if option not in ("--gpu", "--cpu", "--memory", "--retries", "--timeout", "--kernel"):
             if not word.startswith("-"):
                 raise StepLineError(
@@ -201,6 +206,7 @@ def _options(name: str, words: list[str]) -> StepOptions:
             values["timeout"] = _number(option, text, integer=False, minimum=0.001)
     if name in after:
         raise StepLineError(f"--after {name}: a step cannot run after itself")
+    values.update(_reuse_values(reuse))
     return StepOptions(
         after=tuple(dict.fromkeys(after)),
         outputs=tuple(dict.fromkeys(outputs)),
@@ -208,3 +214,38 @@ def _options(name: str, words: list[str]) -> StepOptions:
         **({"metrics": tuple(dict.fromkeys(metrics))} if metrics else {}),
         **values,  # type: ignore[arg-type]
     )
+
+
+def _reuse_option(option: str, words: list[str], i: int, inline: str,
+                  reuse: dict[str, list[tuple[str, str]]]) -> int:  # fmt: skip
+    """`--uses REF`, `--rename OLD=NEW`, `--param NAME=VALUE` (issue 25, analysis/uses.py)
+    and `--uses-digest SHA` (written by uses.expand); the index after the option."""
+    if inline:
+        text, i = inline, i + 1
+    elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+        text, i = words[i + 1], i + 2
+    else:
+        example = {"--uses": "prep.ipynb:clean", "--rename": "df=raw_df",
+                   "--param": "threshold=0.5", "--uses-digest": "SHA"}[option]
+        raise StepLineError(f"{option} needs a value, as in {option} {example}")
+    if option in ("--uses", "--uses-digest"):
+        reuse["uses"].append((option, text))
+        return i
+    left, sep, right = text.partition("=")
+    if not sep or not right:
+        raise StepLineError(f"{option} {text!r}: write {option} NAME=VALUE")
+    left = _identifier(option, left)
+    if option == "--rename":
+        right = _identifier(option, right)
+    reuse["rename" if option == "--rename" else "param"].append((left, right))
+    return i
+
+
+def _reuse_values(reuse: dict[str, list[tuple[str, str]]]) -> dict[str, object]:
+    uses = dict(reuse["uses"])
+    if not uses.get("--uses"):
+        if reuse["rename"] or reuse["param"]:
+            raise StepLineError("--rename and --param go with --uses NOTEBOOK.ipynb:STEP")
+        return {}
+    return {"uses": uses["--uses"], "uses_digest": uses.get("--uses-digest", ""),
+            "renames": tuple(reuse["rename"]), "uses_params": tuple(reuse["param"])}

@@ -119,6 +119,9 @@ class KeyIngredients:
     environ: dict[str, str | None] = field(default_factory=dict)
     date: str = ""
     records: dict[str, str] = field(default_factory=dict)
+    # issue 25: `--uses REF` as written (relative: the same for a clone elsewhere) and the
+    # sha256 of what REF contributes (analysis/uses.py); empty for a step of its own
+    uses: dict[str, str] = field(default_factory=dict)
 
     def key(self) -> str:
         """sha256 hex of the canonical JSON of the ingredients (not the step name)."""
@@ -139,6 +142,7 @@ class KeyIngredients:
                     **({"environ": self.environ} if self.environ else {}),
                     **({"date": self.date} if self.date else {}),
                     **({"records": self.records} if self.records else {}),
+                    **({"uses": self.uses} if self.uses else {}),
                 }
             )
         )
@@ -160,6 +164,7 @@ class KeyIngredients:
             "environ": dict(self.environ),
             "date": self.date,
             "records": dict(self.records),
+            "uses": dict(self.uses),
         }
 
     @classmethod
@@ -180,6 +185,7 @@ class KeyIngredients:
             environ=dict(data.get("environ") or {}),
             date=str(data.get("date") or ""),
             records=dict(data.get("records") or {}),
+            uses=dict(data.get("uses") or {}),
         )
 
 
@@ -245,6 +251,8 @@ def key_ingredients(
             getattr(step.options, "inputs", ()), base, HashCache.at(store_dir), step.name
         ),
         kernel=kernel,
+        uses=({"ref": step.options.uses, "digest": step.options.uses_digest}
+              if getattr(step.options, "uses", "") else {}),
         **step_ambient(step, pipeline, env.packages if not kernel else {}, store_dir),
     )
 
@@ -282,7 +290,11 @@ def key_reasons(old: KeyIngredients | None, new: KeyIngredients) -> list[str]:
     reasons: list[str] = []
     if old.version != new.version:
         reasons.append("cache format changed")
-    if old.code != new.code:
+    if old.uses and new.uses and old.uses != new.uses:  # issue 25: the used step's notebook
+        ref = new.uses.get("ref", "")
+        reasons.append(f"uses {ref}, which changed" if old.uses.get("ref") == ref
+                       else f"uses {ref} (was {old.uses.get('ref', '')})")
+    elif old.code != new.code:
         reasons.append("code changed")
     if old.setup != new.setup:
         reasons.append("setup changed")

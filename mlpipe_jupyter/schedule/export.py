@@ -42,7 +42,7 @@ to `output/`. Parameters: {params}.
 
 def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = False) -> Path:
     """Write the export of `notebook_path` to `out_dir`; returns the folder."""
-    from ..analysis import NotebookError, analyze, read_cells
+    from ..analysis import NotebookError, analyze_notebook
 
     source = Path(notebook_path)
     if not source.is_file():
@@ -50,7 +50,7 @@ def export(notebook_path: Path | str, out_dir: Path | str, *, force: bool = Fals
     out = Path(out_dir).resolve()
     _check_target(out, out_dir, source.resolve(), force)
     try:
-        pipeline = analyze(read_cells(source))
+        pipeline = analyze_notebook(source)  # --uses resolved (issue 25)
     except NotebookError as exc:
         raise BadInput(str(exc)) from None
     if pipeline.errors:

@@ -33,14 +33,14 @@ def load(path: PathLike) -> Pipeline:
     `NotFound` when there is no such file, `BadInput` when it is not a notebook;
     analysis errors do not raise here: they are in `Pipeline.errors`.
     """
-    from ..analysis import NotebookError, analyze, read_cells
+    from ..analysis import NotebookError, analyze_notebook
 
     notebook = absolute(path)
     if not notebook.is_file():
         where = "" if str(path) == str(notebook) else f" (looked at {notebook})"
         raise NotFound(f"notebook '{path}' not found{where}")
     try:
-        return Pipeline(notebook, analyze(read_cells(notebook)))
+        return Pipeline(notebook, analyze_notebook(notebook))  # --uses resolved (issue 25)
     except NotebookError as exc:
         raise BadInput(str(exc)) from None
 

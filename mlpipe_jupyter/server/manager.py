@@ -219,7 +219,12 @@ class MlpipeService(LoggingConfigurable):
                 raise BadInput("request needs 'cells' (the unsaved notebook) or 'path'")
         except NotebookError as exc:
             raise BadInput(str(exc)) from None
-        pipeline = analyze(cells)
+        if notebook is None:
+            pipeline = analyze(cells)
+        else:  # %%step --uses resolved from the notebook's folder (issue 25)
+            from ..analysis.graph import analyze_at
+
+            pipeline = analyze_at(cells, notebook)
         dag = pipeline.to_json()
         if notebook is None:
             return dag
