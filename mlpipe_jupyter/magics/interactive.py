@@ -286,8 +286,7 @@ def _restore(shell: Any, session: Session, plan: CachePlan, entry: Any, name: st
     from ..compile import hidden
 
     try:
-        values = {var: plan.store.get(ref) for var, ref in entry.outputs.items()
-                  if not var.startswith("file:")}
+        values = _load_outputs(shell, plan.store, entry)
     except CorruptArtifact as exc:  # a flipped byte: the entry is dropped and the cell runs
         plan.store.invalidate(entry.step_key)
         print(f"mlpipe: step '{name}' runs: a cached output of it is {exc.reason}")
@@ -306,6 +305,26 @@ def _restore(shell: Any, session: Session, plan: CachePlan, entry: Any, name: st
     displays, trusted = _displays_to_show(plan.store, entry)
     replay(displays, trusted=trusted)
     return True
+
+
+def _load_outputs(shell: Any, store: Any, entry: Any) -> dict[str, Any]:
+    """The entry's values: functions and classes first, then the rest, each loading with the
+    kernel's names and those already loaded in scope, and its producer's notebook names
+    offered (a formula model that calls `double_it`, issue 21)."""
+    from ..cache.serializers import offering
+    from ..compile.runtime import offer_names
+
+    refs = sorted(((var, ref) for var, ref in entry.outputs.items()
+                   if not var.startswith("file:")),
+                  key=lambda item: item[1].type not in ("function", "type"))
+    scope = dict(shell.user_ns)
+    values: dict[str, Any] = {}
+    for var, ref in refs:
+        if ref.names is not None:
+            offer_names(store, ref.names, scope)
+        with offering(scope):
+            values[var] = scope[var] = store.get(ref)
+    return values
 
 
 def _file_refs(entry: Any) -> dict[str, Any]:
