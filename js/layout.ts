@@ -101,7 +101,7 @@ export function layoutGraph(
   const direction = options.direction ?? 'LR';
   g.setGraph({
     rankdir: direction,
-    ranksep: options.rankSep ?? (direction === 'TB' ? 34 : 72),
+    ranksep: options.rankSep ?? (direction === 'TB' ? 34 : 90),
     nodesep: options.nodeSep ?? 16,
     edgesep: 10,
     marginx: margin,
@@ -121,9 +121,13 @@ export function layoutGraph(
   const boxes = nodes.map(node => toBox(node, g.node(node.id)));
   const byId = new Map(boxes.map(b => [b.id, b]));
   const paths = known.map((edge, i) => toPath(edge, g.edge(edge.from, edge.to, String(i))));
+  const inputs = new Map<string, number>();
+  known.forEach(e => inputs.set(e.to, (inputs.get(e.to) ?? 0) + 1));
   return fitMargin(
     boxes,
-    paths.map(path => elbow(path, byId.get(path.from)!, byId.get(path.to)!, direction)),
+    // Fan-in: label each edge where it leaves its source, else where it enters its target.
+    paths.map(path => elbow(path, byId.get(path.from)!, byId.get(path.to)!, direction,
+      (inputs.get(path.to) ?? 0) > 1)),
     margin
   );
 }
@@ -133,7 +137,13 @@ export function layoutGraph(
  * halfway, into the target's side), its label just before the target: edges that fan
  * out of one node part at once and their labels sit apart. Longer edges keep dagre's route.
  */
-function elbow(path: IEdgePath, from: INodeBox, to: INodeBox, direction: Direction): IEdgePath {
+function elbow(
+  path: IEdgePath,
+  from: INodeBox,
+  to: INodeBox,
+  direction: Direction,
+  labelAtSource: boolean
+): IEdgePath {
   if (path.points.length > 3) {
     return path;
   }
@@ -145,7 +155,8 @@ function elbow(path: IEdgePath, from: INodeBox, to: INodeBox, direction: Directi
     }
     const mid = (start.x + end.x) / 2;
     const points = [start, { x: mid, y: start.y }, { x: mid, y: end.y }, end];
-    return { ...path, points, labelPos: { x: (mid + end.x) / 2, y: end.y } };
+    const labelPos = labelAtSource ? { x: (start.x + mid) / 2, y: start.y } : { x: (mid + end.x) / 2, y: end.y };
+    return { ...path, points, labelPos };
   }
   const start = { x: from.x + from.width / 2, y: from.y + from.height };
   const end = { x: to.x + to.width / 2, y: to.y };
@@ -154,7 +165,10 @@ function elbow(path: IEdgePath, from: INodeBox, to: INodeBox, direction: Directi
   }
   const mid = (start.y + end.y) / 2;
   const points = [start, { x: start.x, y: mid }, { x: end.x, y: mid }, end];
-  return { ...path, points, labelPos: { x: end.x, y: (mid + end.y) / 2 + 6 } };
+  const labelPos = labelAtSource
+    ? { x: start.x, y: (start.y + mid) / 2 + 6 }
+    : { x: end.x, y: (mid + end.y) / 2 + 6 };
+  return { ...path, points, labelPos };
 }
 
 /** Space between two lanes of edges that skip a step (a chain's column layout). */
