@@ -40,6 +40,8 @@ class PipelineMagics(Magics):
             name, options = parse_step_line(line)
         except StepLineError as exc:
             raise UsageError(f"%%step: {exc}") from None
+        if options.uses:  # issue 25: the referenced step's code runs here, as if pasted
+            cell = _used_code(self.shell, name, options)
         from .interactive import cached_run  # the store is optional: import late
 
         session = session_for(self.shell)
@@ -128,3 +130,15 @@ class PipelineMagics(Magics):
         session_for(self.shell).restore = word == "on"
         print(f"mlpipe: %%step cells {'restore from' if word == 'on' else 'do not restore from'}"
               " the cache in this kernel")
+
+
+def _used_code(shell: Any, name: str, options: Any) -> str:
+    """What `%%step NAME --uses REF` runs in this kernel (analysis/uses.py)."""
+    from ..analysis.graph import analyze
+    from ..analysis.uses import UsesError, resolve_in_kernel
+    from .locate import notebook_path
+
+    try:
+        return resolve_in_kernel(options, notebook_path(shell), analyze)
+    except UsesError as exc:
+        raise UsageError(f"%%step {name}: {exc}") from None
