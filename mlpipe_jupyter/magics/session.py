@@ -157,7 +157,7 @@ def _watch(shell: Any, session: Session) -> None:
             return
         session._current = session.cell_ran(source, getattr(info, "cell_id", None))
         if not source.lstrip().startswith(("%%step", "%%params")):
-            _start_tracking(session)
+            _start_tracking(shell, session)
 
     def post(result: Any) -> None:
         identity, session._current = session._current, None
@@ -170,28 +170,63 @@ def _watch(shell: Any, session: Session) -> None:
     session._hooks = (pre, post)
 
 
-def _start_tracking(session: Session) -> None:
+def _store_folder(shell: Any) -> Any:
+    """The local store a `%%step` cell would use (`interactive.open_store`'s rule, without
+    opening it), or None: `$MLPIPE_STORE`, else `.mlpipe` beside the notebook Jupyter
+    names, else in the working directory. Without one, no cell is tracked: no cost."""
+    import os
+    from pathlib import Path
+
+    configured = os.environ.get("MLPIPE_STORE")
+    if configured:
+        return None if "://" in configured else Path(configured).expanduser().resolve()
+    folders = [Path.cwd()]
+    for hint in (shell.user_ns.get("__session__"), shell.user_ns.get("__vsc_ipynb_file__"),
+                 os.environ.get("JPY_SESSION_NAME")):
+        if isinstance(hint, str) and hint.endswith(".ipynb"):
+            folders.insert(0, Path(hint).expanduser().resolve().parent)
+    for folder in folders:
+        if (folder / ".mlpipe").is_dir():
+            return (folder / ".mlpipe").resolve()
+    return None
+
+
+def _start_tracking(shell: Any, session: Session) -> None:
+    import os
     from pathlib import Path
 
     from ..compile import tracking
 
     try:
+        configured = bool(os.environ.get("MLPIPE_STORE"))
+        store = _store_folder(shell)
+        if store is None and not configured:
+            return
+        session.tracking_root = store
         if tracking.active() is None:
-            tracking.start(Path.cwd(), session.tracking_root)
+            tracking.start(Path.cwd(), store)
     except Exception:  # noqa: BLE001 - tracking must never stop a cell
         pass
 
 
 def _stop_tracking(session: Session, cell: RanCell | None) -> None:
+    """The files the cell read, fingerprinted now (hashes memoised in the store's cache
+    folder, so a setup cell re-run on the same big file is hashed once)."""
+    from ..cache.files import HashCache, file_fact, listing_fact
     from ..compile import tracking
 
     tracker = tracking.stop()
     if tracker is None or cell is None:
         return
     try:
-        report = tracking.file_report(tracker, None)
-        cell.facts = report.files_read
-        cell.listed = report.dirs_listed
+        root = session.tracking_root
+        hashes = HashCache.at(root / "cache" if root is not None else None)
+        base = tracker.base
+        cell.facts = tuple(f for f in (file_fact(p, base, hashes) for p in tracker.reads)
+                           if f is not None)
+        cell.listed = tuple(f for f in (listing_fact(p, base) for p in tracker.listed)
+                            if f is not None)
+        hashes.save()
     except Exception:  # noqa: BLE001
         cell.facts = None
 

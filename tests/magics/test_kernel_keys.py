@@ -89,3 +89,34 @@ def test_an_edited_setup_cell_keys_as_it_ran(ip: Any, tmp_path: Path,
     assert run("%%step s\nv = 10 * SCALE\nprint(v)", "step") == "30\n"
     ip.run_cell("%pipeline restore on", store_history=True)
     assert "restored from cache" in run("%%step s\nv = 10 * SCALE\nprint(v)", "step")
+
+
+def test_files_setup_read_are_in_the_entry_and_checked(ip: Any, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A setup cell's reads belong to every step's entry (as a pipeline step's tracker
+    runs before setup); a file changed since setup ran keeps the step from restoring."""
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLPIPE_STORE", str(tmp_path / "store"))
+    (tmp_path / "d.json").write_text('{"v": 1}')
+    setup = "import json\nwith open('d.json') as fh:\n    D = json.load(fh)"
+    step = "%%step show\nprint(D['v'])"
+
+    def run(source: str) -> str:
+        with capture_output() as cap:
+            assert ip.run_cell(source, store_history=True).success
+        return cap.stdout
+
+    run(setup)
+    assert run(step) == "1\n"
+    (entry,) = Store.open(tmp_path / "store").entries()
+    assert [f.path for f in entry.files_read] == ["d.json"]
+    assert run(step).startswith(
+        "mlpipe: step 'show' restored from cache: code, setup, files (d.json), modules")
+    (tmp_path / "d.json").write_text('{"v": 22}')
+    assert run(step) == ("mlpipe: step 'show' not restored: file d.json changed since setup"
+                         " ran; re-run the setup cells\n1\n")  # what this kernel holds
+    assert len(Store.open(tmp_path / "store").entries()) == 1  # and it is not cached
+    run(setup)
+    assert run(step) == "mlpipe: step 'show' not restored: file d.json changed\n22\n"
