@@ -24,7 +24,6 @@ PIPELINE_USAGE = (
     " | %pipeline debug STEP [--run RUN_ID]"
     " | %pipeline run [NOTEBOOK] [-p NAME VALUE ...] [--scheduler ADDR]"
     " [--gpu-workers N] [--no-cache] | %pipeline restore on|off"
-    " | %pipeline debug STEP [--run RUN_ID]"
 )
 
 
@@ -113,10 +112,6 @@ class PipelineMagics(Magics):
                 return pipeline_debug(self.shell, rest)
             if command == "restore":
                 return self._restore(rest)
-            if command == "debug":
-                from .debug import pipeline_debug
-
-                return pipeline_debug(self.shell, rest)
         except MlpipeError as exc:  # the magics' one translation: a one-line UsageError
             raise UsageError(f"%pipeline {command}: {str(exc).splitlines()[0]}") from None
         raise UsageError(f"unknown %pipeline command {command!r}; usage: {PIPELINE_USAGE}")
