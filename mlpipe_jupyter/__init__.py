@@ -27,6 +27,7 @@ _LAZY = {
     "Run": "sdk.run", "StepInfo": "sdk.run", "StepOutputs": "sdk.run",
     "runs": "sdk.registry", "get_run": "sdk.registry", "publish": "sdk.registry",
     "trigger": "sdk.registry", "RunRequest": "request", "resolve_store": "stores",
+    "pipelines": "sdk.registry",
     "log_metric": "experiments.metrics", "log_metrics": "experiments.metrics",
     "compare": "sdk.compare",
     "debug": "magics.debug",
@@ -37,7 +38,7 @@ __all__ = [
     "BadInput", "Conflict", "MlpipeError", "NotFound", "Pipeline", "Run", "RunRequest", "debug",
     "RunStatus", "StepFailed", "StepInfo", "StepOutputs", "StepStatus", "get_run", "load",
     "publish", "resolve_store", "runs", "trigger", "compare", "log_metric", "log_metrics",
-    "store_info",
+    "store_info", "pipelines",
 ]
 
 

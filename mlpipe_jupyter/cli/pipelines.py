@@ -19,9 +19,18 @@ def register(subparsers: Any) -> None:
     _common(publish)
     publish.set_defaults(func=_guard(cmd_publish))
 
-    pipelines = subparsers.add_parser("pipelines", help="list published pipelines")
+    pipelines = subparsers.add_parser(
+        "pipelines", help="the catalog: published pipelines with versions, publisher, steps")
     _common(pipelines)
     pipelines.set_defaults(func=_guard(cmd_pipelines))
+
+    new = subparsers.add_parser(
+        "new", help="write a new notebook from a published pipeline (a template)")
+    new.add_argument("notebook", help="the new .ipynb file (never overwritten)")
+    new.add_argument("--from", dest="template", required=True, metavar="NAME[@VERSION]",
+                     help="published pipeline to start from (default: its latest version)")
+    _common(new)
+    new.set_defaults(func=_guard(cmd_new))
 
     export = subparsers.add_parser("export", help="write step notebooks + a papermill runner")
     export.add_argument("notebook")
@@ -151,10 +160,44 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not rows:
         print("no published pipelines (mlpipe publish NB --name NAME)")
-    for row in rows:
-        print(f"{row['name']:<24} v{row['version']:<4} {row['steps']} steps  "
-              f"{row['versions']} version(s)  from {row['source']}")  # fmt: skip
+    for row in rows:  # the catalog (issue 25): one block per pipeline
+        numbers = ", ".join(f"v{n}" for n in row.get("version_numbers") or [row["version"]])
+        print(f"{row['name']}  {numbers}  published by {row.get('publisher') or '?'}"
+              f" at {row.get('published', '?')}  from {row['source']}")  # fmt: skip
+        steps = ", ".join(row.get("step_names") or []) or f"{row['steps']} steps"
+        params = ", ".join(f"{k}={v!r}" for k, v in (row.get("params") or {}).items())
+        print(f"    steps: {steps}" + (f"; params: {params}" if params else ""))
+        lines = (ln.lstrip("#").strip() for ln in (row.get("description") or "").split("\n"))
+        first = " ".join(ln for ln in lines if ln)
+        first = first if len(first) <= 100 else first[:97] + "..."
+        if first:
+            print(f"    {first}")
     return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """`mlpipe new NB --from NAME[@VERSION]` (issue 25): a notebook from the catalog."""
+    from ..schedule import publish
+
+    name, _, version = args.template.partition("@")
+    number = version[1:] if version[:1] in ("v", "V") else version
+    if version and not (number.isdigit() and int(number) >= 1):
+        raise CliError(f"--from {args.template!r}: write NAME or NAME@VERSION, as in prep@2")
+    store = records_of_notebook(args, args.notebook)
+    published, path = publish.new_from(store, name, args.notebook,
+                                       int(number) if version else None)  # fmt: skip
+    if args.json:
+        _print_json({**published.to_json(), "written": str(path)})
+    else:
+        print(f"wrote {path} from {published.name} v{published.version}")
+    return EXIT_OK
+
+
+def records_of_notebook(args: argparse.Namespace, notebook: str) -> Path:
+    """The records folder of the store a new notebook at `notebook` would use."""
+    from ..stores import records_root
+
+    return records_root(store_root(args, notebook), notebook)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

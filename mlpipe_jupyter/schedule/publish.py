@@ -8,6 +8,11 @@ live in the local records folder beside the notebook (`stores.records_root`), an
 place while the database's write lock is held, so a reader never sees half a version
 and two publishers never take the same number. Publishing a notebook whose cells are
 identical to the latest version returns that version instead of making a new one.
+
+The catalog (issue 25): `pipeline.json` also records who published (`publisher`: $USER,
+else the login name), a `description` (the notebook's first markdown cell) and the
+parameters; `list_pipelines` adds them, with every version number, to each row, and
+`catalog_entry` reads them for one version.
 """
 
 from __future__ import annotations
@@ -107,6 +112,7 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
     artifacts = str(store_root) if is_url(store_root) else None
     store_root = records_root(store_root, source)
     notebook, dag = _read_and_analyze(source)
+    about = {"publisher": publisher(), "description": description(notebook)}
     digest = notebook_digest(notebook)
     latest = _latest_row(store_root, name)
     if latest is not None and latest["digest"] == digest:
@@ -127,7 +133,7 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
             steps=len(dag["steps"]),
             path=version_dir(store_root, name, version),
         )
-        _write_version(published, source, dag, artifacts)
+        _write_version(published, source, dag, artifacts, about)
         conn.execute(
             "INSERT INTO pipelines (name, version, digest, source, created, steps)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -139,9 +145,13 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
 def _read_and_analyze(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from ..analysis import NotebookError, analyze, cells_from_json
 
+    from ..analysis.graph import analyze_at
+
     try:
         notebook = json.loads(source.read_text(encoding="utf-8"))
-        pipeline = analyze(cells_from_json(notebook["cells"], where=f"notebook '{source}'"))
+        cells = cells_from_json(notebook["cells"], where=f"notebook '{source}'")
+        pipeline = analyze_at(cells, source) if any(
+            "--uses" in c.source for c in cells) else analyze(cells)  # issue 25
     except FileNotFoundError:
         raise NotFound(f"notebook '{source}' not found") from None
     except (OSError, ValueError, KeyError, TypeError, NotebookError) as exc:
@@ -155,7 +165,7 @@ def _read_and_analyze(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _write_version(published: Published, source: Path, dag: dict[str, Any],
-                   artifacts: str | None) -> None:  # fmt: skip
+                   artifacts: str | None, about: dict[str, Any] | None = None) -> None:  # fmt: skip
     parent = published.path.parent
     parent.mkdir(parents=True, exist_ok=True)
     if published.path.exists():  # left by a crash before its row was committed
@@ -163,7 +173,7 @@ def _write_version(published: Published, source: Path, dag: dict[str, Any],
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
     try:
         shutil.copyfile(source, tmp / NOTEBOOK_FILE)
-        spec = {**published.to_json(), "notebook": NOTEBOOK_FILE, "dag": dag}
+        spec = {**published.to_json(), "notebook": NOTEBOOK_FILE, "dag": dag, **(about or {})}
         if artifacts is not None:
             spec["store"] = artifacts
         (tmp / SPEC_FILE).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
@@ -217,8 +227,51 @@ def list_pipelines(store_root: Path | str) -> list[dict[str, Any]]:
             ") counts ON p.name = counts.name AND p.version = counts.latest ORDER BY p.name"
         ).fetchall()
     return [
-        {**_from_row(store_root, row).to_json(), "versions": row["versions"]} for row in rows
+        {**_from_row(store_root, row).to_json(), "versions": row["versions"],
+         **catalog_entry(_from_row(store_root, row)),
+         "version_numbers": [v.version for v in versions(store_root, row["name"])]}
+        for row in rows
     ]
+
+
+def publisher() -> str:
+    """Who publishes: $USER (or $USERNAME), else the login name, else "unknown"."""
+    name = os.environ.get("USER") or os.environ.get("USERNAME")
+    if not name:
+        try:
+            import getpass
+
+            name = getpass.getuser()
+        except (OSError, KeyError, ImportError):
+            name = ""
+    return name or "unknown"
+
+
+def description(notebook: dict[str, Any]) -> str:
+    """The text of the notebook's first markdown cell ("" when it has none)."""
+    for cell in notebook.get("cells", []):
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            return ("".join(source) if isinstance(source, list) else str(source)).strip()
+    return ""
+
+
+def catalog_entry(published: Published) -> dict[str, Any]:
+    """What the catalog shows of a version: publisher, published (UTC, ISO 8601), the
+    description, parameters and step names (None/empty for a version published before
+    they were recorded)."""
+    try:
+        spec = json.loads(published.spec.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        spec = {}
+    dag = spec.get("dag") if isinstance(spec.get("dag"), dict) else {}
+    return {
+        "publisher": spec.get("publisher"),
+        "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(published.created)),
+        "description": spec.get("description") or "",
+        "params": dict(dag.get("params") or {}),
+        "step_names": [s.get("name") for s in dag.get("steps") or [] if isinstance(s, dict)],
+    }
 
 
 def _latest_row(store_root: Path | str, name: str) -> Any:
@@ -238,3 +291,39 @@ def _from_row(store_root: Path | str, row: Any) -> Published:
         steps=row["steps"],
         path=version_dir(store_root, row["name"], row["version"]),
     )
+
+
+def new_from(store_root: Path | str, name: str, target: Path | str,
+             version: int | None = None) -> tuple[Published, Path]:  # fmt: skip
+    """Write a new notebook at `target` from the published pipeline `name` (the latest
+    version unless `version`): a markdown header naming where it came from, then the
+    snapshot's cells with their outputs cleared. Cells, setup and parameters are the
+    snapshot's, so its steps key as the template's did (keys hold no notebook path).
+    BadInput when `target` exists or is not an .ipynb path; NotFound when not published."""
+    target = Path(target)
+    if target.suffix != ".ipynb":
+        raise BadInput(f"'{target}' is not an .ipynb path; name the new notebook NAME.ipynb")
+    if target.exists():
+        raise BadInput(f"'{target}' exists; pick a new name (mlpipe new never overwrites)")
+    published = get(store_root, name, version)
+    notebook = json.loads(published.notebook.read_text(encoding="utf-8"))
+    about = catalog_entry(published)
+    cells = []
+    for cell in notebook.get("cells", []):
+        cell = dict(cell)
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        cells.append(cell)
+    header = (f"> New from the published pipeline **{published.name} v{published.version}**"
+              f" (published by {about['publisher'] or 'unknown'} at {about['published']},"
+              f" from `{published.source}`) with `mlpipe new {target.name} --from"
+              f" {published.name}@{published.version}`.")  # fmt: skip
+    head: dict[str, Any] = {"cell_type": "markdown", "metadata": {}, "source": header}
+    if notebook.get("nbformat_minor", 0) >= 5 or any("id" in c for c in cells):
+        head["id"] = "mlpipe-new-from"
+    notebook["cells"] = [head, *cells]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return published, target

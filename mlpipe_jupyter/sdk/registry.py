@@ -70,3 +70,13 @@ def trigger(
                                       start=service.start, options=options)  # fmt: skip
     records = absolute(records_root(root))
     return Run(run_id, published.artifact_store() or records, records=records)
+
+
+def pipelines(store: PathLike | None = None) -> list[dict[str, Any]]:
+    """The catalog of published pipelines in the store, by name (issue 25): each row has
+    `name`, `version` (the latest), `version_numbers`, `publisher`, `published` (UTC,
+    ISO 8601), `description` (the notebook's first markdown cell), `params`, `step_names`,
+    `source` and `notebook` (the latest snapshot). `store` as for `runs`."""
+    from ..schedule import publish as published
+
+    return published.list_pipelines(records_root(resolve_store(store)))
