@@ -78,7 +78,10 @@ def _prepare(
     from .execute.planner import param_values
     from .execute.records import RunNotFound
 
-    pipeline = pipeline if pipeline is not None else runnable(request.source or request.notebook)
+    if pipeline is None:
+        pipeline = _handed_down(request)
+    if pipeline is None:
+        pipeline = runnable(request.source or request.notebook)
     param_values(pipeline, request.params)  # unknown or missing parameters: BadInput now
     pipeline.select(request.select, exclude=request.exclude, only=request.only)  # unknown steps
     the_store = Store.open(request.store, notebook=request.notebook)
@@ -96,7 +99,48 @@ def _prepare(
         str(request.notebook), dict(request.params), pipeline.order, run_id=request.run_id,
         status=status, retry_of=request.retry_of,
     )
+    if status is RunStatus.QUEUED:  # recorded now, started later by this process
+        _ANALYSED[run_id] = pipeline
     return pipeline, the_store, records, request.with_run_id(run_id)
+
+
+#: run id -> the analysis its run was recorded with, until the run starts (one analysis
+#: per run: a server records a run, then starts it when a slot frees)
+_ANALYSED: dict[str, Pipeline] = {}
+ANALYSIS_FILE = "pipeline.pickle"  # the analysis handed to a run's child process
+
+
+def analysis_of(request: RunRequest) -> Pipeline:
+    """The analysis a run of `request` uses: the one it was recorded with when a process
+    handed it down (a server's or scheduler's started run), else the notebook analysed now."""
+    found = _handed_down(request, keep=True)
+    return found if found is not None else runnable(request.source or request.notebook)
+
+
+def _handed_down(request: RunRequest, keep: bool = False) -> Pipeline | None:
+    """The analysis this run was recorded with: kept by this process (`record`, then
+    `start`), or written beside the request by the process that started this child."""
+    if request.run_id is None:
+        return None
+    kept = _ANALYSED.get(request.run_id) if keep else _ANALYSED.pop(request.run_id, None)
+    if kept is not None:
+        return kept
+    from .stores import records_root
+
+    path = records_root(request.store, request.notebook) / "runs" / request.run_id / ANALYSIS_FILE
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    import pickle
+
+    try:
+        found = pickle.loads(data)  # written by service.start in the store we own (0600)
+    except Exception:  # noqa: BLE001 - another version's analysis: analyse again
+        return None
+    from .analysis.model import Pipeline as Analysed
+
+    return found if isinstance(found, Analysed) else None
 
 
 def plan(request: RunRequest, *, pipeline: Pipeline | None = None) -> dict[str, Any]:
@@ -240,13 +284,17 @@ def start(request: RunRequest, *, pipeline: Pipeline | None = None) -> str:
     responsive. The child's output goes to `run.log` beside it; if it dies
     without finishing the run, the run is recorded failed.
     """
-    _, the_store, records, request = _prepare(request, pipeline)
+    analysed, the_store, records, request = _prepare(request, pipeline)
     assert request.run_id is not None
+    _ANALYSED.pop(request.run_id, None)
+    import pickle
+
     from .cache import fs as storefs
 
     folder = the_store.records_root / "runs" / request.run_id  # a local folder
     request_file = folder / REQUEST_FILE
     storefs.write_local(request_file, (request.to_json() + "\n").encode("utf-8"))
+    storefs.write_local(folder / ANALYSIS_FILE, pickle.dumps(analysed))  # the child's analysis
     log_path = folder / LOG_FILE
     storefs.create_empty(log_path)  # owner-only, as the rest of the store
     command = [
@@ -283,6 +331,7 @@ def start_here(
     pipeline, _, records, request = _prepare(request, pipeline)
     run_id = request.run_id
     assert run_id is not None
+    _ANALYSED.pop(run_id, None)
 
     def work() -> None:
         try:

@@ -209,7 +209,7 @@ def _execute(request: RunRequest, as_json: bool, dry: bool = False) -> int:
         return EXIT_OK
     bar = None
     on_event = _dashboard_line
-    pipeline = _pipeline(request.source or request.notebook)  # analysed once: bar and run
+    pipeline = _pipeline(request)  # analysed once (or handed down): bar and run
     if not as_json:
         from ..execute.progress import ProgressBar
 
@@ -278,13 +278,13 @@ def _request(args: argparse.Namespace) -> RunRequest:
         raise CliError(str(exc)) from None
 
 
-def _pipeline(notebook: Path) -> Any:
-    """The notebook's runnable pipeline, or None (then `service.execute` reports why)."""
+def _pipeline(request: RunRequest) -> Any:
+    """The request's runnable pipeline, or None (then `service.execute` reports why)."""
     from .. import service
     from ..errors import MlpipeError
 
     try:
-        return service.runnable(notebook)
+        return service.analysis_of(request)
     except (MlpipeError, ValueError, OSError):
         return None
 

@@ -165,7 +165,8 @@ class Pipeline:
         from .. import service
 
         request = self.request(params, **options)
-        return Run(service.start(request), request.store, records=_records(request))
+        return Run(service.start(request, pipeline=self.analysis), request.store,
+                   records=_records(request))
 
     def store_root(self, store: PathLike | None = None) -> Path:
         """Where this notebook's runs are kept: `store`, else $MLPIPE_STORE, else beside it."""
