@@ -32,6 +32,9 @@ CELLS = [
     "print(grid.tolist())\n"
     "print(model.predict(frame.head(2)).round(3).tolist())\n"
     "print(type(mpl.pyplot.figure).__name__)\n"
+    "print(mpl.get_backend(), mpl.rcParams['figure.figsize'], mpl.rcParams['figure.dpi'])\n"
+    "print(pd.get_option('display.max_columns'), pd.get_option('display.width'),"
+    " np.get_printoptions()['linewidth'])\n"
     "print(pd.DataFrame(np.ones((2, 30)) * 1.5))",
 ]
 
