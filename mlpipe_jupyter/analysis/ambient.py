@@ -380,7 +380,7 @@ def local_mutators(module: str) -> dict[str, tuple[str, ...]]:
     the current folder): functions with a `global` statement that assign the name."""
     import os
 
-    from mlpipe_jupyter.cache.modules import _Resolver, is_installed, search_path
+    from .modpaths import _Resolver, is_installed, search_path
     from pathlib import Path
 
     try:
