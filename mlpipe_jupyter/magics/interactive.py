@@ -196,6 +196,11 @@ def plan_step(shell: Any, session: Session, step: RecordedStep) -> CachePlan | N
         # the kernel's cells are no pipeline the cache could stand for (e.g. a cell run
         # after the steps rebinds a setup name: the setup's source no longer says its value)
         return None
+    rebound = _setup_names_rebound(pipeline, step)
+    if rebound:
+        print(f"mlpipe: step '{step.name}' not restored: {', '.join(rebound)} re-bound after"
+              " setup ran (a step or a cell after the steps binds it); re-run the setup cells")
+        return None  # the setup's source no longer says what the kernel holds
     keyed = _without_own_body(ran, step.name)
     if len(keyed) != len(ran):
         ran, pipeline = keyed, analyze(cells_from_json([c for c, _ in keyed]))
@@ -237,6 +242,28 @@ def kernel_cells(session: Session, step: RecordedStep) -> list[tuple[dict[str, A
             json_cell["source"] = live
             return cells
     return [*cells, ({"cell_type": "code", "source": live, "metadata": {"tags": []}}, None)]
+
+
+def _setup_names_rebound(pipeline: Any, step: RecordedStep) -> list[str]:
+    """Setup names this step reads that a cell the kernel ran after setup binds (a step, a
+    cell run after the steps, this step itself): the key says the setup's value, the
+    kernel may hold another."""
+    from ..analysis.ipysyntax import python_source
+    from ..analysis.visitor import cell_facts
+
+    bound = {name for other in pipeline.steps for name in other.binds}
+    # a name the step takes from an upstream step is keyed by its value: no matter
+    rebound = bound & set(pipeline.setup_names) - set(pipeline.step(step.name).reads)
+    if not rebound:
+        return []
+    code = python_source(step.source)
+    try:
+        facts = cell_facts(code) if code is not None else None
+    except SyntaxError:
+        facts = None
+    if facts is None:
+        return sorted(rebound)
+    return sorted(rebound & (set(facts.reads) | set(facts.deferred)))
 
 
 def _without_own_body(cells: list[tuple[dict[str, Any], Any]],

@@ -120,3 +120,26 @@ def test_files_setup_read_are_in_the_entry_and_checked(ip: Any, tmp_path: Path,
     assert len(Store.open(tmp_path / "store").entries()) == 1  # and it is not cached
     run(setup)
     assert run(step) == "mlpipe: step 'show' not restored: file d.json changed\n22\n"
+
+
+def test_a_console_rebinding_a_setup_name_never_restores_the_old_value(
+        ip: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No cell ids (an IPython console): `SCALE = 3` typed after the steps is no setup
+    cell; a step reading SCALE then runs (30), never restores the result for 2."""
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLPIPE_STORE", str(tmp_path / "store"))
+    step = "%%step s\nv = 10 * SCALE\nprint(v)"
+
+    def run(source: str) -> str:
+        with capture_output() as cap:
+            assert ip.run_cell(source, store_history=True).success
+        return cap.stdout
+
+    run("SCALE = 2")
+    assert run(step) == "20\n"
+    assert "restored from cache" in run(step)
+    run("SCALE = 3")
+    assert run(step).endswith("re-run the setup cells\n30\n")
+    assert run("%%step t\nprint(v + SCALE)") == "33\n"  # SCALE from s's cells: by value
