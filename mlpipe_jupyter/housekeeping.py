@@ -28,6 +28,7 @@ from typing import Any, Callable
 from .cache.retention import (Policy, format_size, parse_duration, parse_keep_last,
                               parse_size)
 from .errors import BadInput, NotFound
+from .stores import db_path
 
 URL_GRACE_S = 600.0
 RETENTION_ENV = "MLPIPE_RETENTION"  # JSON: the server's c.MlpipeService.retention  # object storage: others may be planning runs on other machines
@@ -106,7 +107,7 @@ def _open(store: str | os.PathLike[str]) -> Any:
 def _records(store: Any) -> Any:
     from .execute.records import Records
 
-    return Records(store.records_root) if (store.records_root / "mlpipe.db").exists() else None
+    return Records(store.records_root) if db_path(store.records_root).exists() else None
 
 
 def prune(store: str | os.PathLike[str], policy: Policy | None = None, *,

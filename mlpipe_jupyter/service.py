@@ -18,7 +18,7 @@ from .errors import BadInput, Conflict, NotFound
 from .execute.errors import ResourceError, RunInputError
 from .request import RunRequest
 from .status import RunStatus
-from .stores import PathLike, resolve_store
+from .stores import PathLike, db_path, resolve_store
 
 if TYPE_CHECKING:
     from .analysis.model import Pipeline
@@ -358,7 +358,7 @@ def _reap(child: subprocess.Popen[bytes], records: Records, run_id: str, log_pat
 def runs(store: PathLike, limit: int = 50) -> list[dict[str, Any]]:
     """Recent runs of the store, newest first (none when the store does not exist)."""
     folder = records_folder(store)
-    if not (folder / "mlpipe.db").exists():
+    if not db_path(folder).exists():
         return []
     return _open_records(folder).list_runs(limit)
 
@@ -377,7 +377,7 @@ def run_record(store: PathLike, run_id: str) -> dict[str, Any]:
     from .runids import check_run_id
 
     check_run_id(run_id)
-    if not (records_folder(store) / "mlpipe.db").exists():
+    if not db_path(records_folder(store)).exists():
         raise NotFound(f"no run '{run_id}' in {store}: that store has no runs")
     try:
         return _open_records(records_folder(store)).get_run(run_id)

@@ -23,6 +23,9 @@ import os
 import re
 from pathlib import Path
 
+#: The SQLite file of run records, schedules and published pipelines, in a records root.
+DB_NAME = "mlpipe.db"
+
 STORE_ENV = "MLPIPE_STORE"
 STORE_DIRNAME = ".mlpipe"
 
@@ -76,7 +79,7 @@ def _published_in(notebook: Path) -> Path | None:
     if (len(parts) > 4 and parts[-1] == "notebook.ipynb" and parts[-4] == "pipelines"
             and parts[-2][:1] == "v" and parts[-2][1:].isdigit()):  # fmt: skip
         records = notebook.parents[3]
-        if (records / "mlpipe.db").is_file():
+        if (records / DB_NAME).is_file():
             return records
     return None
 
@@ -129,3 +132,8 @@ def project_id(notebook: str | os.PathLike[str]) -> str:
         if (folder / ".git").exists():
             return path.relative_to(folder).as_posix()
     return path.as_posix()
+
+
+def db_path(records: str | os.PathLike[str]) -> Path:
+    """The run records' database of a records root (`records_root`)."""
+    return Path(records) / DB_NAME

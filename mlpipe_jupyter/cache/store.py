@@ -206,7 +206,7 @@ class Store:
     def __init__(
         self, root: str | os.PathLike[str], *, notebook: str | os.PathLike[str] | None = None
     ) -> None:
-        from ..stores import location, records_root, url_protocol
+        from ..stores import db_path, location, records_root, url_protocol
 
         if url_protocol(root) == "file":
             root = location(root)
@@ -218,7 +218,7 @@ class Store:
         self.artifacts_dir = self.root / "artifacts"
         self.cache_dir = self.root / "cache"
         self.runs_dir = self.root / "runs"
-        self.db_path = self.records_root / "mlpipe.db"
+        self.db_path = db_path(self.records_root)
         # file hashes (files.HashCache) are facts of this machine: always a local folder
         self.hash_dir = self.cache_dir if not self.remote else self.records_root / "cache"
         self._swept = False  # dead writers' temp files removed (once per process)

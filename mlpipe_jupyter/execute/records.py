@@ -26,6 +26,7 @@ from ..processes import alive
 from ..record import JSON_STEP_FIELDS, STEP_FIELDS
 from ..sqlite import ensure_wal, execute_script, transaction
 from ..status import RunStatus, StepStatus
+from ..stores import db_path
 from ..errors import NotFound
 
 
@@ -114,7 +115,7 @@ class Records:
     def __init__(self, store_root: str | Path) -> None:
         from mlpipe_jupyter.cache.fs import makedirs
 
-        self.path = Path(store_root) / "mlpipe.db"
+        self.path = db_path(store_root)
         makedirs(self.path.parent)  # owner-only unless MLPIPE_STORE_MODE=group
         if self.path.resolve() not in _READY:
             self._create_schema()

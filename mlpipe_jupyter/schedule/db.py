@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..sqlite import ensure_wal, execute_script, transaction
+from ..stores import DB_NAME
 
-DB_NAME = "mlpipe.db"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pipelines (

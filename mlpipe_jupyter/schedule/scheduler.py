@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from ..execute.records import Records, RunNotFound, new_run_id
 from ..request import RunRequest
 from ..status import RunStatus
-from ..stores import absolute, records_root
+from ..stores import absolute, db_path, records_root
 from . import publish, schedules
 
 #: Starts a run of a request and returns its id (at once, or when it has finished).
@@ -115,7 +115,7 @@ def fire_due(
 
 def _still_going(store_root: Path, run_id: str | None) -> str | None:
     """'running' or 'queued' while the run `run_id` is, else None (also when unknown)."""
-    if run_id is None or not (store_root / "mlpipe.db").exists():
+    if run_id is None or not db_path(store_root).exists():
         return None
     try:
         status = RunStatus(Records(store_root).get_run(run_id)["status"])

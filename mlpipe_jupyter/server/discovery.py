@@ -14,9 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..stores import STORE_DIRNAME
+from ..stores import DB_NAME, STORE_DIRNAME
 
-DB_NAME = "mlpipe.db"
 SKIP = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "env", "build", "dist"})
 
 
