@@ -83,7 +83,8 @@ def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, s
     try:
         plan = plan_step(shell, session, step)
         if plan is not None:
-            unsafe = _setup_changed(plan)
+            session.note_modules()
+            unsafe = _setup_changed(plan) or _modules_changed(session, plan)
             if unsafe is not None:
                 print(f"mlpipe: step '{step.name}' not restored: {unsafe}")
             elif restores_on(session):
@@ -105,7 +106,8 @@ def cached_run(shell: Any, session: Session, step: RecordedStep) -> tuple[Any, s
 
         tracking.stop()
     shown = result_output(shell, value)
-    if unsafe is not None or not plan.setup_tracked:
+    session.note_modules()  # those the step imported: as the key hashed them
+    if unsafe is not None or not plan.setup_tracked or _modules_changed(session, plan):
         return value, "succeeded"
     try:
         _save(shell, plan, step.name, displays + ([shown] if shown else []),
@@ -140,6 +142,15 @@ def _setup_changed(plan: CachePlan) -> str | None:
     finally:
         hashes.save()
     return f"{why} since setup ran; re-run the setup cells" if why else None
+
+
+def _modules_changed(session: Session, plan: CachePlan) -> str | None:
+    """Why this kernel's modules are not the ones the key hashes (edited since imported)."""
+    changed = session.modules_changed(plan.ingredients.modules)
+    if not changed:
+        return None
+    return (f"module {', '.join(changed)} changed since this kernel imported it;"
+            " restart the kernel (or importlib.reload it)")
 
 
 def _lookup_and_restore(shell: Any, session: Session, plan: CachePlan, name: str) -> bool:

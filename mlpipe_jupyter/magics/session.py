@@ -73,6 +73,8 @@ class Session:
     ran: dict[Any, RanCell] = field(default_factory=dict)  # identity -> cell, first-run order
     restore: bool = True  # `%pipeline restore off` sets False
     tracking_root: Any = None  # the store folder the tracker leaves out
+    loaded: dict[str, Any] = field(default_factory=dict)  # module -> (file, sha256 when
+    # first seen in sys.modules, id of its spec) for local modules, None for installed ones
     _current: Any = None  # identity of the cell running now
     _hooks: tuple[Any, ...] = ()
 
@@ -109,6 +111,46 @@ class Session:
 
     def cells(self) -> list[RanCell]:
         return list(self.ran.values())
+
+    # -- local modules as this kernel imported them --------------------------------------
+
+    def note_modules(self) -> None:
+        """Remember the source hash of each local module newly in `sys.modules`."""
+        import sys
+
+        from ..analysis.modpaths import is_installed
+        from ..cache.files import sha256_file
+
+        for name, module in list(sys.modules.items()):
+            known = self.loaded.get(name, False)
+            spec = id(getattr(module, "__spec__", None))  # a reload makes a new spec
+            if known is None or (known and known[2] == spec):
+                continue
+            path = getattr(module, "__file__", None)
+            if not isinstance(path, str) or not path.endswith(".py") or is_installed(path):
+                self.loaded[name] = None
+                continue
+            try:
+                self.loaded[name] = (path, sha256_file(path), spec)
+            except OSError:
+                self.loaded[name] = None
+
+    def modules_changed(self, names: Any) -> list[str]:
+        """The local modules among `names` whose file changed since this kernel imported
+        them: the key hashes the file, the kernel runs what it imported."""
+        from ..cache.files import sha256_file
+
+        changed = []
+        for name in names:
+            known = self.loaded.get(name)
+            if not known:
+                continue
+            try:
+                if sha256_file(known[0]) != known[1]:
+                    changed.append(name)
+            except OSError:
+                changed.append(name)
+        return sorted(changed)
 
 
 def _identity(source: str, cell_id: str | None) -> Any:
@@ -203,6 +245,7 @@ def _start_tracking(shell: Any, session: Session) -> None:
         if store is None and not configured:
             return
         session.tracking_root = store
+        session.note_modules()
         if tracking.active() is None:
             tracking.start(Path.cwd(), store)
     except Exception:  # noqa: BLE001 - tracking must never stop a cell

@@ -143,3 +143,30 @@ def test_a_console_rebinding_a_setup_name_never_restores_the_old_value(
     run("SCALE = 3")
     assert run(step).endswith("re-run the setup cells\n30\n")
     assert run("%%step t\nprint(v + SCALE)") == "33\n"  # SCALE from s's cells: by value
+
+
+def test_a_module_edited_after_the_kernel_imported_it(ip: Any, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key hashes the module's file; a kernel still running the old import neither
+    restores nor caches, until the module is reloaded."""
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("MLPIPE_STORE", str(tmp_path / "store"))
+    (tmp_path / "helpers_k19.py").write_text("def f():\n    return 1\n")
+    step = "%%step s\nv = helpers_k19.f()\nprint(v)"
+
+    def run(source: str) -> str:
+        with capture_output() as cap:
+            assert ip.run_cell(source, store_history=True).success
+        return cap.stdout
+
+    run("import helpers_k19")
+    assert run(step) == "1\n"
+    (tmp_path / "helpers_k19.py").write_text("def f():\n    return 2\n")
+    assert run(step) == ("mlpipe: step 's' not restored: module helpers_k19 changed since this"
+                         " kernel imported it; restart the kernel (or importlib.reload it)\n1\n")
+    assert len(Store.open(tmp_path / "store").entries()) == 1  # the old import's not cached
+    run("import importlib\nimportlib.reload(helpers_k19)")
+    assert run(step) == "mlpipe: step 's' not restored: module helpers_k19 changed\n2\n"
