@@ -28,6 +28,7 @@ from typing import Any, Callable
 from .cache.retention import (Policy, format_size, parse_duration, parse_keep_last,
                               parse_size)
 from .errors import BadInput, NotFound
+from .status import StepStatus
 from .stores import db_path
 
 URL_GRACE_S = 600.0
@@ -200,7 +201,7 @@ def _run_entries(store: Any, run_id: str) -> list[Any]:
     entries = []
     for step in record["steps"].values():
         key = step.get("cache_key")
-        if key and step.get("status") in ("succeeded", "cached"):
+        if key and step.get("status") in (StepStatus.SUCCEEDED, StepStatus.CACHED):
             entry = store.lookup(key)
             if entry is not None:
                 entries.append(entry)

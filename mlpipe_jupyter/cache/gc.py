@@ -230,12 +230,17 @@ def latest_run_keys(records: Any) -> dict[str, set[str]]:
 
     query = """
         SELECT r.notebook, s.cache_key FROM runs r JOIN steps s ON s.run_id = r.run_id
-        WHERE s.cache_key IS NOT NULL AND s.status IN ('succeeded', 'cached')
+        WHERE s.cache_key IS NOT NULL AND s.status IN ({ok})
           AND r.run_id = (SELECT r2.run_id FROM runs r2 WHERE r2.notebook = r.notebook
                           AND r2.started IS NOT NULL
-                          AND r2.status IN ('succeeded', 'failed', 'cancelled')
+                          AND r2.status IN ({finished})
                           ORDER BY r2.started DESC LIMIT 1)
     """
+    from mlpipe_jupyter.status import RunStatus, StepStatus
+
+    query = query.format(
+        ok=", ".join(f"'{s.value}'" for s in (StepStatus.SUCCEEDED, StepStatus.CACHED)),
+        finished=", ".join(f"'{s.value}'" for s in RunStatus if s.finished))
     found: dict[str, set[str]] = {}
     try:
         with records._connect() as conn:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from ..status import RunStatus
+
 from . import EXIT_OK, CliError
 
 
@@ -276,7 +278,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             if item.run_id is None:
                 continue
             status = service.run_record(store, item.run_id)["status"]
-            if status != "succeeded":
+            if status != RunStatus.SUCCEEDED:
                 print(f"mlpipe: run {item.run_id} of schedule '{item.schedule}' {status};"
                       f" see `mlpipe runs show {item.run_id} --store {store}`",
                       file=sys.stderr)  # fmt: skip

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..request import parse_value
+from ..status import RunStatus
 from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CliError
 
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ def _execute(request: RunRequest, as_json: bool, dry: bool = False) -> int:
     if bar is not None:
         bar.close()
     _print_record(record, as_json)
-    return EXIT_OK if record.get("status") == "succeeded" else EXIT_FAILED
+    return EXIT_OK if record.get("status") == RunStatus.SUCCEEDED else EXIT_FAILED
 
 
 def plan_lines(rows: list[dict[str, Any]], ms: float | None = None) -> str:

@@ -338,7 +338,7 @@ def _run_step(
     job: StepJob, dask_worker: Any, started: float, n_threads: int, devices: str | None
 ) -> StepResult:
     worker = str(dask_worker.address) if dask_worker else socket.gethostname()
-    _report(job, dask_worker, "running")
+    _report(job, dask_worker, StepStatus.RUNNING.value)
     asked = job
     if job.store_url is not None:
         from . import remote

@@ -218,7 +218,7 @@ def _note_latest(ctx: RunContext) -> None:
     try:
         steps = ctx.records.get_run(ctx.run_id)["steps"].values()
         keys = [s["cache_key"] for s in steps
-                if s.get("cache_key") and s.get("status") in ("succeeded", "cached")]
+                if s.get("cache_key") and s.get("status") in (StepStatus.SUCCEEDED, StepStatus.CACHED)]
         gc.note_latest(ctx.store, project_id(ctx.notebook), ctx.run_id, keys)
     except OSError:
         pass  # a read-only store: nothing to protect there
@@ -392,7 +392,7 @@ def _run_on_cluster(ctx: RunContext, the_plan: Plan) -> RunStatus:
         except ResourceError as exc:  # and PreflightError
             ctx.records.fail_if_running(ctx.run_id, str(exc))
             if ctx.tracker is not None:
-                ctx.tracker.finish("failed")  # the MLflow parent ends failed too
+                ctx.tracker.finish(RunStatus.FAILED.value)  # the MLflow parent ends failed too
             raise
         asked = sorted({k for s in steps for k in s.options.resources()} & ignore)
         if asked:

@@ -15,17 +15,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..status import FINAL_STEP, RunStatus, StepStatus
+
 #: state -> (badge colour, IntProgress bar style)
 STATES: dict[str, tuple[str, str]] = {
-    "pending": ("#90a4ae", ""),
-    "queued": ("#607d8b", ""),
-    "running": ("#1565c0", "info"),
-    "succeeded": ("#2e7d32", "success"),
-    "cached": ("#00838f", "success"),
-    "failed": ("#c62828", "danger"),
-    "skipped": ("#9e9e9e", "warning"),
+    StepStatus.PENDING: ("#90a4ae", ""),
+    StepStatus.QUEUED: ("#607d8b", ""),
+    StepStatus.RUNNING: ("#1565c0", "info"),
+    StepStatus.SUCCEEDED: ("#2e7d32", "success"),
+    StepStatus.CACHED: ("#00838f", "success"),
+    StepStatus.FAILED: ("#c62828", "danger"),
+    StepStatus.SKIPPED: ("#9e9e9e", "warning"),
 }
-DONE = frozenset({"succeeded", "cached", "failed", "skipped"})
+DONE = FINAL_STEP
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class StepRow:
     """What the view shows for one step."""
 
     name: str
-    status: str = "pending"
+    status: str = StepStatus.PENDING
     reason: str = ""
     started: float | None = None  # when it began running (this process's clock)
     duration_s: float | None = None  # final duration, from the event when given
@@ -47,7 +49,7 @@ class StepRow:
 
     def detail(self) -> str:
         """The reason column: the error for a failed step, else why it ran or was reused."""
-        text = self.error if self.status == "failed" and self.error else self.reason
+        text = self.error if self.status == StepStatus.FAILED and self.error else self.reason
         return f"{text} [{self.worker}]" if self.worker and self.status in DONE else text
 
 
@@ -56,7 +58,7 @@ class ProgressModel:
 
     def __init__(self, steps: list[str]) -> None:
         self.rows: dict[str, StepRow] = {name: StepRow(name) for name in steps}
-        self.run_status = "running"
+        self.run_status = RunStatus.RUNNING
         self.run_id = ""
 
     def apply(self, event: Mapping[str, Any], now: float) -> str | None:
@@ -71,7 +73,7 @@ class ProgressModel:
         row = self.rows.get(name) or StepRow(name)
         status = str(event.get("status", row.status))
         started = row.started
-        if status == "running" and row.status != "running":
+        if status == StepStatus.RUNNING and row.status != StepStatus.RUNNING:
             started = now
         duration = event.get("duration_s")
         if duration is None and status in DONE and started is not None:
@@ -91,7 +93,7 @@ class ProgressModel:
         return name
 
     def running(self) -> list[str]:
-        return [name for name, row in self.rows.items() if row.status == "running"]
+        return [name for name, row in self.rows.items() if row.status == StepStatus.RUNNING]
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -124,7 +126,7 @@ class TextView:
 
     def update(self, changed: str | None, now: float) -> None:
         if changed is None:
-            if self.model.run_status != "running" and not self._finished:
+            if self.model.run_status != RunStatus.RUNNING and not self._finished:
                 self._finished = True
                 self.write(f"mlpipe: {self.model.summary()}")
             return
@@ -180,7 +182,7 @@ class WidgetView:
             f'<span style="background:{color};color:#fff;border-radius:8px;'
             f'padding:1px 8px;font-size:11px">{row.status}</span>'
         )
-        cells["bar"].value = 2 if row.status in DONE else 1 if row.status == "running" else 0
+        cells["bar"].value = 2 if row.status in DONE else 1 if row.status == StepStatus.RUNNING else 0
         cells["bar"].bar_style = bar_style
         cells["elapsed"].value = format_elapsed(row.elapsed(now))
         cells["reason"].value = row.detail()

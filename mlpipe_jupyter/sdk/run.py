@@ -52,7 +52,7 @@ class StepInfo:
         """The step `name` of a run record's `steps`."""
         notebook = step.get("notebook")
         return cls(
-            name=name, status=StepStatus(step.get("status", "pending")),
+            name=name, status=StepStatus(step.get("status", StepStatus.PENDING)),
             reason=step.get("reason"), duration_s=step.get("duration_s"),
             notebook=Path(notebook) if notebook else None, error=step.get("error"),
             worker=step.get("worker"), cache_key=step.get("cache_key"),
