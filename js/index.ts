@@ -83,7 +83,7 @@ const plugin: JupyterFrontEndPlugin<IPipelineTracker> = {
   }
 };
 
-/** Open an executed step notebook with no kernel, at its first error output. */
+/** Open an executed step notebook with no kernel, read-only, at its first error output (if any). */
 async function openAtTraceback(
   commands: JupyterFrontEnd['commands'],
   path: string
@@ -96,6 +96,11 @@ async function openAtTraceback(
   })) as NotebookPanel | undefined;
   if (panel?.context) {
     await panel.context.ready;
+    // A record of what ran: read-only, its run named on the tab's tooltip (a new label
+    // would rename the file).
+    const runId = /\/runs\/([^/]+)\/[^/]+\.ipynb$/.exec(path)?.[1];
+    panel.title.caption = `${path}\n${runId ? `executed by run ${runId}, ` : ''}read-only`;
+    panel.context.model.readOnly = true;
     const index = firstErrorCell(panel);
     if (index >= 0) {
       await selectCell(panel, index);
