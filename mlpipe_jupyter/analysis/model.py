@@ -231,7 +231,8 @@ class Pipeline:
                     "nondeterministic": s.nondeterministic,
                     "file_reads": list(s.file_reads),
                     "file_writes": list(s.file_writes),
-                    **({"uses": s.options.uses} if s.options.uses else {}),
+                    **({"uses": s.options.uses, "uses_digest": s.options.uses_digest}
+                       if s.options.uses else {}),
                 }
                 for s in self.steps
             ],

@@ -114,6 +114,11 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
     notebook, dag = _read_and_analyze(source)
     about = {"publisher": publisher(), "description": description(notebook)}
     digest = notebook_digest(notebook)
+    used = _used_notebooks(source, dag)
+    if used:  # issue 25: an edit to a notebook a step --uses makes a new version
+        digest = hashlib.sha256((digest + json.dumps(
+            [[s["name"], s.get("uses"), s.get("uses_digest")] for s in dag["steps"]],
+            sort_keys=True)).encode("utf-8")).hexdigest()  # fmt: skip
     latest = _latest_row(store_root, name)
     if latest is not None and latest["digest"] == digest:
         return _from_row(store_root, latest), False
@@ -133,7 +138,7 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
             steps=len(dag["steps"]),
             path=version_dir(store_root, name, version),
         )
-        _write_version(published, source, dag, artifacts, about)
+        _write_version(published, source, dag, artifacts, about, used)
         conn.execute(
             "INSERT INTO pipelines (name, version, digest, source, created, steps)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -164,8 +169,36 @@ def _read_and_analyze(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return notebook, pipeline.to_json()
 
 
+def _used_notebooks(source: Path, dag: dict[str, Any]) -> dict[str, Path]:
+    """The notebooks the `--uses NB.ipynb:STEP` steps read, by their path relative to
+    `source` (copied into the version, so that the snapshot runs as published). A pinned
+    `NAME@VERSION:STEP` is already immutable; a path outside the notebook's folder
+    (`../x.ipynb`) is refused: the snapshot could not hold it."""
+    from ..analysis.uses import UsesError, parse_ref
+
+    used: dict[str, Path] = {}
+    for step in dag["steps"]:
+        if not step.get("uses"):
+            continue
+        try:
+            ref = parse_ref(step["uses"])
+        except UsesError:
+            continue
+        if ref.name:
+            continue
+        relative = Path(ref.notebook)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise BadInput(f"step '{step['name']}': --uses {step['uses']} is outside the"
+                           f" folder of {source.name}; a published snapshot holds only what"
+                           " is beside it or below it (move the notebook, or publish it and"
+                           " pin NAME@VERSION:STEP)")  # fmt: skip
+        used[relative.as_posix()] = source.parent / relative
+    return used
+
+
 def _write_version(published: Published, source: Path, dag: dict[str, Any],
-                   artifacts: str | None, about: dict[str, Any] | None = None) -> None:  # fmt: skip
+                   artifacts: str | None, about: dict[str, Any] | None = None,
+                   used: dict[str, Path] | None = None) -> None:  # fmt: skip
     parent = published.path.parent
     parent.mkdir(parents=True, exist_ok=True)
     if published.path.exists():  # left by a crash before its row was committed
@@ -173,6 +206,9 @@ def _write_version(published: Published, source: Path, dag: dict[str, Any],
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
     try:
         shutil.copyfile(source, tmp / NOTEBOOK_FILE)
+        for relative, path in (used or {}).items():  # the notebooks --uses steps read
+            (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp / relative)
         spec = {**published.to_json(), "notebook": NOTEBOOK_FILE, "dag": dag, **(about or {})}
         if artifacts is not None:
             spec["store"] = artifacts

@@ -73,11 +73,15 @@ def test_two_notebooks_share_a_step_and_an_edit_reruns_only_its_users(project: P
 def test_pinned_version_catalog_and_a_clone_that_runs_all_cached(project: Path,
                                                                   capsys) -> None:  # noqa: ANN001
     assert main(["publish", "prep.ipynb"]) == 0
+    assert main(["publish", "a.ipynb", "--name", "users"]) == 0  # holds the prep.ipynb it uses
+    assert (project / ".mlpipe" / "pipelines" / "users" / "v1" / "prep.ipynb").is_file()
     write_notebook(project / "c.ipynb", [
         "%%step load\ndf = [5, 6, 7]", "%%step clean --uses prep@1:clean --param threshold=5",
         "%%step report\ntotal = sum(df)"])  # fmt: skip
     path = project / "prep.ipynb"  # an edit after publishing: the pin does not see it
     path.write_text(path.read_text().replace("x * SCALE", "x * SCALE * 100"))
+    assert main(["publish", "a.ipynb", "--name", "users"]) == 0  # prep changed: a new version
+    assert "published users v2" in capsys.readouterr().out
     first = mlp.load("c.ipynb").run(workers=1)
     assert first["report"]["total"] == 6 * 2 + 7 * 2
 
@@ -97,7 +101,7 @@ def test_pinned_version_catalog_and_a_clone_that_runs_all_cached(project: Path,
     assert rows["prep"]["publisher"] == "alice" and rows["prep"]["params"] == {"threshold": 1}
     assert rows["prep"]["description"] == "# Prep\nCleans the raw table."
     assert rows["sevens"]["step_names"] == ["load", "clean", "report"]
-    assert [r["name"] for r in mlp.pipelines()] == ["prep", "sevens"]
+    assert [r["name"] for r in mlp.pipelines()] == ["prep", "sevens", "users"]
     assert main(["pipelines"]) == 0
     text = capsys.readouterr().out
     assert "prep  v1  published by alice" in text and "Prep Cleans the raw table." in text
