@@ -24,7 +24,7 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
-from mlpipe_jupyter.compile.report import FileFact
+from .facts import FileFact
 
 _CHUNK = 1 << 20
 HASHES_FILE = "file-hashes.json"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mlpipe_jupyter.compile.report import FileFact
+from .facts import FileFact
 
 from mlpipe_jupyter.errors import BadInput, MlpipeError
 from mlpipe_jupyter.processes import alive
