@@ -1,6 +1,7 @@
 // Issue 22 in a real JupyterLab: the DAG fits its panel, failures are said in view.
 // Usage: MLPIPE_UI='{"url","token","outDir","deadlineS",...}' node sidebar_fit.e2e.mjs SCENARIO
 // Prints "step"/"PASS" lines; on failure "FAIL <scenario> at step '<what>': <why>" and exits 1.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { check, clickButton, currentStep, openLab, overlays, readGraph, SIDEBAR, snap, step, waitGraph, waitValue, widenSidebar } from './lab.mjs';
 
@@ -109,6 +110,22 @@ async function failedScenario(lab) {
   const after = await statusText(again.page);
   check(after.includes(`${broken}: ${error}`), `after the reload the status line says '${after}'`);
   pass(`after a reload '${broken}' is still failed and the status line still says why: ${JSON.stringify(states)}`);
+  // A run from the CLI shows in the history, and becomes the shown run, without a reload.
+  const cli = await step('run the notebook from the CLI', () => new Promise((resolve, reject) => {
+    execFile(config.python, ['-m', 'mlpipe_jupyter', 'run', config.notebookPath, '--json'],
+      { cwd: config.notebookDir, timeout: RUN_TIMEOUT, maxBuffer: 1 << 24 },
+      (error, stdout) => {
+        try {
+          resolve(JSON.parse(stdout).run_id);
+        } catch {
+          reject(new Error(`mlpipe run printed no run record: ${error ?? stdout.slice(0, 300)}`));
+        }
+      });
+  }));
+  const current = again.page.locator(`${SIDEBAR} .mlpipe-history-item.mlpipe-current`);
+  await step(`wait for CLI run ${cli} in the history`, () => waitValue(again.page,
+    () => current.evaluate(el => el.dataset.runId).catch(() => null), id => id === cli, `run ${cli} shown as the current run`));
+  pass(`the CLI's run ${cli} is in the history and shown, without a reload`);
 }
 
 /** A step no worker can take: warned before Run, the run's placement error in the status line after. */

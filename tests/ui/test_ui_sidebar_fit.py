@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def test_ui_sidebar_dag_fits_the_default_sidebar_and_lists_when_narrow(lab: dict
         shutil.copy(RESULTS / "fit-fit" / f"{name}.png", RESULTS / f"{name}.png")
 
 
-def test_ui_sidebar_failed_step_said_in_view_and_after_reload(lab: dict[str, Any]) -> None:
+def test_ui_sidebar_failed_step_said_in_view_after_reload_and_cli_runs_show(lab: dict[str, Any]) -> None:
     def break_std(cells: list[dict[str, Any]]) -> None:
         cell = _cell(cells, "%%step branch_std")
         cell["source"] = "".join(cell["source"]) + '\nraise ValueError("boom")\n'
@@ -75,9 +76,11 @@ def test_ui_sidebar_failed_step_said_in_view_and_after_reload(lab: dict[str, Any
     notebook = _variant(lab, "broken", "fanout.ipynb", break_std)
     dag = _mlpipe_dag(lab["root"] / notebook)
     broken = {"step": "branch_std", "error": "ValueError: boom"}
+    path = lab["root"] / notebook
     passed = _run(lab, "failed", notebook, dag=dag, broken=broken, width=1400, height=900,
-                  sidebarWidth=860)  # fmt: skip
-    assert len(passed) == 3, passed
+                  sidebarWidth=860, python=sys.executable, notebookPath=str(path),
+                  notebookDir=str(path.parent))  # fmt: skip
+    assert len(passed) == 4, passed
 
 
 def test_ui_sidebar_placement_error_in_the_status_line(lab: dict[str, Any]) -> None:
