@@ -15,7 +15,7 @@ Figures are medians of `--repeat` (default 3). Scenarios and targets:
 | chain6 leaf edit, warm | <= the leaf's own work (0.5 s) + 0.5 s |
 | no-change rerun, warm, call to finished record | < 0.3 s |
 | tiny10 cold (fresh store) on the warm cluster | <= +0.1 s/step over papermill |
-| sklearn7 first run, warm | <= 1.0x papermill |
+| sklearn7 first run, warm | faster than papermill as a whole command (no ratio: not like for like) |
 | sklearn7, cold `mlpipe run` | <= 1.3x papermill |
 | chain6 cold `mlpipe run` | <= 1.15x papermill |
 | orchestrator memory, 1 GB DataFrame through 3 steps | grows < 50 MB |
@@ -261,8 +261,10 @@ def main() -> None:
         row("tiny10 cold store, warm cluster", w["tiny10"],
             f"papermill whole {pm['tiny10']:.2f}s", None,
             f"{per_step:+.2f}s/step (<= +0.10)", per_step <= 0.1),
+        # no ratio: an in-process run on a warm cluster pays no interpreter start or
+        # imports, papermill as a whole command does (not like for like)
         row("sklearn7 first run, warm", w["sklearn"], f"papermill whole {pm['sklearn']:.2f}s",
-            w["sklearn"] / pm["sklearn"], "<= 1.00x", w["sklearn"] <= pm["sklearn"]),
+            None, "faster than papermill", w["sklearn"] <= pm["sklearn"]),
         row("sklearn7 cold mlpipe run", cold["sklearn"], f"papermill whole {pm['sklearn']:.2f}s",
             cold["sklearn"] / pm["sklearn"], "<= 1.30x", cold["sklearn"] <= 1.3 * pm["sklearn"]),
         row("chain6 cold mlpipe run", cold["chain6"], f"papermill whole {pm['chain6']:.2f}s",
