@@ -1,7 +1,8 @@
 """A numpy and a scikit-learn step as fast in a pipeline as in papermill (issue 27, item 1).
 
 One notebook, two steps: `matrix` (six products of 1200x1200 matrices) and `forest`
-(`RandomForestClassifier(n_estimators=200, n_jobs=-1)` on the digits). Each is run
+(`RandomForestClassifier(n_estimators=200, n_jobs=-1)` on the digits), the second
+`--after` the first so that each runs alone, as in papermill. Each is run
 `--repeat` times (default 3) as a cold `mlpipe run` and as papermill of the plain copy,
 alternating; the figure is each step cell's own time (`metadata.papermill.duration` of the
 executed notebooks: the step's cell inside its step notebook, the same cell in papermill's
@@ -36,7 +37,7 @@ CELLS = [
     "from sklearn.ensemble import RandomForestClassifier",
     "%%step matrix\nrng = np.random.default_rng(0)\na = rng.random((1200, 1200))\n"
     "for _ in range(6):\n    b = a @ a\ntotal = float(b.sum())",
-    "%%step forest\nX, y = load_digits(return_X_y=True)\n"
+    "%%step forest --after matrix\nX, y = load_digits(return_X_y=True)\n"
     "model = RandomForestClassifier(n_estimators=200, n_jobs=-1, random_state=0).fit(X, y)\n"
     "score = model.score(X, y)",
 ]
