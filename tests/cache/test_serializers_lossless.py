@@ -167,7 +167,7 @@ def frames(draw):
     frame.columns.name = draw(st.sampled_from([None, "cols", 3]))
     if draw(st.booleans()):
         frame.attrs["source"] = draw(st.sampled_from(["x", 1, [1, 2]]))
-    if labels != "dup" and draw(st.integers(0, 5)) == 0:
+    if frame.index.is_unique and frame.columns.is_unique and draw(st.integers(0, 5)) == 0:
         frame = frame.set_flags(allows_duplicate_labels=False)
     return frame
 
