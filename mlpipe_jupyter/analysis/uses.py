@@ -83,11 +83,13 @@ def locate(ref: Ref, notebook: Path) -> Path:
     """The notebook file `ref` names, seen from `notebook` (the using notebook)."""
     if not ref.name:
         return Path(notebook).parent / ref.notebook
-    from ..stores import records_root, resolve_store
+    from ..stores import is_url, records_root, resolve_store
 
     store = resolve_store(None, notebook)
     records = records_root(store, notebook)
     snapshot = records / "pipelines" / ref.name / f"v{ref.version}" / "notebook.ipynb"
+    if not snapshot.is_file() and is_url(store):  # the bucket's catalog, kept once here
+        snapshot = _fetched(str(store), ref, records)
     if not snapshot.is_file():
         raise UsesError(
             f"--uses {ref.text}: pipeline '{ref.name}' version {ref.version} is not published"
@@ -95,6 +97,32 @@ def locate(ref: Ref, notebook: Path) -> Path:
             " version"
         )
     return snapshot
+
+
+def _fetched(url: str, ref: Ref, records: Path) -> Path:
+    """`<url>/pipelines/NAME/vN/notebook.ipynb` (versions are write-once) copied to
+    `<records>/catalog/NAME/vN/`; that path, absent when the bucket has no such file."""
+    import os
+
+    local = records / "catalog" / ref.name / f"v{ref.version}" / "notebook.ipynb"
+    if local.is_file():
+        return local
+    try:
+        import fsspec
+
+        options = json.loads(os.environ.get("MLPIPE_STORE_OPTIONS") or "{}")
+        fs, path = fsspec.core.url_to_fs(
+            f"{url}/pipelines/{ref.name}/v{ref.version}/notebook.ipynb", **options)
+        data = fs.cat_file(path)
+    except Exception as exc:  # noqa: BLE001 - missing, credentials, network: say which
+        if isinstance(exc, FileNotFoundError):
+            return local
+        raise UsesError(f"--uses {ref.text}: cannot read {url}: {exc}") from None
+    local.parent.mkdir(parents=True, exist_ok=True)
+    tmp = local.with_name(f".{local.name}.{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, local)
+    return local
 
 
 def expand(cells: list[Cell], notebook: str | Path,

@@ -156,7 +156,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_pipelines(args: argparse.Namespace) -> int:
     from ..schedule import publish
 
-    rows = publish.list_pipelines(records_of(args))
+    rows = publish.catalog(store_root(args), records_of(args))  # a bucket's, for a URL
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -186,8 +186,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     if version and not (number.isdigit() and int(number) >= 1):
         raise CliError(f"--from {args.template!r}: write NAME or NAME@VERSION, as in prep@2")
     store = records_of_notebook(args, args.notebook)
+    from ..stores import is_url
+
+    url = store_root(args, args.notebook)
     published, path = publish.new_from(store, name, args.notebook,
-                                       int(number) if version else None)  # fmt: skip
+                                       int(number) if version else None,
+                                       url=str(url) if is_url(url) else None)  # fmt: skip
     if args.json:
         _print_json({**published.to_json(), "written": str(path)})
     else:

@@ -129,6 +129,8 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
         if row is not None and row["digest"] == digest:  # a twin published meanwhile
             return _from_row(store_root, row), False
         version = (row["version"] if row else 0) + 1
+        if artifacts is not None:  # the bucket's catalog numbers a team's versions
+            version = max(version, remote_latest(artifacts, name) + 1)
         published = Published(
             name=name,
             version=version,
@@ -139,6 +141,8 @@ def publish(notebook_path: Path | str, name: str, store_root: Path | str) -> tup
             path=version_dir(store_root, name, version),
         )
         _write_version(published, source, dag, artifacts, about, used)
+        if artifacts is not None:
+            _upload_version(artifacts, published)
         conn.execute(
             "INSERT INTO pipelines (name, version, digest, source, created, steps)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -300,14 +304,7 @@ def catalog_entry(published: Published) -> dict[str, Any]:
         spec = json.loads(published.spec.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         spec = {}
-    dag = spec.get("dag") if isinstance(spec.get("dag"), dict) else {}
-    return {
-        "publisher": spec.get("publisher"),
-        "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(published.created)),
-        "description": spec.get("description") or "",
-        "params": dict(dag.get("params") or {}),
-        "step_names": [s.get("name") for s in dag.get("steps") or [] if isinstance(s, dict)],
-    }
+    return _entry(spec, published.created)
 
 
 def _latest_row(store_root: Path | str, name: str) -> Any:
@@ -330,7 +327,7 @@ def _from_row(store_root: Path | str, row: Any) -> Published:
 
 
 def new_from(store_root: Path | str, name: str, target: Path | str,
-             version: int | None = None) -> tuple[Published, Path]:  # fmt: skip
+             version: int | None = None, *, url: str | None = None) -> tuple[Published, Path]:  # fmt: skip
     """Write a new notebook at `target` from the published pipeline `name` (the latest
     version unless `version`): a markdown header naming where it came from, then the
     snapshot's cells with their outputs cleared. Cells, setup and parameters are the
@@ -341,9 +338,14 @@ def new_from(store_root: Path | str, name: str, target: Path | str,
         raise BadInput(f"'{target}' is not an .ipynb path; name the new notebook NAME.ipynb")
     if target.exists():
         raise BadInput(f"'{target}' exists; pick a new name (mlpipe new never overwrites)")
-    published = get(store_root, name, version)
-    notebook = json.loads(published.notebook.read_text(encoding="utf-8"))
-    about = catalog_entry(published)
+    try:
+        published = get(store_root, name, version)
+        notebook = json.loads(published.notebook.read_text(encoding="utf-8"))
+        about = catalog_entry(published)
+    except NotFound:
+        if url is None:
+            raise
+        published, notebook, about = remote_version(url, name, version)
     cells = []
     for cell in notebook.get("cells", []):
         cell = dict(cell)
@@ -363,3 +365,98 @@ def new_from(store_root: Path | str, name: str, target: Path | str,
     tmp.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, target)
     return published, target
+
+
+# -- the team catalog on object storage (issue 25) -------------------------------------
+# With an object-storage store, `publish` also uploads each version's folder to
+# `<url>/pipelines/NAME/vN/` (write-once: a version is never re-written), and the catalog,
+# `mlpipe new --from` and the version numbers read the bucket, so every project folder
+# with that store sees the same pipelines. Two publishers racing for one number is not
+# guarded against (object storage has no lock here): the later upload wins that version.
+
+
+def _remote(url: str) -> tuple[Any, Any]:
+    from ..cache.fs import filesystem_for
+
+    fs = filesystem_for(url)
+    return fs, fs.root(url) / "pipelines"
+
+
+def _upload_version(url: str, published: Published) -> None:
+    fs, root = _remote(url)
+    folder = root / published.name / f"v{published.version}"
+    for file in sorted(published.path.rglob("*")):
+        if file.is_file():
+            fs.write(folder / file.relative_to(published.path).as_posix(), file.read_bytes())
+
+
+def _remote_specs(url: str, name: str = "*") -> dict[str, dict[int, Any]]:
+    """name -> version -> the bucket path of its pipeline.json."""
+    fs, root = _remote(url)
+    found: dict[str, dict[int, Any]] = {}
+    for path in fs.glob(root, f"{name}/v*/{SPEC_FILE}"):
+        number = path.parent.name[1:]
+        if path.parent.name[:1] == "v" and number.isdigit():
+            found.setdefault(path.parent.parent.name, {})[int(number)] = path
+    return found
+
+
+def remote_latest(url: str, name: str) -> int:
+    """The latest version of `name` in the bucket's catalog (0: none)."""
+    return max(_remote_specs(url, name).get(name, {0: None}))
+
+
+def _published_of(url: str, spec: dict[str, Any], path: Path) -> Published:
+    return Published(name=spec["name"], version=int(spec["version"]), digest=spec["digest"],
+                     source=spec.get("source", ""), created=float(spec.get("created", 0)),
+                     steps=int(spec.get("steps", 0)), path=path)  # fmt: skip
+
+
+def remote_version(url: str, name: str,
+                   version: int | None = None) -> tuple[Published, dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """A version in the bucket's catalog: (its Published, notebook json, catalog entry)."""
+    fs, _ = _remote(url)
+    versions_found = _remote_specs(url, name).get(name, {})
+    number = version if version is not None else max(versions_found, default=0)
+    if number not in versions_found:
+        what = f"pipeline '{name}'" + (f" version {version}" if version is not None else "")
+        raise NotFound(f"{what} is not published in {url}; `mlpipe pipelines --store {url}`"
+                       " lists what is")  # fmt: skip
+    spec_path = versions_found[number]
+    spec = json.loads(fs.read_bytes(spec_path))
+    notebook = json.loads(fs.read_bytes(spec_path.parent / NOTEBOOK_FILE))
+    published = _published_of(url, spec, Path(fs.url(spec_path.parent)))
+    return published, notebook, _entry(spec, published.created)
+
+
+def _entry(spec: dict[str, Any], created: float) -> dict[str, Any]:
+    dag = spec.get("dag") if isinstance(spec.get("dag"), dict) else {}
+    return {
+        "publisher": spec.get("publisher"),
+        "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+        "description": spec.get("description") or "",
+        "params": dict(dag.get("params") or {}),
+        "step_names": [s.get("name") for s in dag.get("steps") or [] if isinstance(s, dict)],
+    }
+
+
+def remote_catalog(url: str) -> list[dict[str, Any]]:
+    """`list_pipelines`' rows for the bucket's catalog, by name."""
+    fs, _ = _remote(url)
+    rows = []
+    for name, found in sorted(_remote_specs(url).items()):
+        latest = max(found)
+        spec = json.loads(fs.read_bytes(found[latest]))
+        published = _published_of(url, spec, Path(fs.url(found[latest].parent)))
+        rows.append({**published.to_json(), "notebook": fs.url(found[latest].parent / NOTEBOOK_FILE),
+                     "versions": len(found), **_entry(spec, published.created),
+                     "version_numbers": sorted(found)})  # fmt: skip
+    return rows
+
+
+def catalog(store: Path | str, records: Path | str) -> list[dict[str, Any]]:
+    """The catalog a store shows: the bucket's for an object-storage URL, else the
+    records folder's (`list_pipelines`)."""
+    from ..stores import is_url
+
+    return remote_catalog(str(store)) if is_url(store) else list_pipelines(records)

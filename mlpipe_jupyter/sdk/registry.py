@@ -79,4 +79,5 @@ def pipelines(store: PathLike | None = None) -> list[dict[str, Any]]:
     `source` and `notebook` (the latest snapshot). `store` as for `runs`."""
     from ..schedule import publish as published
 
-    return published.list_pipelines(records_root(resolve_store(store)))
+    root = resolve_store(store)  # an object-storage URL: the bucket's catalog
+    return published.catalog(root, records_root(root))
