@@ -61,6 +61,7 @@ class Resolved:
     digest: str  # sha256 of what the referenced notebook contributes
     prefix_binds: tuple[str, ...]  # names bound by the referenced setup and the param lines
     source: Path  # the notebook the code came from
+    options: str = ""  # the referenced step's own options (--gpu 1 ...), less --after
 
 
 def parse_ref(text: str) -> Ref:
@@ -154,7 +155,8 @@ def expand(cells: list[Cell], notebook: str | Path,
             continue
         lines = cell.source.split("\n")
         rest = magic.args.split(None, 1)[1] if len(magic.args.split(None, 1)) > 1 else ""
-        line = f"%%step {name} --uses-digest={resolved.digest} {rest}".rstrip()
+        line = f"%%step {name} --uses-digest={resolved.digest} {resolved.options} {rest}"
+        line = line.replace("  ", " ").rstrip()  # this line's options after (and over) its
         source = "\n".join([*lines[: magic.line], line, resolved.code])
         out[position] = replace(cell, source=source)
         prefix[name] = resolved.prefix_binds
@@ -213,12 +215,34 @@ def resolve(options: StepOptions, notebook: Path, params_here: dict[str, object]
     setup = pipeline.setup_source.strip("\n")
     code = "\n\n".join(p for p in (setup, "\n".join(lines), step.source.strip("\n")) if p)
     code = rename(code, renames, ref.text)
+    inherited = _inherited_options(pipeline, step.cell)
     digest = hashlib.sha256(json.dumps(
-        [setup, step.source, {p: repr(pipeline.params.get(p)) for p in step.params}],
+        [setup, step.source, {p: repr(pipeline.params.get(p)) for p in step.params},
+         *([inherited] if inherited else [])],
         sort_keys=True).encode("utf-8")).hexdigest()  # fmt: skip
     bound = [*sorted(pipeline.setup_names), *(line.split(" = ")[0] for line in lines)]
     return Resolved(code, digest, tuple(dict.fromkeys(renames.get(n, n) for n in bound)),
-                    source)
+                    source, inherited)
+
+
+def _inherited_options(pipeline: Pipeline, cell: int) -> str:
+    """The referenced step's `%%step` options as words, without its name and `--after`
+    (its steps are not this notebook's): `--gpu 1 --outputs model`. The using line's
+    options come after them, so they override a value and add to a list."""
+    import shlex
+
+    magic = cell_magic(pipeline.cells[cell].source) if cell < len(pipeline.cells) else None
+    if magic is None:
+        return ""
+    words = shlex.split(magic.args, comments=True)[1:]
+    kept: list[str] = []
+    skipping = False
+    for word in words:
+        if word.startswith("--"):
+            skipping = word.split("=", 1)[0] == "--after"
+        if not skipping:
+            kept.append(word)
+    return shlex.join(kept)
 
 
 def _same(a: Path, b: Path) -> bool:

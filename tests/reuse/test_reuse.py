@@ -154,3 +154,14 @@ def test_a_live_kernel_runs_the_referenced_step(project: Path, ip) -> None:  # n
     assert ip.user_ns["df"] == [10]
     failed = ip.run_cell('%%step clean --uses prep.ipynb:nope\n"""x"""')
     assert not failed.success
+
+
+def test_the_used_step_brings_its_options_and_this_line_overrides(project: Path) -> None:
+    write_notebook(project / "fit.ipynb", [
+        "%%step load\ndf = [1]",
+        "%%step fit --after load --cpu 2 --retries 3 --outputs model\nmodel = sum(df)"])
+    write_notebook(project / "d.ipynb", [
+        "%%step load\ndf = [5]", "%%step fit --uses fit.ipynb:fit --retries 1"])
+    fit = mlp.load("d.ipynb").to_json()["steps"][1]
+    assert (fit["resources"]["cpu"], fit["retries"], fit["outputs"], fit["after"]) == (
+        2.0, 1, ["model"], [])  # its --after names steps of fit.ipynb: left there
