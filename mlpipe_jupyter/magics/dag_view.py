@@ -26,7 +26,9 @@ def load_pipeline(shell: Any, explicit: str | None) -> tuple[Pipeline, str]:
             cells = analysis.read_cells(path)
         except analysis.NotebookError as exc:
             raise UsageError(f"%pipeline: {exc}") from None
-        return analysis.analyze(cells), path.name
+        from ..analysis.graph import analyze_at  # %%step --uses resolved (issue 25)
+
+        return analyze_at(cells, path), path.name
     cells = analysis.cells_from_json(session_cells(shell, session_for(shell)))
     return analysis.analyze(cells), "this session's %%step cells"
 
