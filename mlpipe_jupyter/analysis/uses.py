@@ -126,8 +126,10 @@ def _fetched(url: str, ref: Ref, records: Path) -> Path:
     return local
 
 
-def expand(cells: list[Cell], notebook: str | Path,
-           analyze: Analyze) -> tuple[list[Cell], list[AnalysisError], dict[str, tuple[str, ...]]]:  # fmt: skip
+Expanded = tuple[list[Cell], list[AnalysisError], dict[str, tuple[str, ...]]]
+
+
+def expand(cells: list[Cell], notebook: str | Path, analyze: Analyze) -> Expanded:
     """`cells` with each `--uses` step resolved; the errors; each such step's prefix binds."""
     notebook = Path(notebook)
     out = list(cells)

@@ -4,7 +4,9 @@
 `pipeline.json` (the DAG json and what identifies the version); the `pipelines` table
 indexes them. With an object-storage store (`s3://...`) the snapshots and the table
 live in the local records folder beside the notebook (`stores.records_root`), and
-`pipeline.json` names the store, so the version's runs keep their artifacts there. A version directory is written under a temporary name and renamed into
+`pipeline.json` names the store, so the version's runs keep their artifacts there; each
+version is also uploaded to the bucket's catalog (`<url>/pipelines/NAME/vN/`, see the end
+of this module). A version directory is written under a temporary name and renamed into
 place while the database's write lock is held, so a reader never sees half a version
 and two publishers never take the same number. Publishing a notebook whose cells are
 identical to the latest version returns that version instead of making a new one.
@@ -326,8 +328,8 @@ def _from_row(store_root: Path | str, row: Any) -> Published:
     )
 
 
-def new_from(store_root: Path | str, name: str, target: Path | str,
-             version: int | None = None, *, url: str | None = None) -> tuple[Published, Path]:  # fmt: skip
+def new_from(store_root: Path | str, name: str, target: Path | str, version: int | None = None,
+             *, url: str | None = None) -> tuple[Published, Path]:  # fmt: skip
     """Write a new notebook at `target` from the published pipeline `name` (the latest
     version unless `version`): a markdown header naming where it came from, then the
     snapshot's cells with their outputs cleared. Cells, setup and parameters are the
@@ -412,8 +414,8 @@ def _published_of(url: str, spec: dict[str, Any], path: Path) -> Published:
                      steps=int(spec.get("steps", 0)), path=path)  # fmt: skip
 
 
-def remote_version(url: str, name: str,
-                   version: int | None = None) -> tuple[Published, dict[str, Any], dict[str, Any]]:  # fmt: skip
+def remote_version(url: str, name: str, version: int | None = None
+                   ) -> tuple[Published, dict[str, Any], dict[str, Any]]:  # fmt: skip
     """A version in the bucket's catalog: (its Published, notebook json, catalog entry)."""
     fs, _ = _remote(url)
     versions_found = _remote_specs(url, name).get(name, {})
@@ -448,8 +450,8 @@ def remote_catalog(url: str) -> list[dict[str, Any]]:
         latest = max(found)
         spec = json.loads(fs.read_bytes(found[latest]))
         published = _published_of(url, spec, Path(fs.url(found[latest].parent)))
-        rows.append({**published.to_json(), "notebook": fs.url(found[latest].parent / NOTEBOOK_FILE),
-                     "versions": len(found), **_entry(spec, published.created),
+        notebook = fs.url(found[latest].parent / NOTEBOOK_FILE)
+        rows.append({**published.to_json(), "notebook": notebook, "versions": len(found), **_entry(spec, published.created),
                      "version_numbers": sorted(found)})  # fmt: skip
     return rows
 
