@@ -366,6 +366,13 @@ def new_from(store_root: Path | str, name: str, target: Path | str, version: int
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, target)
+    if published.path.is_dir():  # the notebooks its --uses steps read, where none is yet
+        for file in sorted(published.path.rglob("*.ipynb")):
+            relative = file.relative_to(published.path)
+            if relative.as_posix() != NOTEBOOK_FILE and not (target.parent / relative).exists():
+                (target.parent / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, target.parent / relative)
+                (target.parent / relative).chmod(0o644)
     return published, target
 
 

@@ -95,6 +95,11 @@ def test_pinned_version_catalog_and_a_clone_that_runs_all_cached(project: Path,
     steps = json.loads(capsys.readouterr().out)["steps"]
     assert {s["status"] for s in steps.values()} == {"cached"}, steps
     assert main(["new", "clone.ipynb", "--from", "sevens"]) == 2  # never overwrites
+    assert main(["new", "sub/u.ipynb", "--from", "users@1", "--store", ".mlpipe"]) == 0
+    assert (project / "sub" / "prep.ipynb").read_text() == (  # the prep users@1 was published with
+        project / ".mlpipe" / "pipelines" / "users" / "v1" / "prep.ipynb").read_text()
+    assert mlp.load("sub/u.ipynb").errors == ()
+    capsys.readouterr()
 
     assert main(["pipelines", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
