@@ -70,3 +70,24 @@ def test_the_same_reason_twice_is_a_warning_not_a_second_rerun() -> None:
         "step 'b' draws from random:numpy after a again after re-running for it; not re-run a"
         " second time (its values may differ from a top-to-bottom run's)"]
     assert machine.slots["b"].status.value == "succeeded"
+
+
+def test_an_input_its_rewired_producer_did_not_save_comes_from_where_that_step_read_it() -> None:
+    """The 'run None: KeyError: arma_mod30' runs: `c` was found to change `arma_mod30` (read
+    from `b`), `d` was rewired to read it from `c`; `c` re-ran and left it as it got it, so
+    saved nothing: `d` gets `b`'s (the same value), and a value nobody saved fails `d` with
+    a line naming it, never the run."""
+    import pytest
+
+    from mlpipe_jupyter.execute.coordinator import Coordinator, MissingInput
+
+    machine = make("b c d", "b>c b>d", inputs={"c": {"arma_mod30": "b"},
+                                             "d": {"arma_mod30": "b", "x": "b"}})
+    machine.producers["d"]["arma_mod30"] = "c"
+    coordinator = Coordinator.__new__(Coordinator)
+    coordinator.machine = machine
+    coordinator.outputs = {"b": {"arma_mod30": "ref-b", "x": "ref-x"}, "c": {}}
+    assert coordinator._inputs("d") == {"arma_mod30": "ref-b", "x": "ref-x"}
+    coordinator.outputs = {"b": {"x": "ref-x"}, "c": {}}
+    with pytest.raises(MissingInput, match="step 'd': input 'arma_mod30' from step 'b'"):
+        coordinator._inputs("d")
