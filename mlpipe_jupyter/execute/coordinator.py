@@ -140,9 +140,32 @@ class Coordinator:
     def _apply(self, actions: list[Action]) -> None:
         todo = deque(actions)
         while todo:
-            event = self._do(todo.popleft())
+            event = self._do_for_step(todo.popleft())
             if event is not None:
                 todo.extend(self.machine.handle(event))
+
+    def _do_for_step(self, action: Action) -> Event | None:
+        """`_do`, where a failure while starting a step fails that step with its cause, and
+        any other names the step it was about: never a bare error that ends the run
+        (issue 21: 'run None: KeyError: arma_mod30')."""
+        crashed: dict[str, str] = self.__dict__.setdefault("_crashed", {})
+        if isinstance(action, (Submit, Retry)) and action.step in crashed:
+            return Finished(action.step, action.attempt, ok=False, failure=Failure.ERROR,
+                            error=crashed.pop(action.step))
+        try:
+            return self._do(action)
+        except Exception as exc:  # noqa: BLE001 - said with the step's name
+            step = getattr(action, "step", None)
+            if step is None:
+                raise
+            cause = f"step '{step}': {type(exc).__name__}: {exc}".splitlines()[0]
+            if isinstance(action, DecideNow):
+                crashed[step] = cause  # its submit fails with this
+                return Decided(step, False)
+            if isinstance(action, (Submit, Retry)):
+                return Finished(step, action.attempt, ok=False, failure=Failure.ERROR,
+                                error=cause)
+            raise RuntimeError(cause) from exc
 
     # -- actions -------------------------------------------------------------
 

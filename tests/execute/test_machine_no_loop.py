@@ -91,3 +91,26 @@ def test_an_input_its_rewired_producer_did_not_save_comes_from_where_that_step_r
     coordinator.outputs = {"b": {"x": "ref-x"}, "c": {}}
     with pytest.raises(MissingInput, match="step 'd': input 'arma_mod30' from step 'b'"):
         coordinator._inputs("d")
+
+
+def test_a_crash_while_starting_a_step_fails_that_step_with_its_cause() -> None:
+    import pytest
+
+    from mlpipe_jupyter.execute.coordinator import Coordinator
+    from mlpipe_jupyter.execute.events import DecideNow, MarkSucceeded
+
+    coordinator = Coordinator.__new__(Coordinator)
+
+    def boom(action):  # noqa: ANN001, ANN202
+        raise KeyError("arma_mod30")
+
+    coordinator._do = boom  # type: ignore[method-assign]
+    failed = coordinator._do_for_step(Submit("predict", 1))
+    assert isinstance(failed, Finished) and not failed.ok
+    assert failed.error == "step 'predict': KeyError: 'arma_mod30'"
+    decided = coordinator._do_for_step(DecideNow("diag"))
+    assert decided.step == "diag" and decided.cached is False
+    then = coordinator._do_for_step(Submit("diag", 1))
+    assert then.error == "step 'diag': KeyError: 'arma_mod30'"
+    with pytest.raises(RuntimeError, match="^step 'fit': KeyError: 'arma_mod30'$"):
+        coordinator._do_for_step(MarkSucceeded("fit", 1))
