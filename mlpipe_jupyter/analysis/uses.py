@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import BadInput
 from .ipysyntax import cell_magic
 from .model import AnalysisError, Cell, Pipeline, StepOptions
 from .notebook import NotebookError, read_cells
@@ -40,7 +41,7 @@ from .roles import classify, parse_params
 Analyze = Callable[[list[Cell]], Pipeline]
 
 
-class UsesError(ValueError):
+class UsesError(BadInput):
     """A `--uses` reference that cannot be resolved; one line with the fix."""
 
 
