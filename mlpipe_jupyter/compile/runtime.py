@@ -85,7 +85,7 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     from mlpipe_jupyter.experiments import metrics
 
     metrics.begin(_step_name(cfg, step))
-    metrics.start_mlflow(cfg.get("mlflow"))  # the step's MLflow child run, when tracked
+    mlflow_paths = metrics.start_mlflow(cfg.get("mlflow"))  # the step's child run, if tracked
     store = cfg.get("store")
     hidden.watch()
     from . import identity  # the key's environment; what the step loads and reads (issue 20)
@@ -93,7 +93,9 @@ def begin(cfg: dict[str, Any], step: str | None = None) -> None:
     identity.begin(cfg)
     fresh_display()  # whatever the preloaded kernel pool did (issue 21)
     local = store and not is_url(store)  # files on object storage are no files of the step's
-    tracking.start(Path(os.getcwd()), Path(store).resolve() if local else None)
+    tracker = tracking.start(Path(os.getcwd()), Path(store).resolve() if local else None)
+    if mlflow_paths:  # MLflow's own files (its SQLite file, the run's artifacts): no data
+        tracker.excluded = (*tracker.excluded, *mlflow_paths)
 
 
 def restore_file(store: Store, var: str, ref: ArtifactRef) -> None:
@@ -306,6 +308,7 @@ def save_outputs(cfg: dict[str, Any], namespace: dict[str, Any], step: str | Non
 
     name = _step_name(cfg, step)
     tracker = tracking.stop()
+    metrics.drop_own_reads(tracker)  # SQLite syncing MLflow's folder is no read of data
     metrics.from_variables(list(cfg.get("metrics") or ()), namespace, name)  # --metrics
     ending = hidden.end(cfg, namespace)  # changed random states and inputs: saved below
     outputs = [var for var in cfg.get("outputs") or [] if not hidden.is_pseudo(var)]

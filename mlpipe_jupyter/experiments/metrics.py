@@ -130,12 +130,17 @@ def from_variables(names: list[str], namespace: dict[str, Any], step: str) -> di
     return found
 
 
-def start_mlflow(spec: dict[str, Any] | None) -> None:
+def start_mlflow(spec: dict[str, Any] | None) -> tuple[str, ...]:
     """Make the step's MLflow child run (created by the orchestrator) this kernel's active
     run, so `mlflow.log_*` and `autolog()` land in it. The orchestrator, not this kernel,
-    ends it with the step's real outcome: MLflow's exit hook is taken off."""
+    ends it with the step's real outcome: MLflow's exit hook is taken off.
+
+    The paths MLflow itself writes and reads here (a SQLite tracking file, the run's local
+    artifact folder) are returned: they are no data of the step (`runtime.begin` keeps
+    them out of its file tracking), nor are git's files read when MLflow asks for a commit.
+    """
     if not spec:
-        return
+        return ()
     import atexit
 
     try:
@@ -143,16 +148,83 @@ def start_mlflow(spec: dict[str, Any] | None) -> None:
     except ImportError:  # a --kernel environment without MLflow: the step runs untracked
         print(f"mlpipe: step '{_step}': mlflow is not installed in this kernel's environment;"
               " its MLflow calls are not tracked", file=sys.stderr)
-        return
+        return ()
     os.environ.pop("MLFLOW_RUN_ID", None)  # the run is the child given here, nothing else
     mlflow.set_tracking_uri(spec["tracking_uri"])
-    mlflow.start_run(run_id=spec["run_id"])
+    run = mlflow.start_run(run_id=spec["run_id"])
     try:
         from mlflow.tracking import fluent
 
         atexit.unregister(fluent._safe_end_run)
     except (ImportError, AttributeError):  # another MLflow version: the orchestrator's end wins
         pass
+    _untracked_git()
+    try:  # MLflow's context tags (git commit of the kernel's main file...) resolved now,
+        from mlflow.tracking.context.registry import resolve_tags  # before file tracking
+
+        resolve_tags()  # starts: its providers keep them, so autolog reads no git files later
+    except Exception:  # noqa: BLE001 - another MLflow version: only the tracking's noise
+        pass
+    paths = tuple(p for p in (_local(spec["tracking_uri"]), _local(run.info.artifact_uri)) if p)
+    for path in paths:  # the folders above them, made or synced as MLflow writes
+        parent = os.path.dirname(path)
+        while parent and parent not in _own_folders and parent != os.path.dirname(parent):
+            _own_folders.add(parent)
+            parent = os.path.dirname(parent)
+    return paths
+
+
+_own_folders: set[str] = set()  # folders above MLflow's own files (SQLite syncs them,
+# the artifact folder is made while the step runs)
+
+
+def drop_own_reads(tracker: Any) -> None:
+    """Forget the step's "reads" of the folders above MLflow's SQLite file and artifacts:
+    SQLite opens its folder to sync it as it writes (seen by the file watcher) and the
+    artifact folder is made as the step logs one; neither is the step reading data."""
+    if tracker is None:
+        return
+    for folder in _own_folders:
+        for table in (tracker.reads, tracker.first, tracker.listed, tracker.absent):
+            table.pop(folder, None)
+
+
+def _local(uri: str | None) -> str | None:
+    """The local path of a `sqlite:///`, `file://` or plain-path URI (else None)."""
+    if not uri:
+        return None
+    from urllib.parse import unquote, urlparse
+
+    if uri.startswith("sqlite:///"):
+        return os.path.abspath(uri[len("sqlite:///"):].split("?")[0])
+    if uri.startswith("file:"):
+        return os.path.abspath(unquote(urlparse(uri).path))
+    return os.path.abspath(uri) if "://" not in uri else None
+
+
+def _untracked_git() -> None:
+    """GitPython's repository lookups (MLflow's source-commit tags) read `HEAD` files up
+    the folder tree: not the step's data, so they run with file tracking paused."""
+    try:
+        import git
+    except ImportError:
+        return
+    init = git.Repo.__init__
+    if getattr(init, "_mlpipe_paused", False):
+        return
+
+    def paused(*args: Any, **kwargs: Any) -> None:
+        from mlpipe_jupyter.compile import tracking
+
+        tracker = tracking.stop()
+        try:
+            init(*args, **kwargs)
+        finally:
+            if tracker is not None:
+                tracking.resume(tracker)
+
+    paused._mlpipe_paused = True  # type: ignore[attr-defined]
+    git.Repo.__init__ = paused  # type: ignore[method-assign]
 
 
 __all__ = ["BadMetric", "check", "log_metric", "log_metrics", "logged"]

@@ -86,8 +86,12 @@ class MlflowTree:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
+        artifacts = None
+        if self.uri.startswith("sqlite:///"):  # beside the database, not where mlpipe runs
+            folder = Path(self.uri[len("sqlite:///"):].split("?")[0]).parent
+            artifacts = (folder / "mlartifacts" / name).as_uri()
         try:
-            return self.client.create_experiment(name)
+            return self.client.create_experiment(name, artifact_location=artifacts)
         except Exception:  # noqa: BLE001 - another run created it at the same moment
             found = self.client.get_experiment_by_name(name)
             if found is None:
