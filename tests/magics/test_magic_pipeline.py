@@ -100,7 +100,7 @@ def fake_service(monkeypatch: Any) -> dict[str, Any]:
     """A stand-in for mlpipe_jupyter.service.execute (the SDK's run) that replays events."""
     calls: dict[str, Any] = {}
 
-    def execute(request: Any, on_event: Any = None) -> dict[str, Any]:
+    def execute(request: Any, on_event: Any = None, pipeline: Any = None) -> dict[str, Any]:
         calls.update(path=str(request.notebook), params=request.params, store=request.store,
                      scheduler=request.scheduler, workers=request.workers,
                      gpu_workers=request.gpu_workers, no_cache=request.no_cache)
