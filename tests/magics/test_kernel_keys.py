@@ -170,3 +170,16 @@ def test_a_module_edited_after_the_kernel_imported_it(ip: Any, tmp_path: Path,
     assert len(Store.open(tmp_path / "store").entries()) == 1  # the old import's not cached
     run("import importlib\nimportlib.reload(helpers_k19)")
     assert run(step) == "mlpipe: step 's' not restored: module helpers_k19 changed\n2\n"
+
+
+def test_a_restore_puts_back_the_files_the_step_wrote(ip: Any, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLPIPE_STORE", str(tmp_path / "store"))
+    step = "%%step w\nwith open('out.txt', 'w') as fh:\n    fh.write('hello')\nn = 1"
+    assert ip.run_cell(step, store_history=True).success
+    (entry,) = Store.open(tmp_path / "store").entries()
+    assert "file:out.txt" in entry.outputs and [f.path for f in entry.files_written] == ["out.txt"]
+    (tmp_path / "out.txt").unlink()
+    assert ip.run_cell(step, store_history=True).success
+    assert (tmp_path / "out.txt").read_text() == "hello"
