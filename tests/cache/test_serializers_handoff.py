@@ -14,7 +14,8 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-SETUP = "import numpy as np\nimport pandas as pd\nimport matplotlib as mpl\nimport statsmodels.formula.api as smf"
+SETUP = ("import numpy as np\nimport pandas as pd\nimport matplotlib as mpl\n"
+         "import statsmodels.formula.api as smf")
 CELLS = [
     "%load_ext mlpipe_jupyter",
     SETUP,

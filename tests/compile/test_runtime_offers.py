@@ -46,7 +46,8 @@ def test_the_load_cell_names_earlier_imports_and_alias_attributes(write_notebook
 
 def test_a_pickled_value_gets_its_producers_notebook_functions(tmp_path) -> None:
     producer: dict = {"__name__": "__main__"}
-    exec("def double_it(v):\n    return 2 * v\nclass Unit:\n    pass\nx = 3", producer)  # noqa: S102
+    source = "def double_it(v):\n    return 2 * v\nclass Unit:\n    pass\nx = 3"
+    exec(source, producer)  # noqa: S102
     names = runtime.notebook_names(producer)
     assert sorted(names) == ["Unit", "double_it"]
     store = Store.open(tmp_path / "store")

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from machine_script import make, ok
 
-from mlpipe_jupyter.execute.events import Decided, DecideNow, Finished, FinishRun, MarkFailed, Skip, Submit, Warn
+from mlpipe_jupyter.execute.events import (
+    Decided,
+    DecideNow,
+    Finished,
+    FinishRun,
+    MarkFailed,
+    Skip,
+    Submit,
+    Warn,
+)
 from mlpipe_jupyter.execute.machine import MAX_RERUNS, RunMachine
 
 
