@@ -67,7 +67,10 @@ def compare_command(args: argparse.Namespace) -> int:
 
     if len(args.run_ids) < 2:
         raise CliError("runs compare needs two runs or more, as in: mlpipe runs compare A B")
-    records = [_run(run_id, args.store).record for run_id in args.run_ids]
+    from ..experiments.compare import with_lineage
+
+    runs = [_run(run_id, args.store) for run_id in args.run_ids]
+    records = [with_lineage(run.record, run.lineage) for run in runs]
     if args.json:
         _dump(rows(records)[1])
     else:

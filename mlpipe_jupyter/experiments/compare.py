@@ -12,6 +12,15 @@ import time
 from typing import Any, Iterable
 
 
+def with_lineage(record: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+    """The record with the parameters the run used (the defaults it took too, from its
+    lineage) instead of only those it was given."""
+    used = lineage.get("params")
+    if not isinstance(used, dict):
+        return record
+    return {**record, "params": {**used, **(record.get("params") or {})}}
+
+
 def row(record: dict[str, Any]) -> dict[str, Any]:
     """One run record as a flat row (MLflow's column names)."""
     data: dict[str, Any] = {

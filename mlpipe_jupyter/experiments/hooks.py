@@ -116,6 +116,7 @@ class RunTracker:
             path = self.ctx.store.runs_dir / self.ctx.run_id / lineage.LINEAGE_FILE
             self.ctx.store.write_json(path, {
                 "run_id": self.ctx.run_id, "git": self.git,
+                "params": dict(self.ctx.params),  # every parameter's value, defaults too
                 "steps": {name: self.lineage.get(name, {"status": "skipped"})
                           for name in self.ctx.pipeline.order},
             })

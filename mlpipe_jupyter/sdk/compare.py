@@ -12,8 +12,9 @@ def compare(runs: Iterable[Any], store: PathLike | None = None) -> Any:
     """One row per run (`Run`s, or run ids of `store`): `run_id`, `status`, `start_time`,
     `end_time` (UTC), `params.NAME`, `metrics.STEP.NAME`, as `mlflow.search_runs` names
     them. `NotFound` for a run id the store does not have."""
-    from ..experiments.compare import frame
+    from ..experiments.compare import frame, with_lineage
     from .registry import get_run
 
-    records = [(get_run(run, store) if isinstance(run, str) else run).record for run in runs]
+    found = [get_run(run, store) if isinstance(run, str) else run for run in runs]
+    records = [with_lineage(run.record, run.lineage) for run in found]
     return frame(records)

@@ -119,7 +119,7 @@ class Run:
     @property
     def lineage(self) -> dict[str, Any]:
         """What each step was made from: `{"run_id", "git": {"commit", "dirty"} | None,
-        "steps": {STEP: {"status", "cache_key", "reused", "code", "setup", "params",
+        "params" (every parameter's value), "steps": {STEP: {"status", "cache_key", "reused", "code", "setup", "params",
         "files": [{"path", "size", "sha256"}], "modules", "packages", "python", "kernel",
         "upstream": {VAR: {"step", "artifact"}}, "metrics"}}}` (experiments/lineage.py)."""
         from ..cache.store import Store

@@ -311,11 +311,15 @@ class MlpipeService(LoggingConfigurable):
     def compare_runs(self, ids: tuple[str, ...]) -> dict[str, Any]:
         """`GET runs/compare?ids=A,B`: `{"columns", "runs"}`, one flat row per run with
         MLflow's column names (`params.lr`, `metrics.evaluate.auc`, `duration.train`)."""
-        from ..experiments.compare import rows
+        from ..cache.store import Store
+        from ..experiments.compare import rows, with_lineage
+        from ..experiments.lineage import from_record
 
         if len(ids) < 2:
             raise BadInput("ids: name two runs or more, as in runs/compare?ids=A,B")
-        columns, found = rows(self._find_run(run_id)[1] for run_id in ids)
+        found_runs = [self._find_run(run_id) for run_id in ids]
+        columns, found = rows(with_lineage(record, from_record(Store(store), record))
+                              for store, record in found_runs)
         return {"columns": columns, "runs": found}
 
     def cancel_run(self, run_id: str) -> dict[str, Any]:

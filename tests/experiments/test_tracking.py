@@ -71,7 +71,7 @@ def test_runs_compare_prints_params_metrics_and_durations(runs):
     assert done.returncode == 0, done.stderr
     lines = {line.split()[1] if line.startswith("*") else line.split()[0]: line
              for line in done.stdout.splitlines()[1:] if line.strip()}
-    assert lines["params.lr"].startswith("*") and "0.2" in lines["params.lr"]
+    assert lines["params.lr"].split()[-3:] == ["0.1", "0.2", "0.2"]  # A took the default
     assert lines["metrics.evaluate.auc"].split()[-3:] == ["0.06", "0.12", "0.14"]
     assert "cached" in lines["duration.load"]  # B reused load
     assert lines["status"].split()[1:] == ["succeeded"] * 3
@@ -119,7 +119,7 @@ def test_sdk_compare_is_a_dataframe_with_mlflow_column_names(runs):
     assert list(frame["run_id"]) == [runs["A"], runs["B"], runs["C"]]
     assert {"status", "start_time", "end_time", "params.lr", "metrics.evaluate.auc",
             "metrics.train.loss"} <= set(frame.columns)
-    assert list(frame["params.lr"].fillna(0.1)) == [0.1, 0.2, 0.2]
+    assert list(frame["params.lr"]) == [0.1, 0.2, 0.2]
     assert frame["metrics.evaluate.auc"].tolist() == pytest.approx([0.06, 0.12, 0.14])
     assert str(frame["start_time"].dtype).startswith("datetime64")
     best = frame.sort_values("metrics.evaluate.auc").iloc[-1]
