@@ -140,12 +140,35 @@ function notifyRunEnded(
   }
 }
 
+/**
+ * The notebook the sidebar follows: not necessarily the current widget, which may be a
+ * step's executed notebook opened from a node (read-only, never the one to act on).
+ */
+function sourcePanel(tracker: INotebookTracker, model: PipelineModel): NotebookPanel | null {
+  const path = model.source?.path;
+  if (path) {
+    const found = tracker.find(panel => panel.context.path === path);
+    if (found) {
+      return found;
+    }
+  }
+  return tracker.currentWidget;
+}
+
 /** Run `%pipeline debug STEP` in a new cell below the step's cell (it shows its output there). */
-async function debugInKernel(tracker: INotebookTracker, model: PipelineModel, step: string): Promise<void> {
-  const panel = tracker.currentWidget;
+async function debugInKernel(
+  app: JupyterFrontEnd, tracker: INotebookTracker, model: PipelineModel, step: string
+): Promise<void> {
+  const panel = sourcePanel(tracker, model);
   const info = model.dag?.steps.find(s => s.name === step);
   if (!panel || !info) {
     return;
+  }
+  app.shell.activateById(panel.id);  // back to the notebook from a step's executed one
+  await panel.sessionContext.ready;
+  const kernel = panel.sessionContext.session?.kernel;
+  if (kernel) {  // a fresh kernel has not run `%load_ext mlpipe_jupyter` yet
+    await kernel.requestExecute({ code: '%load_ext mlpipe_jupyter', silent: true, store_history: false }).done;
   }
   await selectCell(panel, info.cell);
   NotebookActions.insertBelow(panel.content);
@@ -188,7 +211,7 @@ function createSidebar(
 ): PipelineSidebar {
   const commands = app.commands;
   const selectStepCell = (name: string) => {
-    const panel = tracker.currentWidget;
+    const panel = sourcePanel(tracker, model);
     const step = model.dag?.steps.find(s => s.name === name);
     if (panel && step) {
       void selectCell(panel, step.cell);
@@ -198,7 +221,7 @@ function createSidebar(
     model,
     schedules,
     onSelectCell: cell => {
-      const panel = tracker.currentWidget;
+      const panel = sourcePanel(tracker, model);
       if (panel) {
         void selectCell(panel, cell);
       }
@@ -210,7 +233,7 @@ function createSidebar(
     onPublish: () => void publishActive(model, schedules),
     onSchedule: () => void scheduleActive(model, schedules),
     onRemoveSchedule: name => void removeScheduleDialog(name, schedules),
-    onDebug: step => void debugInKernel(tracker, model, step),
+    onDebug: step => void debugInKernel(app, tracker, model, step),
     onOpenInMain: () => openGraphInMain(app, model, selectStepCell),
     onOpenDashboard: url => openDashboard(app, url),
     fetchLog: (runId, step) =>
