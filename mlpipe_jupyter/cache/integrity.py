@@ -1,8 +1,9 @@
 """`mlpipe store check`: every artifact re-hashed, every entry's signature verified.
 
-Streaming: artifacts are walked folder by folder (`artifacts/ab/`) and hashed in a
-thread pool with at most `2 * workers` files in flight, so a store of 10^5
-artifacts is checked in memory bounded by that window, not by the store's size.
+Streaming: artifacts are hashed folder by folder (`artifacts/ab/`, one task each) in a
+thread pool with at most `2 * workers` folders in flight, so a store of 10^5 artifacts
+is checked in memory bounded by that window (each folder holds 1/256 of the paths), not
+by the store's size; only each artifact's name and size are kept, for the entries' check.
 hashlib releases the GIL on large buffers, so threads hash in parallel.
 
 A damaged artifact (its sha256 is not its name, or unreadable) and a damaged entry
@@ -68,11 +69,16 @@ def _hash(store: Any, path: Any) -> tuple[Any, int, str | None]:
     return path, size, None
 
 
-def _artifact_paths(store: Any) -> Iterator[Any]:
+def _folders(store: Any) -> Iterator[Any]:
+    """`artifacts/ab/` folders, in order (temp files of writers at the top are not artifacts)."""
     for folder in sorted(store.fs.glob(store.artifacts_dir, "*")):
-        if len(folder.name) != 2:
-            continue  # temp files of writers
-        yield from sorted(store.fs.glob(folder, "*"))
+        if len(folder.name) == 2:
+            yield folder
+
+
+def _hash_folder(store: Any, folder: Any) -> list[tuple[Any, int, str | None]]:
+    """One task per `ab/` folder (at most 1/256 of the store's paths in memory at once)."""
+    return [_hash(store, path) for path in sorted(store.fs.glob(folder, "*"))]
 
 
 def check(store: Any, *, repair: bool = False, workers: int = 4,
@@ -80,12 +86,18 @@ def check(store: Any, *, repair: bool = False, workers: int = 4,
     """Check every artifact and entry of `store`; with `repair`, remove what is damaged."""
     report = CheckReport()
     bad: set[str] = set()
-    window: deque[Future[tuple[Any, int, str | None]]] = deque()
+    seen: dict[str, int] = {}  # artifact key -> size, from the walk (no stat per reference)
+    window: deque[Future[list[tuple[Any, int, str | None]]]] = deque()
 
-    def settle(future: Future[tuple[Any, int, str | None]]) -> None:
-        path, size, problem = future.result()
+    def settle(future: Future[list[tuple[Any, int, str | None]]]) -> None:
+        for path, size, problem in future.result():
+            one(path, size, problem)
+        progress(report.artifacts, report.bytes)
+
+    def one(path: Any, size: int, problem: str | None) -> None:
         report.artifacts += 1
         report.bytes += size
+        seen[path.name.split(".")[0]] = size
         if problem:
             key = path.name.split(".")[0]
             bad.add(key)
@@ -93,17 +105,16 @@ def check(store: Any, *, repair: bool = False, workers: int = 4,
             if repair:
                 store.fs.remove(path)
                 report.removed += 1
-        progress(report.artifacts, report.bytes)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for path in _artifact_paths(store):
-            window.append(pool.submit(_hash, store, path))
+        for folder in _folders(store):
+            window.append(pool.submit(_hash_folder, store, folder))
             if len(window) >= 2 * max(1, workers):
                 settle(window.popleft())
         while window:
             settle(window.popleft())
     for path in store.fs.glob(store.cache_dir, "*.json"):
-        problem, step = _entry_problem(store, path, bad)
+        problem, step = _entry_problem(store, path, bad, seen)
         report.entries += 1
         if problem:
             report.damaged_entries.append({"key": path.stem, "step": step, "problem": problem})
@@ -113,7 +124,8 @@ def check(store: Any, *, repair: bool = False, workers: int = 4,
     return report
 
 
-def _entry_problem(store: Any, path: Any, bad: set[str]) -> tuple[str | None, str]:
+def _entry_problem(store: Any, path: Any, bad: set[str],
+                   seen: dict[str, int]) -> tuple[str | None, str]:
     try:
         data = json.loads(store.fs.read_bytes(path).decode("utf-8"))
     except FileNotFoundError:
@@ -132,12 +144,8 @@ def _entry_problem(store: Any, path: Any, bad: set[str]) -> tuple[str | None, st
         key = ref.get("key") if isinstance(ref, dict) else None
         if key in bad:
             return f"output '{name}' artifact is damaged", step
-        if key and isinstance(ref, dict) and "format" in ref:
-            from .store import ArtifactRef
-
-            try:
-                if store.has(ArtifactRef.from_json(ref)) == "missing":
-                    return f"output '{name}' artifact is missing", step
-            except (ValueError, KeyError):
-                return f"output '{name}' has a bad reference", step
+        if key and key not in seen:
+            return f"output '{name}' artifact is missing", step
+        if key and isinstance(ref, dict) and ref.get("size") not in (None, seen[key]):
+            return f"output '{name}' artifact is truncated ({seen[key]} of {ref['size']} bytes)", step
     return None, step
