@@ -125,13 +125,14 @@ __all__ = [
 
 def project_id(notebook: str | os.PathLike[str]) -> str:
     """The notebook's identity in a store: its path inside its git work tree (the same for
-    everyone of a team who cloned the project), else its absolute path. Retention never
-    compares the entries of one notebook with another's."""
+    everyone of a team who cloned the project), else its folder's name and its own
+    (`churn/train.ipynb`: a shared store never holds a machine's absolute paths).
+    Retention never compares the entries of one notebook with another's."""
     path = Path(notebook).expanduser().resolve()
     for folder in path.parents:
         if (folder / ".git").exists():
             return path.relative_to(folder).as_posix()
-    return path.as_posix()
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def db_path(records: str | os.PathLike[str]) -> Path:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from mlpipe_jupyter.stores import project_id
+
 from .retention import Candidate, Choice, Policy, choose
 
 USE_REFRESH_S = 600.0  # a hit rewrites `used/` at most this often per entry and process
@@ -264,7 +266,7 @@ def project_of_keys(records: Any) -> dict[str, str]:
                 "SELECT s.cache_key, r.notebook FROM steps s JOIN runs r ON r.run_id = s.run_id"
                 " WHERE s.cache_key IS NOT NULL ORDER BY r.started")
             for key, notebook in rows:
-                found[key] = notebook
+                found[key] = project_id(notebook)  # the entries' own spelling of it
     except sqlite3.Error:
         return {}
     return found

@@ -81,6 +81,7 @@ class Coordinator:
         self.results: dict[str, StepResult] = {}
         self.futures: dict[str, Any] = {}
         self.discovered: list[Discovery] = []
+        self.committed: dict[str, str] = {}  # step -> the key its last attempt committed
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
 
     # -- the loop ------------------------------------------------------------
@@ -232,6 +233,15 @@ class Coordinator:
             pass  # the runner records the run's end (before the cluster closes)
         return None
 
+    def _withdraw(self, name: str) -> None:
+        """A step re-runs because its result was made from the wrong inputs (a dependency
+        the plan missed, DESIGN rule 10): the entry its earlier attempt committed is no
+        result of its key, so it goes (a kernel keying the step without the discovered
+        dependency would restore it)."""
+        key = self.committed.pop(name, None)
+        if key is not None:
+            self.ctx.store.invalidate(key)
+
     def _invalidate(self, action: Invalidate) -> None:
         """Drop the cache entry whose artifact failed its checksum, and say so."""
         decision = self.decisions.get(action.step)
@@ -288,6 +298,7 @@ class Coordinator:
         name = action.step
         try:
             if action.reason is not None:  # a re-run: its inputs may come from elsewhere now
+                self._withdraw(name)
                 decision = self._decide(name, no_cache=True)
                 decision = replace(decision, action=RUN, reason=action.reason, entry=None)
                 self.decisions[name] = decision
@@ -327,6 +338,8 @@ class Coordinator:
         if result.ok:
             try:
                 commit_result(self.ctx, self.decisions[name], result)
+                if self.decisions[name].key is not None:
+                    self.committed[name] = self.decisions[name].key
             except Exception as exc:  # noqa: BLE001 - e.g. an artifact vanished before the commit
                 result = replace(
                     result, status=StepStatus.FAILED, failure=Failure.COMMIT,

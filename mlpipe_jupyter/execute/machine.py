@@ -201,6 +201,10 @@ class RunMachine:
                 actions.insert(mark, MarkSucceeded(event.step, event.attempt,
                                                    tuple(slot.discovered)))
             return
+        if event.failure is Failure.CANCELLED:  # its kernel saw the run's cancel first
+            self._fail(event.step, event.attempt, event.error, actions)
+            actions.extend(self._cancel())
+            return
         if event.failure is Failure.CORRUPT_INPUT and self._heal(event, actions):
             return
         if event.report.changed_during and not slot.changed_retried:

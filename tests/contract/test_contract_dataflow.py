@@ -90,9 +90,14 @@ FLOWS = [
     Flow("del_rebinds_the_name",
          ["%%step a\nx = 1\ny = 2", "%%step b\ndel x", "%%step c\nprint(y)"],
          {("a", "b", ("x",)), ("a", "c", ("y",))}, binds={"b": ["x"]}),
-    Flow("private_names_stay_in_their_step",
+    # underscore names are names (issue 21): bound like any other, an edge when a later step
+    # reads them, and no output (no artifact) when only their own step reads them
+    Flow("underscore_names_read_only_in_their_step_are_no_outputs",
          ["%%step a\n_tmp = 1\nx = _tmp + 1", "%%step b\nprint(x)"],
-         {("a", "b", ("x",))}, binds={"a": ["x"]}),
+         {("a", "b", ("x",))}, binds={"a": ["_tmp", "x"]}, outputs={"a": ["x"]}),
+    Flow("an_underscore_helper_used_by_a_later_step_is_an_edge",
+         ["%%step a\ndef _gen(n):\n    return list(range(n))", "%%step b\nxs = _gen(3)"],
+         {("a", "b", ("_gen",))}, outputs={"a": ["_gen"]}),
     # -- rule 3: in-place changes ----------------------------------------------
     Flow("pandas_column_assignment_is_a_new_version",
          [SETUP, "%%step load\ndf = pd.DataFrame({'a': [1, 2]})",

@@ -39,7 +39,13 @@ CASES = [
     ]),
     Case("a cancelled attempt is not retried", make("a", retries={"a": 3}),
          [fail("a", Failure.CANCELLED)], [
-        ["submit a#1"], ["failed a: a cancelled", "finish failed"],
+        ["submit a#1"], ["failed a: a cancelled", "finish cancelled"],
+    ]),
+    # the step's kernel saw the run's cancel before the coordinator did: the run is cancelled
+    Case("a step cancelled first cancels the run", make("a b c", "a>b b>c", retries={"b": 2}),
+         [ok("a"), fail("b", Failure.CANCELLED)], [
+        ["submit a#1"], ["succeeded a", "submit b#1"],
+        ["failed b: b cancelled", "skip c: run cancelled", "finish cancelled"],
     ]),
     Case("a lost worker fails the step, or retries it", make("a b", retries={"b": 1}),
          [fail("a", Failure.WORKER_LOST), fail("b", Failure.WORKER_LOST), ok("b")], [

@@ -55,8 +55,14 @@ def run(args: list[str], cwd: Path, timeout: float = 120) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_threads_follow_the_cores_like_papermill(tmp_path: Path) -> None:
+def test_threads_follow_the_cores_like_papermill(tmp_path: Path, monkeypatch) -> None:
     import papermill
+
+    # as a user's shell has them: an in-process Dask cluster earlier in this test session
+    # (a nanny) leaves the thread variables at 1 in this process, which papermill's kernel
+    # would inherit
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
 
     write_notebook(tmp_path / "plain.ipynb", ["import numpy as np", REPORT])
     papermill.execute_notebook(str(tmp_path / "plain.ipynb"), str(tmp_path / "plain.out.ipynb"),

@@ -90,6 +90,11 @@ def test_key_holds_environment_date_and_record(write_notebook, monkeypatch) -> N
         "%%step b --cache always\nc = date.today().year",
     ])
     pipeline = analyze_notebook(path)
+    import sys
+
+    settings = sys.modules.get("mlpipe_jupyter.compile.settings")
+    if settings is not None:  # an earlier test ran a step's runtime in this process: its
+        monkeypatch.setattr(settings, "_BASELINE", {})  # kernel baseline is not ours
     monkeypatch.delenv("BATCH_SIZE", raising=False)
     monkeypatch.setenv("MLPIPE_TODAY", "2026-12-07")
     old = key_ingredients(pipeline.step("a"), pipeline, {}, {}, base=path.parent)
