@@ -24,7 +24,7 @@ from typing import Any
 from .ambient import SettingsFlow
 from .files import FileFlow
 from .hidden import HiddenState
-from .model import AnalysisError, Cell, Edge, Pipeline, Step
+from .model import AnalysisError, Cell, Edge, Pipeline, Step, topological
 from .notebook import read_cells
 from .roles import CodePart, Layout, StepBlock, classify, join_sources, parse_params, syntax_error
 from .visitor import _HISTORY, IPYTHON_NAMES, CellFacts, FunctionFacts, cell_facts
@@ -391,29 +391,10 @@ def _edges(steps: tuple[Step, ...], flow: _Flow) -> tuple[Edge, ...]:
 
 def _lexicographic_order(position: dict[str, int],
                          edges: tuple[Edge, ...]) -> tuple[str, ...] | None:
-    """networkx's `lexicographical_topological_sort` keyed by notebook position (Kahn's
-    algorithm, the ready step first in the notebook next), without importing networkx;
-    None if the edges form a cycle."""
-    import heapq
-
-    children: dict[str, set[str]] = {name: set() for name in position}
-    for edge in edges:
-        children[edge.source].add(edge.target)
-    indegree = dict.fromkeys(position, 0)
-    for targets in children.values():
-        for target in targets:
-            indegree[target] += 1
-    ready = [(position[n], n) for n, d in indegree.items() if d == 0]
-    heapq.heapify(ready)
-    ordered: list[str] = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        ordered.append(name)
-        for child in children[name]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                heapq.heappush(ready, (position[child], child))
-    return tuple(ordered) if len(ordered) == len(position) else None
+    """networkx's `lexicographical_topological_sort` keyed by notebook position, without
+    importing networkx (`model.topological`: Kahn's, ties in notebook order); None on a
+    cycle."""
+    return topological(sorted(position, key=position.__getitem__), edges)
 
 
 def _order(steps: tuple[Step, ...], edges: tuple[Edge, ...],

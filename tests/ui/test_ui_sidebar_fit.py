@@ -7,38 +7,21 @@ test_ui_sidebar.py). Screenshots land in tests/ui/test-results/<scenario>/.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from test_ui_sidebar import REPO, RESULTS, SCENARIO_S, _mlpipe_dag, _shut_down_kernels, _text
+from scenario import run_scenario
+from test_ui_sidebar import REPO, RESULTS, _mlpipe_dag
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]
 
-SCRIPT = Path(__file__).resolve().parent / "sidebar_fit.e2e.mjs"
-
 
 def _run(lab: dict[str, Any], name: str, notebook: str, **extra: Any) -> list[str]:
-    config = {"url": lab["url"], "token": lab["token"], "notebook": notebook,
-              "outDir": str(RESULTS / f"fit-{name}"), "deadlineS": SCENARIO_S, **extra}  # fmt: skip
-    env = {**os.environ, "MLPIPE_UI": json.dumps(config)}
-    try:
-        done = subprocess.run(["node", str(SCRIPT), name], cwd=SCRIPT.parent, capture_output=True,
-                              text=True, timeout=SCENARIO_S + 30, env=env)  # fmt: skip
-        output, code = done.stdout + done.stderr, done.returncode
-    except subprocess.TimeoutExpired as late:
-        output, code = _text(late.stdout) + _text(late.stderr), None
-    print(output)
-    _shut_down_kernels(lab)
-    if code != 0:
-        tail = lab["log"].read_text()[-2500:]
-        pytest.fail(f"{output[-4000:]}\n--- jupyter lab log ---\n{tail}")
-    return [line for line in output.splitlines() if line.startswith("PASS ")]
+    return run_scenario(lab, "sidebar_fit.e2e.mjs", f"fit-{name}", name, notebook=notebook,
+                        **extra)
 
 
 def _variant(lab: dict[str, Any], folder: str, source: str, edit: Any) -> str:
