@@ -41,8 +41,13 @@ demo: install
 ## test: install and run every test (Python, JS unit, browser end to end)
 test: install system-deps test-py test-js test-ui
 
+# The corpus (real notebooks, CPU-bound) runs in a second pytest beside the rest, which mostly
+# waits on kernels and clusters: the 2 cores are used together; its log is printed after.
 test-py: install
-	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/ui
+	@$(BIN)/pytest -q -p no:cacheprovider tests/corpus > .corpus-tests.log 2>&1 & corpus=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/ui --ignore=tests/corpus; rest=$$?; \
+	wait $$corpus; status=$$?; echo "--- tests/corpus ---"; cat .corpus-tests.log; \
+	rm -f .corpus-tests.log; test $$rest -eq 0 && test $$status -eq 0
 
 test-js: install
 	$(BIN)/jlpm install --immutable >/dev/null
