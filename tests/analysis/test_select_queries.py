@@ -10,16 +10,9 @@ import pytest
 
 from mlpipe_jupyter.analysis import analyze, cells_from_json
 from mlpipe_jupyter.analysis.model import Edge, topological
+from test_select import CELLS
 
-#  load -> prep -> train -> evaluate ; prep -> report ; side stands alone
-DIAMOND = [
-    "%%step load\nraw = 1",
-    "%%step prep\ndf = raw + 1",
-    "%%step side\nz = 3",
-    "%%step train\nmodel = df * 2",
-    "%%step report\nprint(df)",
-    "%%step evaluate\nscore = model + df",
-]
+DIAMOND = CELLS  # load -> prep -> train -> evaluate ; prep -> report ; side alone
 # Written out of order: `early` reads what `late` binds via --after, so order != notebook order
 AFTER = [
     "%%step first\na = 1",
